@@ -1,0 +1,3 @@
+module github.com/ecs-reworked/ecs-reworked
+
+go 1.26
