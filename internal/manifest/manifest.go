@@ -1,0 +1,327 @@
+// Package manifest reads the services manifest (infra/services.yaml): the topics, queues and services that make
+// up the system. The CDK app creates them on AWS from it and `make up` creates the same topology locally, so
+// the two cannot drift. The manifest holds the system's shape only; sizing lives in each environment's file.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Manifest is the decoded services manifest.
+type Manifest struct {
+	Topics   []Topic   `yaml:"topics" json:"topics"`
+	Queues   []Queue   `yaml:"queues" json:"queues"`
+	Services []Service `yaml:"services" json:"services"`
+}
+
+// Topic is an SNS topic.
+type Topic struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description" json:"description,omitempty"`
+}
+
+// Queue is an SQS queue with its dead-letter queue and the topic subscriptions that feed it.
+type Queue struct {
+	Name                     string         `yaml:"name" json:"name"`
+	Description              string         `yaml:"description" json:"description,omitempty"`
+	VisibilityTimeoutSeconds int            `yaml:"visibility_timeout_seconds" json:"visibility_timeout_seconds"`
+	MaxReceiveCount          int            `yaml:"max_receive_count" json:"max_receive_count"`
+	RetentionSeconds         int            `yaml:"retention_seconds" json:"retention_seconds"`
+	Subscriptions            []Subscription `yaml:"subscriptions" json:"subscriptions"`
+}
+
+// DeadLetterQueueName is the name of the queue's dead-letter queue.
+func (q Queue) DeadLetterQueueName() string { return q.Name + "-dlq" }
+
+// DeadLetterRetentionSeconds is how long the dead-letter queue keeps messages: 14 days, the SQS maximum, so a
+// message always outlives its stay in the source queue and can be inspected and redriven.
+func (q Queue) DeadLetterRetentionSeconds() int { return 14 * 24 * 60 * 60 }
+
+// Subscription subscribes a queue to a topic.
+type Subscription struct {
+	Topic              string         `yaml:"topic" json:"topic"`
+	RawMessageDelivery bool           `yaml:"raw_message_delivery" json:"raw_message_delivery"`
+	FilterPolicyScope  string         `yaml:"filter_policy_scope" json:"filter_policy_scope,omitempty"`
+	FilterPolicy       map[string]any `yaml:"filter_policy" json:"filter_policy,omitempty"`
+}
+
+// FilterPolicyJSON returns the filter policy as the JSON document SNS expects, or "" when there is none.
+func (s Subscription) FilterPolicyJSON() string {
+	if len(s.FilterPolicy) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(s.FilterPolicy)
+	if err != nil {
+		// Load validated the policy by marshalling it, so this cannot happen for a loaded manifest.
+		panic(fmt.Sprintf("manifest: filter policy of subscription to %s: %v", s.Topic, err))
+	}
+	return string(b)
+}
+
+// Kind tells how a service is reached and scaled.
+type Kind string
+
+// The kinds of service.
+const (
+	// KindWeb is a service behind the load balancer, scaled on requests per target and CPU.
+	KindWeb Kind = "web"
+	// KindWorker consumes queues and is scaled on backlog per task.
+	KindWorker Kind = "worker"
+)
+
+// Service is a long-running service: one ECS service on AWS, one process locally.
+type Service struct {
+	Name          string   `yaml:"name" json:"name"`
+	Description   string   `yaml:"description" json:"description,omitempty"`
+	Kind          Kind     `yaml:"kind" json:"kind"`
+	Command       string   `yaml:"command" json:"command"`
+	Port          int      `yaml:"port" json:"port"`
+	HealthPath    string   `yaml:"health_path" json:"health_path"`
+	ReadinessPath string   `yaml:"readiness_path" json:"readiness_path"`
+	PathPattern   string   `yaml:"path_pattern" json:"path_pattern,omitempty"`
+	DatabaseUser  string   `yaml:"database_user" json:"database_user"`
+	Publishes     []string `yaml:"publishes" json:"publishes"`
+	Consumes      []string `yaml:"consumes" json:"consumes"`
+	// DrainSeconds is the longest the service takes to finish in-flight work after SIGTERM. The ECS stop
+	// timeout is set above it and the load balancer's deregistration delay below it.
+	DrainSeconds int `yaml:"drain_seconds" json:"drain_seconds"`
+	// AcceptableLatencySeconds and SecondsPerMessage give a worker's scaling target: the backlog per task it may
+	// carry is AcceptableLatencySeconds / SecondsPerMessage.
+	AcceptableLatencySeconds float64 `yaml:"acceptable_latency_seconds" json:"acceptable_latency_seconds,omitempty"`
+	SecondsPerMessage        float64 `yaml:"seconds_per_message" json:"seconds_per_message,omitempty"`
+}
+
+// BacklogPerTaskTarget is the number of visible messages per running task a worker is scaled to hold.
+func (s Service) BacklogPerTaskTarget() float64 {
+	if s.SecondsPerMessage <= 0 {
+		return 0
+	}
+	return s.AcceptableLatencySeconds / s.SecondsPerMessage
+}
+
+// TopicEnv is the environment variable that carries a topic's ARN to a service: "order-events" gives
+// ORDER_EVENTS_TOPIC_ARN.
+func TopicEnv(topic string) string { return envName(topic) + "_TOPIC_ARN" }
+
+// QueueEnv is the environment variable that carries a queue's URL to a service: "fulfillment" gives
+// FULFILLMENT_QUEUE_URL.
+func QueueEnv(queue string) string { return envName(queue) + "_QUEUE_URL" }
+
+func envName(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+
+// Topic returns the topic with the given name.
+func (m *Manifest) Topic(name string) (Topic, bool) {
+	for _, t := range m.Topics {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Topic{}, false
+}
+
+// Queue returns the queue with the given name.
+func (m *Manifest) Queue(name string) (Queue, bool) {
+	for _, q := range m.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// Service returns the service with the given name.
+func (m *Manifest) Service(name string) (Service, bool) {
+	for _, s := range m.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// Load reads and validates the manifest at path.
+func Load(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read services manifest: %w", err)
+	}
+	defer f.Close()
+	m, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Decode decodes and validates a manifest strictly: an unknown key, a wrong type or a missing or invalid value
+// is an error that names the key and the reason. Every problem found is reported, not only the first.
+func Decode(r io.Reader) (*Manifest, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read services manifest: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("services manifest is empty")
+		}
+		return nil, fmt.Errorf("decode services manifest: %w", err)
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+var (
+	namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,38}[a-z0-9]$`)
+	rolePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+)
+
+// validate reports every problem in the manifest in one error, each naming its key.
+func (m *Manifest) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if len(m.Topics) == 0 {
+		bad("topics", "at least one topic is required")
+	}
+	if len(m.Services) == 0 {
+		bad("services", "at least one service is required")
+	}
+	topics := map[string]bool{}
+	for i, t := range m.Topics {
+		key := fmt.Sprintf("topics[%d].name", i)
+		switch {
+		case !namePattern.MatchString(t.Name):
+			bad(key, "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", t.Name)
+		case topics[t.Name]:
+			bad(key, "topic %q is declared twice", t.Name)
+		}
+		topics[t.Name] = true
+	}
+	queues := map[string]bool{}
+	for i, q := range m.Queues {
+		key := fmt.Sprintf("queues[%d]", i)
+		switch {
+		case !namePattern.MatchString(q.Name):
+			bad(key+".name", "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", q.Name)
+		case queues[q.Name]:
+			bad(key+".name", "queue %q is declared twice", q.Name)
+		}
+		queues[q.Name] = true
+		if q.VisibilityTimeoutSeconds < 1 || q.VisibilityTimeoutSeconds > 43200 {
+			bad(key+".visibility_timeout_seconds", "%d must be between 1 and 43200", q.VisibilityTimeoutSeconds)
+		}
+		if q.MaxReceiveCount < 1 || q.MaxReceiveCount > 1000 {
+			bad(key+".max_receive_count", "%d must be between 1 and 1000", q.MaxReceiveCount)
+		}
+		if q.RetentionSeconds < 60 || q.RetentionSeconds >= q.DeadLetterRetentionSeconds() {
+			bad(key+".retention_seconds", "%d must be at least 60 and below the dead-letter queue's %d",
+				q.RetentionSeconds, q.DeadLetterRetentionSeconds())
+		}
+		if len(q.Subscriptions) == 0 {
+			bad(key+".subscriptions", "queue %q is fed by no topic", q.Name)
+		}
+		for j, s := range q.Subscriptions {
+			skey := fmt.Sprintf("%s.subscriptions[%d]", key, j)
+			if !topics[s.Topic] {
+				bad(skey+".topic", "unknown topic %q", s.Topic)
+			}
+			switch s.FilterPolicyScope {
+			case "", "MessageAttributes", "MessageBody":
+			default:
+				bad(skey+".filter_policy_scope", "%q must be MessageAttributes or MessageBody", s.FilterPolicyScope)
+			}
+			if _, err := json.Marshal(s.FilterPolicy); err != nil {
+				bad(skey+".filter_policy", "not representable as JSON: %v", err)
+			}
+		}
+	}
+	services := map[string]bool{}
+	ports := map[int]string{}
+	consumedBy := map[string]string{}
+	for i, s := range m.Services {
+		key := fmt.Sprintf("services[%d]", i)
+		switch {
+		case !namePattern.MatchString(s.Name):
+			bad(key+".name", "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", s.Name)
+		case services[s.Name]:
+			bad(key+".name", "service %q is declared twice", s.Name)
+		}
+		services[s.Name] = true
+		switch s.Kind {
+		case KindWeb:
+			if s.PathPattern == "" {
+				bad(key+".path_pattern", "a web service needs the path pattern the load balancer routes to it")
+			}
+		case KindWorker:
+			if len(s.Consumes) == 0 {
+				bad(key+".consumes", "a worker must consume at least one queue")
+			}
+			if s.AcceptableLatencySeconds <= 0 || s.SecondsPerMessage <= 0 {
+				bad(key, "a worker needs acceptable_latency_seconds and seconds_per_message above 0 to derive its scaling target")
+			} else if s.BacklogPerTaskTarget() < 1 {
+				bad(key, "acceptable_latency_seconds / seconds_per_message is %.2f; it must be at least 1 message per task", s.BacklogPerTaskTarget())
+			}
+		default:
+			bad(key+".kind", "%q must be web or worker", s.Kind)
+		}
+		if s.Command == "" {
+			bad(key+".command", "required")
+		}
+		if s.Port < 1024 || s.Port > 65535 {
+			bad(key+".port", "%d must be between 1024 and 65535", s.Port)
+		} else if other, ok := ports[s.Port]; ok {
+			bad(key+".port", "%d is already used by service %q", s.Port, other)
+		} else {
+			ports[s.Port] = s.Name
+		}
+		if !strings.HasPrefix(s.HealthPath, "/") {
+			bad(key+".health_path", "%q must start with /", s.HealthPath)
+		}
+		if !strings.HasPrefix(s.ReadinessPath, "/") {
+			bad(key+".readiness_path", "%q must start with /", s.ReadinessPath)
+		}
+		if !rolePattern.MatchString(s.DatabaseUser) {
+			bad(key+".database_user", "%q must be a lowercase PostgreSQL role name", s.DatabaseUser)
+		}
+		if s.DrainSeconds < 1 || s.DrainSeconds > 110 {
+			bad(key+".drain_seconds", "%d must be between 1 and 110 (the ECS stop timeout is at most 120 s)", s.DrainSeconds)
+		}
+		for j, t := range s.Publishes {
+			if !topics[t] {
+				bad(fmt.Sprintf("%s.publishes[%d]", key, j), "unknown topic %q", t)
+			}
+		}
+		for j, q := range s.Consumes {
+			qkey := fmt.Sprintf("%s.consumes[%d]", key, j)
+			switch {
+			case !queues[q]:
+				bad(qkey, "unknown queue %q", q)
+			case consumedBy[q] != "":
+				bad(qkey, "queue %q is already consumed by service %q; a queue has one consumer service", q, consumedBy[q])
+			default:
+				consumedBy[q] = s.Name
+			}
+		}
+	}
+	for _, q := range m.Queues {
+		if queues[q.Name] && consumedBy[q.Name] == "" {
+			bad("queues", "queue %q is consumed by no service", q.Name)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,97 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadShippedManifest(t *testing.T) {
+	m, err := Load("../../infra/services.yaml")
+	if err != nil {
+		t.Fatalf("Load(infra/services.yaml) = %v", err)
+	}
+	api, ok := m.Service("api")
+	if !ok || api.Kind != KindWeb || api.HealthPath != "/healthz" {
+		t.Errorf("Service(api) = %+v, %v; want a web service with /healthz", api, ok)
+	}
+	worker, ok := m.Service("worker")
+	if !ok || worker.Kind != KindWorker {
+		t.Fatalf("Service(worker) = %+v, %v; want a worker", worker, ok)
+	}
+	if got, want := worker.BacklogPerTaskTarget(), 150.0; got != want {
+		t.Errorf("worker.BacklogPerTaskTarget() = %v; want %v", got, want)
+	}
+	q, ok := m.Queue("fulfillment")
+	if !ok {
+		t.Fatal("Queue(fulfillment) not found")
+	}
+	if got, want := q.Subscriptions[0].FilterPolicyJSON(), `{"type":["order.placed"]}`; got != want {
+		t.Errorf("FilterPolicyJSON() = %s; want %s", got, want)
+	}
+	if got, want := q.DeadLetterQueueName(), "fulfillment-dlq"; got != want {
+		t.Errorf("DeadLetterQueueName() = %s; want %s", got, want)
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	if got, want := TopicEnv("order-events"), "ORDER_EVENTS_TOPIC_ARN"; got != want {
+		t.Errorf("TopicEnv(order-events) = %s; want %s", got, want)
+	}
+	if got, want := QueueEnv("order-updates"), "ORDER_UPDATES_QUEUE_URL"; got != want {
+		t.Errorf("QueueEnv(order-updates) = %s; want %s", got, want)
+	}
+}
+
+const valid = `
+topics: [{name: events}]
+queues:
+  - name: work
+    visibility_timeout_seconds: 30
+    max_receive_count: 3
+    retention_seconds: 3600
+    subscriptions: [{topic: events, raw_message_delivery: true}]
+services:
+  - {name: web, kind: web, command: web, port: 8080, health_path: /healthz, readiness_path: /readyz,
+     path_pattern: /api/*, database_user: web, publishes: [events], drain_seconds: 10}
+  - {name: work, kind: worker, command: work, port: 8081, health_path: /healthz, readiness_path: /readyz,
+     database_user: work, consumes: [work], drain_seconds: 30, acceptable_latency_seconds: 10, seconds_per_message: 1}
+`
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		old     string
+		new     string
+		wantErr []string
+	}{
+		{"unknown key", "kind: web,", "kind: web, colour: red,", []string{"field colour not found"}},
+		{"wrong type", "max_receive_count: 3", "max_receive_count: three", []string{"line 6", "three"}},
+		{"unknown topic", "publishes: [events]", "publishes: [evnts]", []string{"services[0].publishes[0]", `unknown topic "evnts"`}},
+		{"unknown queue", "consumes: [work]", "consumes: [wrok]", []string{"services[1].consumes[0]", `unknown queue "wrok"`, `queue "work" is consumed by no service`}},
+		{"bad kind", "kind: web,", "kind: lambda,", []string{"services[0].kind", "web or worker"}},
+		{"duplicate port", "port: 8081", "port: 8080", []string{"services[1].port", `already used by service "web"`}},
+		{"retention above dlq", "retention_seconds: 3600", "retention_seconds: 1209600", []string{"queues[0].retention_seconds"}},
+		{"worker without scaling inputs", "seconds_per_message: 1", "seconds_per_message: 0", []string{"services[1]", "seconds_per_message"}},
+		{"several problems at once", "port: 8081, health_path: /healthz", "port: 80, health_path: healthz", []string{"services[1].port", "services[1].health_path"}},
+	}
+	if _, err := Decode(strings.NewReader(valid)); err != nil {
+		t.Fatalf("Decode(valid) = %v; want nil", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Replace(valid, tt.old, tt.new, 1)
+			if in == valid {
+				t.Fatalf("test edit %q not applied", tt.old)
+			}
+			_, err := Decode(strings.NewReader(in))
+			if err == nil {
+				t.Fatalf("Decode() = nil error; want one mentioning %q", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Decode() error = %q; want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
