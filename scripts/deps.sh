@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the tests need and a fresh machine may lack. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then sudo_if_needed apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
+  echo "deps: installing PostgreSQL 15 server binaries"
+  apt_install postgresql
+fi
+
+npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are missing or stale.
+  local dir=$1
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps: npm ci in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+npm_ci test/referee
+npm_ci infra
