@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeRejects(t *testing.T) {
+	m := loadManifest(t)
+	dev := readEnv(t, "dev")
+	tests := []struct {
+		name     string
+		old, new string
+		wantKeys []string // every key must be named by a problem
+		wantText []string // and these must appear in the message
+	}{
+		{"unknown key", "  nat_gateways: 1\n", "  nat_gateways: 1\n  nat_gatways: 2\n", []string{"network.nat_gatways"}, []string{"unknown key"}},
+		{"unknown top-level key", "shield_advanced: false\n", "shield_advanced: false\nshield: true\n", []string{"shield"}, []string{"unknown key"}},
+		{"wrong type", "az_count: 2", "az_count: two", []string{"network.az_count"}, []string{"wrong type", `"two"`}},
+		{"wrong type bool", "multi_az: false", "multi_az: nope", []string{"database.multi_az"}, []string{"wrong type"}},
+		{"missing value", "  multi_az: false\n", "", []string{"database.multi_az"}, []string{"required, but missing"}},
+		{"null value", "  multi_az: false\n", "  multi_az:\n", []string{"database.multi_az"}, []string{"required, but missing"}},
+		{"missing service key", "    spot: true\n    scale_from_zero: false\n", "    scale_from_zero: false\n", []string{"services.api.spot"}, []string{"required"}},
+		{"name differs from file", "name: dev", "name: prod", []string{"name"}, []string{"must match the file name"}},
+		{"bad region", "region: eu-west-1", "region: Europe", []string{"region"}, []string{"not an AWS region"}},
+		{"bad retention", "log_retention_days: 14", "log_retention_days: 15", []string{"log_retention_days"}, []string{"not a CloudWatch Logs retention period"}},
+		{"bad removal", "database: destroy", "database: delete", []string{"removal.database"}, []string{"snapshot, retain or destroy"}},
+		{"bad cidr", "cidr: 10.10.0.0/16", "cidr: 10.10.0.0/24", []string{"network.cidr"}, []string{"/16 to /18"}},
+		{"one az", "az_count: 2", "az_count: 1", []string{"network.az_count"}, []string{"2 or 3"}},
+		{"too many nats", "nat_gateways: 1", "nat_gateways: 3", []string{"network.nat_gateways"}, []string{"between 1 and az_count"}},
+		{"unknown endpoint", "vpc_endpoints: [s3]", "vpc_endpoints: [s3, dynamodb]", []string{"network.vpc_endpoints[1]"}, []string{`"dynamodb"`}},
+		{"old postgres", `engine_version: "18"`, `engine_version: "12"`, []string{"database.engine_version"}, []string{"major version"}},
+		{"db prefix", "instance_class: t4g.micro", "instance_class: db.t4g.micro", []string{"database.instance_class"}, []string{"without the db. prefix"}},
+		{"max storage", "max_allocated_storage_gib: 50", "max_allocated_storage_gib: 20", []string{"database.max_allocated_storage_gib"}, []string{"above allocated_storage_gib"}},
+		{"waf mode", "mode: count", "mode: monitor", []string{"waf.mode"}, []string{"block or count"}},
+		{"orders limit looser", "rate_limit_orders_per_ip: 100", "rate_limit_orders_per_ip: 5000", []string{"waf.rate_limit_orders_per_ip"}, []string{"stricter"}},
+		{"unknown rule group", "- AWSManagedRulesSQLiRuleSet", "- AWSManagedRulesLinuxRuleSet", []string{"waf.managed_rule_groups[2]"}, []string{"not one of"}},
+		{"bad email", "emails: []", "emails: [ops]", []string{"alarms.emails[0]"}, []string{"email"}},
+		{"fargate memory", "    cpu: 256\n    memory: 512\n    min_tasks: 1", "    cpu: 256\n    memory: 4096\n    min_tasks: 1", []string{"services.api.memory"}, []string{"not valid with 256 CPU units"}},
+		{"fargate cpu", "    cpu: 256\n    memory: 512\n    min_tasks: 1", "    cpu: 300\n    memory: 512\n    min_tasks: 1", []string{"services.api.cpu"}, []string{"Fargate CPU size"}},
+		{"web scale from zero", "    spot: true\n    scale_from_zero: false\n    ecs_exec: true", "    spot: true\n    scale_from_zero: true\n    ecs_exec: true", []string{"services.api.scale_from_zero"}, []string{"only workers"}},
+		{"zero without scale from zero", "    scale_from_zero: true\n", "    scale_from_zero: false\n", []string{"services.worker.min_tasks"}, []string{"needs scale_from_zero"}},
+		{"desired above max", "    desired_tasks: 1\n", "    desired_tasks: 5\n", []string{"services.api.desired_tasks"}, []string{"between min_tasks"}},
+		{"service missing", "  worker:\n", "  wrker:\n", []string{"services.worker", "services.wrker"}, []string{"needs its sizing", "declares no service"}},
+		{"bad schedule", "    ecs_exec: true\n", "    ecs_exec: true\n    scheduled_scaling:\n      - {name: peak, schedule: '0 7 * * *', min_tasks: 1, max_tasks: 2}\n", []string{"services.api.scheduled_scaling[0].schedule"}, []string{"cron(...)"}},
+		{"domain cert region", "shield_advanced: false\n", "shield_advanced: false\ndomain:\n  name: dev.example.com\n  hosted_zone_id: Z123\n  hosted_zone_name: example.com\n  origin_name: origin.dev.example.com\n  alb_certificate_arn: arn:aws:acm:eu-west-1:111111111111:certificate/abc\n  cloudfront_certificate_arn: arn:aws:acm:eu-west-1:111111111111:certificate/abc\n", []string{"domain.cloudfront_certificate_arn"}, []string{"only uses certificates from us-east-1"}},
+		{"several problems at once", "az_count: 2", "az_count: 4\n  extra: 1", []string{"network.az_count", "network.extra"}, nil},
+	}
+	if _, err := Decode("dev.yaml", []byte(dev), m); err != nil {
+		t.Fatalf("Decode(dev) = %v; want nil", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := edit(t, dev, tt.old, tt.new)
+			_, err := Decode("environments/dev.yaml", []byte(in), m)
+			assertProblems(t, err, tt.wantKeys, tt.wantText)
+		})
+	}
+}
+
+// assertProblems checks that err is an *Error naming the file and every wanted key, and containing every text.
+func assertProblems(t *testing.T, err error, keys, texts []string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Decode() error = %v; want a *config.Error", err)
+	}
+	msg := err.Error()
+	for _, line := range strings.Split(msg, "\n") {
+		if !strings.HasPrefix(line, e.File+": ") {
+			t.Errorf("error line %q does not start with the file name %q", line, e.File)
+		}
+	}
+	for _, k := range keys {
+		found := false
+		for _, p := range e.Problems {
+			found = found || p.Key == k
+		}
+		if !found {
+			t.Errorf("Decode() error = %q; want a problem with key %q", msg, k)
+		}
+	}
+	for _, w := range texts {
+		if !strings.Contains(msg, w) {
+			t.Errorf("Decode() error = %q; want it to mention %q", msg, w)
+		}
+	}
+}

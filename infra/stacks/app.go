@@ -1,0 +1,46 @@
+// Package stacks composes the constructs into the deployable stacks of one environment: stateful (network,
+// database, messaging, alarm topic), stateless (cluster, services) and edge (CloudFront, WAF; us-east-1). Stacks
+// only compose constructs and grant access between them; they read nothing but their props.
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+)
+
+// Environment holds the stacks of one environment.
+type Environment struct {
+	// Stateful holds the resources whose replacement loses data: network, database, queues, keys.
+	Stateful *Stateful
+}
+
+// AddEnvironment adds the stacks of env to scope (the app), each checked by the cdk-nag AwsSolutions pack and
+// tagged with the environment's tags.
+func AddEnvironment(scope constructs.Construct, env *config.Environment, in config.Inputs) *Environment {
+	stateful := NewStateful(scope, env.StackName("stateful"), StatefulProps{Env: env, Manifest: in.Manifest})
+	for _, s := range []awscdk.Stack{stateful.Stack} {
+		applyPolicies(s, env)
+	}
+	return &Environment{Stateful: stateful}
+}
+
+// applyPolicies tags every resource of the stack and applies the cdk-nag AwsSolutions checks to it. The checks
+// report findings as error and warning annotations, which the tests read.
+func applyPolicies(stack awscdk.Stack, env *config.Environment) {
+	tags := awscdk.Tags_Of(stack)
+	tags.Add(jsii.String("project"), jsii.String("ecs-reworked"), nil)
+	tags.Add(jsii.String("ecsr:environment"), jsii.String(env.Name), nil)
+	for k, v := range env.Tags {
+		tags.Add(jsii.String(k), jsii.String(v), nil)
+	}
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// regional returns the stack environment of env's region. The account is left unset on purpose: synthesis then
+// needs no credentials, and the CLI deploys into the account of the caller's credentials.
+func regional(env *config.Environment) *awscdk.Environment {
+	return &awscdk.Environment{Region: jsii.String(env.Region)}
+}
