@@ -1,0 +1,128 @@
+package pgserver_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
+)
+
+func TestServer(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+
+	addr := net.JoinHostPort(srv.Host, strconv.Itoa(srv.Port))
+	tests := []struct {
+		name    string
+		dsn     string
+		wantErr string // "" when the connection must succeed
+	}{
+		{"verify-full with the server's CA", srv.DSN("postgres"), ""},
+		{"localhost name is in the certificate",
+			strings.Replace(srv.DSN("postgres"), srv.Host, "localhost", 1), ""},
+		{"without TLS is refused",
+			"postgres://" + srv.User + ":" + srv.Password + "@" + addr + "/postgres?sslmode=disable", "no encryption"},
+		{"verify-full against the system roots is refused",
+			"postgres://" + srv.User + ":" + srv.Password + "@" + addr + "/postgres?sslmode=verify-full",
+			"unknown authority"},
+		{"wrong password is refused",
+			srv.DSNFor("postgres", srv.User, "wrong"), "password authentication failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := pgx.Connect(ctx, tt.dsn)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Connect(%s) = %v; want success", tt.name, err)
+				}
+				defer conn.Close(ctx)
+				var ssl bool
+				if err := conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil {
+					t.Fatalf("query pg_stat_ssl: %v", err)
+				}
+				if !ssl {
+					t.Errorf("pg_stat_ssl.ssl = false; want true")
+				}
+				return
+			}
+			if err == nil {
+				conn.Close(ctx)
+				t.Fatalf("Connect(%s) succeeded; want an error containing %q", tt.name, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Connect(%s) = %v; want an error containing %q", tt.name, err, tt.wantErr)
+			}
+		})
+	}
+
+	pid := srvPID(t, srv)
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("postmaster %d after Stop: kill(0) = %v; want ESRCH", pid, err)
+	}
+	if _, err := os.Stat(srv.CAFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stat(CA file) after Stop = %v; want not exist", err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Errorf("Dial(%s) after Stop succeeded; want nothing listening", addr)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Errorf("second Stop = %v; want nil", err)
+	}
+}
+
+func srvPID(t *testing.T, srv *pgserver.Server) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var dir string
+	if err := conn.QueryRow(ctx, "SHOW data_directory").Scan(&dir); err != nil {
+		t.Fatalf("show data_directory: %v", err)
+	}
+	b, err := os.ReadFile(dir + "/postmaster.pid")
+	if err != nil {
+		t.Fatalf("read postmaster.pid: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil {
+		t.Fatalf("parse postmaster.pid: %v", err)
+	}
+	return pid
+}
+
+func TestStartGivenPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	srv, err := pgserver.Start(context.Background(), pgserver.Options{Port: port})
+	if err == nil {
+		srv.Stop()
+		t.Fatalf("Start on busy port %d succeeded; want an error", port)
+	}
+	if !strings.Contains(err.Error(), "could not bind") {
+		t.Errorf("Start on busy port = %v; want the server's bind error", err)
+	}
+}
