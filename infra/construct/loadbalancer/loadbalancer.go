@@ -1,0 +1,233 @@
+// Package loadbalancer provides the internet-facing Application Load Balancer that CloudFront uses as its API
+// origin. Nobody can bypass CloudFront and its web ACL: the security group admits only CloudFront's
+// origin-facing managed prefix list, and every listener rule also requires a secret header that only CloudFront
+// adds (the value is generated into Secrets Manager and resolved by CloudFormation dynamic references on both
+// sides). Anything else gets a 403 from the default action.
+package loadbalancer
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// OriginHeader is the header CloudFront adds to every request it forwards to the load balancer.
+const OriginHeader = "X-Origin-Verify"
+
+// cloudFrontPrefixLists maps a region to the id of its com.amazonaws.global.cloudfront.origin-facing managed
+// prefix list. The id differs per region and AWS publishes no synthesis-time lookup that works without an account
+// (ec2.PrefixList.fromLookup needs one; a custom resource needs a Lambda), so the known ids are listed here and
+// an environment in another region sets its id explicitly (`aws ec2 describe-managed-prefix-lists --filters
+// Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing`).
+var cloudFrontPrefixLists = map[string]string{
+	"us-east-1":      "pl-3b927c52",
+	"us-east-2":      "pl-b6a144df",
+	"us-west-1":      "pl-4ea04527",
+	"us-west-2":      "pl-82a045eb",
+	"eu-west-1":      "pl-4fa04526",
+	"eu-west-2":      "pl-93a247fa",
+	"eu-central-1":   "pl-a3a144ca",
+	"ap-southeast-1": "pl-31a34658",
+	"ap-southeast-2": "pl-b8a742d1",
+	"ap-northeast-1": "pl-58a04531",
+}
+
+// CloudFrontPrefixList returns the id of the CloudFront origin-facing managed prefix list in region.
+func CloudFrontPrefixList(region string) (string, error) {
+	id, ok := cloudFrontPrefixLists[region]
+	if !ok {
+		regions := make([]string, 0, len(cloudFrontPrefixLists))
+		for r := range cloudFrontPrefixLists {
+			regions = append(regions, r)
+		}
+		sort.Strings(regions)
+		return "", fmt.Errorf("no CloudFront origin-facing prefix list id known for region %s (known: %v)", region, regions)
+	}
+	return id, nil
+}
+
+// Props configures the load balancer.
+type Props struct {
+	// Vpc holds the load balancer in its public subnets.
+	Vpc awsec2.IVpc
+	// PrefixListID is the CloudFront origin-facing managed prefix list of the region (see CloudFrontPrefixList).
+	PrefixListID string
+	// CertificateARN is an ACM certificate in the stack's region for the origin name. Set: HTTPS on 443 and
+	// HTTP on 80 redirected to it. Empty: HTTP on 80 only (CloudFront still talks HTTPS to viewers).
+	CertificateARN string
+	// AccessLogBucket receives the access logs under the prefix "alb".
+	AccessLogBucket awss3.IBucket
+	// AlarmTopic receives the load balancer's alarms.
+	AlarmTopic awssns.ITopic
+	// HTTP5xxPerMinute is the threshold of the 5xx alarm (load balancer and targets together).
+	HTTP5xxPerMinute int
+}
+
+// LoadBalancer is the Application Load Balancer, its listener and the origin secret CloudFront must send.
+type LoadBalancer struct {
+	constructs.Construct
+	// ALB is the load balancer.
+	ALB awselasticloadbalancingv2.ApplicationLoadBalancer
+	// Listener is the listener CloudFront connects to (443 with a certificate, 80 without).
+	Listener awselasticloadbalancingv2.ApplicationListener
+	// SecurityGroup admits only CloudFront's origin-facing addresses on the listener port.
+	SecurityGroup awsec2.SecurityGroup
+	// OriginSecret holds the value of the OriginHeader.
+	OriginSecret awssecretsmanager.Secret
+	// HTTPS reports whether CloudFront must reach the load balancer over HTTPS.
+	HTTPS bool
+	// Alarms are the load balancer's own alarms (5xx).
+	Alarms []awscloudwatch.Alarm
+
+	rules int
+}
+
+// New creates the load balancer with its security group, listeners, origin secret, access logs and alarms.
+func New(scope constructs.Construct, id string, props Props) *LoadBalancer {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	lb := &LoadBalancer{Construct: c, HTTPS: props.CertificateARN != ""}
+
+	port := 80
+	if lb.HTTPS {
+		port = 443
+	}
+	lb.SecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Vpc,
+		Description:      jsii.String("Load balancer: only CloudFront origin-facing addresses"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	// One rule only: the managed prefix list counts as its maximum entries (about 55) against the 60 rules per
+	// security group, so a second rule referencing it (say, port 80 next to 443) would exceed the quota.
+	lb.SecurityGroup.AddIngressRule(awsec2.Peer_PrefixList(jsii.String(props.PrefixListID)),
+		awsec2.Port_Tcp(jsii.Number(float64(port))), jsii.String("CloudFront origin-facing"), jsii.Bool(false))
+
+	lb.ALB = awselasticloadbalancingv2.NewApplicationLoadBalancer(c, jsii.String("ALB"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
+		Vpc:                     props.Vpc,
+		InternetFacing:          jsii.Bool(true),
+		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+		SecurityGroup:           lb.SecurityGroup,
+		DropInvalidHeaderFields: jsii.Bool(true),
+		IdleTimeout:             awscdk.Duration_Seconds(jsii.Number(60)),
+		DesyncMitigationMode:    awselasticloadbalancingv2.DesyncMitigationMode_DEFENSIVE,
+	})
+	lb.ALB.LogAccessLogs(props.AccessLogBucket, jsii.String("alb"))
+
+	forbidden := awselasticloadbalancingv2.ListenerAction_FixedResponse(jsii.Number(403), &awselasticloadbalancingv2.FixedResponseOptions{
+		ContentType: jsii.String("text/plain"),
+		MessageBody: jsii.String("Forbidden"),
+	})
+	if lb.HTTPS {
+		lb.Listener = lb.ALB.AddListener(jsii.String("HTTPS"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+			Port:          jsii.Number(443),
+			Protocol:      awselasticloadbalancingv2.ApplicationProtocol_HTTPS,
+			Open:          jsii.Bool(false),
+			SslPolicy:     awselasticloadbalancingv2.SslPolicy_RECOMMENDED_TLS,
+			Certificates:  &[]awselasticloadbalancingv2.IListenerCertificate{awselasticloadbalancingv2.ListenerCertificate_FromCertificateManager(awscertificatemanager.Certificate_FromCertificateArn(c, jsii.String("Certificate"), jsii.String(props.CertificateARN)))},
+			DefaultAction: forbidden,
+		})
+		lb.ALB.AddListener(jsii.String("HTTP"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+			Port:     jsii.Number(80),
+			Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+			Open:     jsii.Bool(false),
+			DefaultAction: awselasticloadbalancingv2.ListenerAction_Redirect(&awselasticloadbalancingv2.RedirectOptions{
+				Protocol:  jsii.String("HTTPS"),
+				Port:      jsii.String("443"),
+				Permanent: jsii.Bool(true),
+			}),
+		})
+	} else {
+		lb.Listener = lb.ALB.AddListener(jsii.String("HTTP"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
+			Port:          jsii.Number(80),
+			Protocol:      awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+			Open:          jsii.Bool(false),
+			DefaultAction: forbidden,
+		})
+	}
+
+	lb.OriginSecret = awssecretsmanager.NewSecret(c, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Value of the " + OriginHeader + " header CloudFront adds; the load balancer rejects requests without it"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			ExcludePunctuation: jsii.Bool(true),
+			PasswordLength:     jsii.Number(48),
+		},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(lb.OriginSecret, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The origin header value is resolved by CloudFormation into both the CloudFront origin and the listener rules at deploy time; " +
+			"automatic rotation would change the secret without updating either and cut CloudFront off. It is rotated by regenerating it and redeploying the stack (docs/infrastructure.md)."),
+	}}, jsii.Bool(false))
+
+	threshold := props.HTTP5xxPerMinute
+	if threshold < 1 {
+		threshold = 10
+	}
+	elb5xx := lb.ALB.Metrics().HttpCodeElb(awselasticloadbalancingv2.HttpCodeElb_ELB_5XX_COUNT, &awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Sum"),
+	})
+	alarm := elb5xx.CreateAlarm(c, jsii.String("Elb5xxAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String("The load balancer itself answers 5xx (no healthy target, target connection errors)."),
+		Threshold:          jsii.Number(float64(threshold)),
+		EvaluationPeriods:  jsii.Number(3),
+		DatapointsToAlarm:  jsii.Number(2),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	if props.AlarmTopic != nil {
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(props.AlarmTopic))
+		alarm.AddOkAction(awscloudwatchactions.NewSnsAction(props.AlarmTopic))
+	}
+	lb.Alarms = append(lb.Alarms, alarm)
+	return lb
+}
+
+// Route is how a web service is reached through the load balancer.
+type Route struct {
+	// Target is the ECS service (its default container and port are registered).
+	Target awselasticloadbalancingv2.IApplicationLoadBalancerTarget
+	// Port is the container port.
+	Port int
+	// HealthPath is checked by the target group.
+	HealthPath string
+	// PathPattern selects the requests routed to the service, e.g. /api/*.
+	PathPattern string
+	// DeregistrationDelay is how long the load balancer drains a target's in-flight requests; it must stay
+	// below the service's drain time and stop timeout.
+	DeregistrationDelay awscdk.Duration
+}
+
+// AddService routes requests matching the route's path pattern and carrying the origin header to the target, in
+// a target group that health-checks it, and returns the target group. Rule priorities follow the call order.
+func (lb *LoadBalancer) AddService(id string, r Route) awselasticloadbalancingv2.ApplicationTargetGroup {
+	lb.rules++
+	return lb.Listener.AddTargets(jsii.String(id), &awselasticloadbalancingv2.AddApplicationTargetsProps{
+		Priority: jsii.Number(float64(lb.rules * 10)),
+		Conditions: &[]awselasticloadbalancingv2.ListenerCondition{
+			awselasticloadbalancingv2.ListenerCondition_PathPatterns(jsii.Strings(r.PathPattern)),
+			awselasticloadbalancingv2.ListenerCondition_HttpHeader(jsii.String(OriginHeader), &[]*string{lb.OriginSecret.SecretValue().UnsafeUnwrap()}),
+		},
+		Port:                jsii.Number(float64(r.Port)),
+		Protocol:            awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+		Targets:             &[]awselasticloadbalancingv2.IApplicationLoadBalancerTarget{r.Target},
+		DeregistrationDelay: r.DeregistrationDelay,
+		HealthCheck: &awselasticloadbalancingv2.HealthCheck{
+			Path:                    jsii.String(r.HealthPath),
+			Interval:                awscdk.Duration_Seconds(jsii.Number(10)),
+			Timeout:                 awscdk.Duration_Seconds(jsii.Number(5)),
+			HealthyThresholdCount:   jsii.Number(2),
+			UnhealthyThresholdCount: jsii.Number(3),
+			HealthyHttpCodes:        jsii.String("200"),
+		},
+	})
+}

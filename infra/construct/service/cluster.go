@@ -1,0 +1,27 @@
+package service
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// NewCluster creates the ECS cluster the services run in: Fargate and Fargate Spot capacity providers and
+// Container Insights with enhanced observability (per-task and per-container metrics; the worker's scaling
+// reads its RunningTaskCount).
+func NewCluster(scope constructs.Construct, id string, vpc awsec2.IVpc) awsecs.Cluster {
+	return awsecs.NewCluster(scope, jsii.String(id), &awsecs.ClusterProps{
+		Vpc:                            vpc,
+		ContainerInsightsV2:            awsecs.ContainerInsights_ENHANCED,
+		EnableFargateCapacityProviders: jsii.Bool(true),
+	})
+}
+
+// Image returns the service image from the ECR repository named repository, imported by name (the delivery
+// pipeline owns the repository), at tagOrDigest: a tag, or a digest "sha256:..." which pins the exact image.
+func Image(scope constructs.Construct, id, repository, tagOrDigest string) awsecs.ContainerImage {
+	repo := awsecr.Repository_FromRepositoryName(scope, jsii.String(id), jsii.String(repository))
+	return awsecs.ContainerImage_FromEcrRepository(repo, jsii.String(tagOrDigest))
+}
