@@ -52,6 +52,8 @@ var (
 	ErrIdempotencyConflict = errors.New("idempotency key was used with a different request")
 	// ErrInvalidCursor is returned for a pagination cursor that this service did not issue.
 	ErrInvalidCursor = errors.New("invalid pagination cursor")
+	// ErrUnavailable is returned when the store cannot be reached; the request may succeed when retried.
+	ErrUnavailable = errors.New("order store unavailable")
 )
 
 // Item is one line of an order.

@@ -1,0 +1,299 @@
+// Package ordersdb stores orders in PostgreSQL (schema orders) with pgx. Every change is one transaction with
+// its consequences: a new order is written with its items, its idempotency key and its order.placed event in
+// the outbox; an incoming event is applied together with its id in the inbox, so a redelivery has no second
+// effect.
+package ordersdb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/orders"
+)
+
+// OrderEventsTopic is the topic, by its name in infra/services.yaml, that order.placed events are published to.
+const OrderEventsTopic = "order-events"
+
+// Store is the PostgreSQL implementation of orders.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// New returns a Store using pool.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, now: time.Now}
+}
+
+var _ orders.Store = (*Store)(nil)
+
+// Create implements orders.Store.
+func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempotency) (orders.Order, bool, error) {
+	stored, created := o, true
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if idem.Key != "" {
+			tag, err := tx.Exec(ctx, `INSERT INTO orders.idempotency_keys (key, request_hash, order_id)
+				VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, idem.Key, idem.RequestHash, o.ID)
+			if err != nil {
+				return fmt.Errorf("claim idempotency key: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				var hash, orderID string
+				if err := tx.QueryRow(ctx, `SELECT request_hash, order_id::text FROM orders.idempotency_keys WHERE key = $1`,
+					idem.Key).Scan(&hash, &orderID); err != nil {
+					return fmt.Errorf("read idempotency key: %w", err)
+				}
+				if hash != idem.RequestHash {
+					return orders.ErrIdempotencyConflict
+				}
+				created = false
+				var err error
+				stored, err = get(ctx, tx, orderID)
+				return err
+			}
+		}
+		return insertOrder(ctx, tx, o, s.now())
+	})
+	if err != nil {
+		return orders.Order{}, false, storeError(err)
+	}
+	return stored, created, nil
+}
+
+// insertOrder writes the order, its items and its order.placed event in one round trip.
+func insertOrder(ctx context.Context, tx pgx.Tx, o orders.Order, now time.Time) error {
+	ev, err := placedEvent(o, now)
+	if err != nil {
+		return err
+	}
+	body, err := ev.Marshal()
+	if err != nil {
+		return err
+	}
+	attrs, err := json.Marshal(ev.Attributes())
+	if err != nil {
+		return fmt.Errorf("encode event attributes: %w", err)
+	}
+	skus := make([]string, len(o.Items))
+	qtys := make([]int32, len(o.Items))
+	prices := make([]int64, len(o.Items))
+	for i, it := range o.Items {
+		skus[i], qtys[i], prices[i] = it.SKU, int32(it.Quantity), it.PriceCents
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO orders.orders (id, customer_email, total_cents, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $5)`, o.ID, o.CustomerEmail, o.TotalCents, string(o.Status), o.CreatedAt)
+	b.Queue(`INSERT INTO orders.order_items (order_id, line, sku, quantity, price_cents)
+		SELECT $1, t.line, t.sku, t.quantity, t.price_cents
+		FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price_cents, line)`,
+		o.ID, skus, qtys, prices)
+	b.Queue(`INSERT INTO orders.outbox (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)`,
+		ev.ID, OrderEventsTopic, string(body), attrs)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("insert order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+func placedEvent(o orders.Order, now time.Time) (events.Envelope, error) {
+	items := make([]events.Item, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = events.Item(it)
+	}
+	return events.New(events.OrderPlaced, events.SourceAPI, o.ID, events.OrderPlacedData{
+		OrderID: o.ID, CustomerEmail: o.CustomerEmail, Items: items, TotalCents: o.TotalCents,
+	}, now)
+}
+
+const selectOrder = `SELECT o.id::text, o.customer_email, o.total_cents, o.status, o.status_reason, o.created_at,
+	o.updated_at, (SELECT coalesce(json_agg(json_build_object('sku', i.sku, 'quantity', i.quantity,
+	'price_cents', i.price_cents) ORDER BY i.line), '[]') FROM orders.order_items i WHERE i.order_id = o.id)
+	FROM orders.orders o`
+
+func scanOrder(row pgx.Row) (orders.Order, error) {
+	var o orders.Order
+	var status string
+	err := row.Scan(&o.ID, &o.CustomerEmail, &o.TotalCents, &status, &o.StatusReason, &o.CreatedAt, &o.UpdatedAt, &o.Items)
+	o.Status = orders.Status(status)
+	return o, err
+}
+
+// querier is what reads need: a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func get(ctx context.Context, q querier, id string) (orders.Order, error) {
+	o, err := scanOrder(q.QueryRow(ctx, selectOrder+` WHERE o.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return orders.Order{}, orders.ErrNotFound
+	}
+	if err != nil {
+		return orders.Order{}, fmt.Errorf("select order %s: %w", id, err)
+	}
+	return o, nil
+}
+
+// Get implements orders.Store.
+func (s *Store) Get(ctx context.Context, id string) (orders.Order, error) {
+	o, err := get(ctx, s.pool, id)
+	return o, storeError(err)
+}
+
+// List implements orders.Store. The query is built per combination of filters rather than with "$1 IS NULL OR"
+// conditions, so that each variant keeps an index plan when PostgreSQL switches to a generic plan.
+func (s *Store) List(ctx context.Context, q orders.ListQuery) ([]orders.Order, error) {
+	var where []string
+	var args []any
+	if q.Status != "" {
+		args = append(args, string(q.Status))
+		where = append(where, fmt.Sprintf("o.status = $%d", len(args)))
+	}
+	if q.After != nil {
+		args = append(args, q.After.CreatedAt, q.After.ID)
+		where = append(where, fmt.Sprintf("(o.created_at, o.id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
+	}
+	sql := selectOrder
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, q.Limit)
+	sql += fmt.Sprintf(" ORDER BY o.created_at DESC, o.id DESC LIMIT $%d", len(args))
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, storeError(fmt.Errorf("list orders: %w", err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (orders.Order, error) { return scanOrder(r) })
+	if err != nil {
+		return nil, storeError(fmt.Errorf("list orders: %w", err))
+	}
+	return out, nil
+}
+
+// Notifications implements orders.Store.
+func (s *Store) Notifications(ctx context.Context, orderID string) ([]orders.Notification, error) {
+	rows, err := s.pool.Query(ctx, `SELECT n.event_id::text, n.order_id::text, n.type, n.channel, n.recipient, n.subject,
+		n.body, n.sent_at FROM orders.orders o LEFT JOIN orders.notifications n ON n.order_id = o.id
+		WHERE o.id = $1 ORDER BY n.sent_at, n.event_id`, orderID)
+	if err != nil {
+		return nil, storeError(fmt.Errorf("list notifications: %w", err))
+	}
+	found := false
+	var out []orders.Notification
+	for rows.Next() {
+		found = true
+		var id, oid, typ, channel, recipient, subject, body *string
+		var sentAt *time.Time
+		if err := rows.Scan(&id, &oid, &typ, &channel, &recipient, &subject, &body, &sentAt); err != nil {
+			rows.Close()
+			return nil, storeError(fmt.Errorf("scan notification: %w", err))
+		}
+		if id == nil { // the order exists but has no notification yet
+			continue
+		}
+		out = append(out, orders.Notification{ID: *id, OrderID: *oid, Type: *typ, Channel: *channel,
+			Recipient: *recipient, Subject: *subject, Body: *body, SentAt: *sentAt})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(fmt.Errorf("list notifications: %w", err))
+	}
+	if !found {
+		return nil, orders.ErrNotFound
+	}
+	return out, nil
+}
+
+// ApplyOutcome implements orders.Store.
+func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, status orders.Status, reason string) (bool, error) {
+	applied := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		first, err := claim(ctx, tx, eventID)
+		if err != nil || !first {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE orders.orders SET status = $2, status_reason = $3, updated_at = now()
+			WHERE id = $1 AND status = 'pending'`, orderID, string(status), reason)
+		if err != nil {
+			return fmt.Errorf("update order %s: %w", orderID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			applied = true
+			return nil
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM orders.orders WHERE id = $1)`, orderID).Scan(&exists); err != nil {
+			return fmt.Errorf("find order %s: %w", orderID, err)
+		}
+		if !exists {
+			return orders.ErrNotFound
+		}
+		return nil // already decided: keep the first outcome
+	})
+	return applied, storeError(err)
+}
+
+// RecordNotification implements orders.Store.
+func (s *Store) RecordNotification(ctx context.Context, n orders.Notification) (bool, error) {
+	recorded := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		first, err := claim(ctx, tx, n.ID)
+		if err != nil || !first {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO orders.notifications (event_id, order_id, type, channel, recipient, subject,
+			body, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			n.ID, n.OrderID, n.Type, n.Channel, n.Recipient, n.Subject, n.Body, n.SentAt)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation: no such order
+			return orders.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("insert notification %s: %w", n.ID, err)
+		}
+		recorded = true
+		return nil
+	})
+	return recorded, storeError(err)
+}
+
+// claim records an event id in the inbox and reports whether it was new.
+func claim(ctx context.Context, tx pgx.Tx, eventID string) (bool, error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO orders.inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING`, eventID)
+	if err != nil {
+		return false, fmt.Errorf("record event %s in inbox: %w", eventID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// storeError marks errors that mean the database cannot be reached with orders.ErrUnavailable, so the API can
+// answer 503 instead of 500.
+func storeError(err error) error {
+	if err == nil || !unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", orders.ErrUnavailable, err)
+}
+
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: the server is shutting down or starting.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}
