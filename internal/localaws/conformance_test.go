@@ -46,7 +46,7 @@ type target struct {
 // fakeClock is real time plus an offset a test can move forward.
 type fakeClock struct{ offset atomic.Int64 }
 
-func (c *fakeClock) now() time.Time           { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *fakeClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func repoRoot(t testing.TB) string {
@@ -173,18 +173,22 @@ func refereeTarget(t testing.TB) target {
 
 func sqsClient(url string) *sqs.Client {
 	return sqs.New(sqs.Options{
-		BaseEndpoint:     aws.String(url),
-		Region:           "us-east-1",
-		Credentials:      aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil }),
+		BaseEndpoint: aws.String(url),
+		Region:       "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		}),
 		RetryMaxAttempts: 1,
 	})
 }
 
 func snsClient(url string) *sns.Client {
 	return sns.New(sns.Options{
-		BaseEndpoint:     aws.String(url),
-		Region:           "us-east-1",
-		Credentials:      aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil }),
+		BaseEndpoint: aws.String(url),
+		Region:       "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		}),
 		RetryMaxAttempts: 1,
 	})
 }
