@@ -134,6 +134,31 @@ func NewDatabase(t testing.TB) *Database {
 	if c.err != nil {
 		t.Fatalf("dbtest: %v", c.err)
 	}
+	return c.newDatabase(t)
+}
+
+// NewServer starts a server of the test's own, stopped when the test ends, and returns it with a migrated
+// database on it. It is for tests that take the database down (Server.Halt, Server.Resume) without disturbing
+// the other tests; every other test should use New or NewDatabase, which share one server.
+func NewServer(t testing.TB) (*pgserver.Server, *Database) {
+	t.Helper()
+	c := &cluster{}
+	c.start()
+	if c.srv != nil {
+		t.Cleanup(func() {
+			if err := c.srv.Stop(); err != nil {
+				t.Errorf("dbtest: stop PostgreSQL: %v", err)
+			}
+		})
+	}
+	if c.err != nil {
+		t.Fatalf("dbtest: %v", c.err)
+	}
+	return c.srv, c.newDatabase(t)
+}
+
+func (c *cluster) newDatabase(t testing.TB) *Database {
+	t.Helper()
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), c.next.Add(1))
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, c.srv.DSN("postgres"))

@@ -60,3 +60,24 @@ func TestDatabaseDSNFor(t *testing.T) {
 		})
 	}
 }
+
+func TestNewServer(t *testing.T) {
+	srv, db := dbtest.NewServer(t)
+	ctx := context.Background()
+	pool := dbtest.Connect(t, db.DSNFor(migrations.OrdersRole))
+	if err := pool.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := srv.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(ctx); err == nil {
+		t.Fatal("Ping with the server halted succeeded; want an error")
+	}
+	if err := srv.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		t.Errorf("Ping after Resume: %v; want the pool to reconnect", err)
+	}
+}

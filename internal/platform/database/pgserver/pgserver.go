@@ -68,6 +68,8 @@ type Server struct {
 
 	dir     string
 	logFile string
+	opts    Options
+	cred    *syscall.Credential
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
@@ -103,6 +105,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		SocketDir: filepath.Join(dir, "socket"),
 		dir:       dir,
 		logFile:   filepath.Join(dir, "postgres.log"),
+		opts:      opts,
+		cred:      cred,
 	}
 	if err := s.prepare(ctx, opts, cred, owner); err != nil {
 		_ = os.RemoveAll(dir)
@@ -366,6 +370,23 @@ func (s *Server) Stop() error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// Halt stops the server process but keeps its data, as when a database goes down; Resume starts it again.
+// Tests use the pair to check that services notice an outage and recover by themselves.
+func (s *Server) Halt() error { return s.halt() }
+
+// Resume starts a halted server again on the same port, with the same data and certificates, and waits until
+// it accepts connections.
+func (s *Server) Resume(ctx context.Context) error {
+	if s.cmd != nil {
+		return errors.New("resume postgres: already running")
+	}
+	if err := s.start(ctx, s.opts, s.cred); err != nil {
+		_ = s.halt()
+		return err
+	}
+	return nil
 }
 
 // halt stops the server process, if one runs, and waits for it to exit.

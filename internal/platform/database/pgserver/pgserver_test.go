@@ -126,3 +126,38 @@ func TestStartGivenPortInUse(t *testing.T) {
 		t.Errorf("Start on busy port = %v; want the server's bind error", err)
 	}
 }
+
+func TestHaltResume(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := srv.Halt(); err != nil {
+		t.Fatalf("Halt: %v", err)
+	}
+	if _, err := pgx.Connect(ctx, srv.DSN("postgres")); err == nil {
+		t.Fatal("Connect after Halt succeeded; want the server down")
+	}
+	if err := srv.Resume(ctx); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	conn, err = pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("Connect after Resume: %v", err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT n FROM kept").Scan(&n); err != nil || n != 42 {
+		t.Errorf("SELECT n FROM kept after Resume = %d, %v; want 42", n, err)
+	}
+}

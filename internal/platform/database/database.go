@@ -1,0 +1,177 @@
+// Package database opens the services' PostgreSQL connection pool (pgx v5) the way RDS expects to be reached:
+// TLS with verify-full against a configurable CA bundle (the RDS global bundle on AWS, the throwaway server's CA
+// locally), and optionally IAM authentication tokens instead of a password, generated per connection so they
+// never expire in a long-lived pool.
+//
+// Open retries until the database answers, with backoff and bounded by ctx, because on ECS a task may start
+// while the database is still coming up or failing over; the pool then reconnects by itself, and Ready lets
+// /readyz report when it cannot.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+)
+
+// Config says where the database is and how to authenticate (docs/configuration.md).
+type Config struct {
+	Host     string
+	Port     int
+	Name     string
+	User     string
+	Password config.Secret
+	// IAMAuth connects with an RDS IAM authentication token built from Credentials and Region instead of
+	// Password.
+	IAMAuth     bool
+	Region      string
+	Credentials aws.CredentialsProvider
+	// SSLMode is verify-full (used on AWS and locally), verify-ca or require.
+	SSLMode string
+	// CAFile is the PEM bundle that signs the server certificate; "" uses the system roots.
+	CAFile string
+	// MaxConns bounds the pool; 0 means 10.
+	MaxConns int32
+}
+
+// ReadConfig reads the DATABASE_* variables of docs/configuration.md. With DATABASE_IAM_AUTH=true it also needs
+// AWS_REGION, and the caller sets Credentials from its AWS configuration.
+func ReadConfig(r *config.Reader) Config {
+	c := Config{
+		Host:     r.Required("DATABASE_HOST"),
+		Port:     r.Int("DATABASE_PORT", 5432, 1, 65535),
+		Name:     r.Required("DATABASE_NAME"),
+		User:     r.Required("DATABASE_USER"),
+		Password: r.Secret("DATABASE_PASSWORD"),
+		IAMAuth:  r.Bool("DATABASE_IAM_AUTH", false),
+		SSLMode:  r.OneOf("DATABASE_SSLMODE", "verify-full", "verify-full", "verify-ca", "require"),
+		CAFile:   r.String("DATABASE_CA_FILE", ""),
+	}
+	if c.IAMAuth {
+		c.Region = r.Required("AWS_REGION")
+		r.Check(c.Password == "", "DATABASE_PASSWORD", "must be unset when DATABASE_IAM_AUTH is true")
+	} else {
+		r.Check(c.Password != "", "DATABASE_PASSWORD", "required unless DATABASE_IAM_AUTH is true")
+	}
+	return c
+}
+
+// LogValue describes the configuration without its secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("host", c.Host), slog.Int("port", c.Port), slog.String("name", c.Name),
+		slog.String("user", c.User), slog.Bool("iam_auth", c.IAMAuth), slog.String("sslmode", c.SSLMode),
+		slog.String("ca_file", c.CAFile),
+	)
+}
+
+// poolConfig turns the configuration into a pgx pool configuration.
+func (c Config) poolConfig() (*pgxpool.Config, error) {
+	q := url.Values{"sslmode": {c.SSLMode}}
+	if c.CAFile != "" {
+		q.Set("sslrootcert", c.CAFile)
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.User(c.User),
+		Host:     net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		Path:     "/" + c.Name,
+		RawQuery: q.Encode(),
+	}
+	pc, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("database configuration: %w", err)
+	}
+	pc.ConnConfig.Password = c.Password.Reveal()
+	pc.ConnConfig.ConnectTimeout = 5 * time.Second
+	pc.MaxConns = c.MaxConns
+	if pc.MaxConns == 0 {
+		pc.MaxConns = 10
+	}
+	// Connections are recycled so that a failover or a DNS change reaches every connection in time.
+	pc.MaxConnLifetime = 30 * time.Minute
+	pc.MaxConnLifetimeJitter = 5 * time.Minute
+	pc.HealthCheckPeriod = 15 * time.Second
+	if c.IAMAuth {
+		if c.Credentials == nil || c.Region == "" {
+			return nil, errors.New("database configuration: IAM authentication needs AWS credentials and a region")
+		}
+		endpoint := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+		pc.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+			// Tokens live 15 minutes and are only checked at log-in: one per new connection.
+			token, err := auth.BuildAuthToken(ctx, endpoint, c.Region, c.User, c.Credentials)
+			if err != nil {
+				return fmt.Errorf("build IAM authentication token: %w", err)
+			}
+			cc.Password = token
+			return nil
+		}
+	}
+	return pc, nil
+}
+
+// Open returns a connection pool once the database answers. It retries with exponential backoff and jitter
+// until ctx ends, logging each failure; give ctx a deadline to bound start-up.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pc, err := cfg.poolConfig()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("create database pool: %w", err)
+	}
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := pool.Ping(ctx)
+		if err == nil {
+			if attempt > 1 {
+				log.Info("database reachable", "attempt", attempt)
+			}
+			return pool, nil
+		}
+		log.Warn("database not reachable yet", "attempt", attempt, "retry_in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			pool.Close()
+			return nil, fmt.Errorf("connect to database %s at %s:%d: %w (last error: %w)", cfg.Name, cfg.Host, cfg.Port, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		// Full jitter keeps many tasks started together from retrying in step.
+		delay = min(2*delay, 5*time.Second)
+		delay = delay/2 + rand.N(delay/2+1)
+	}
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise (also when fn
+// panics). Changes and the events that describe them (the outbox) are written in one such transaction.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, pool, fn); err != nil {
+		return fmt.Errorf("transaction: %w", err)
+	}
+	return nil
+}
+
+// Ready returns a readiness check for the pool: it fails when no connection to the database can be used
+// within ctx's deadline.
+func Ready(pool *pgxpool.Pool) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		return nil
+	}
+}
