@@ -184,7 +184,7 @@ func (n *qnode) toValue(name string, top bool) (any, error) {
 			return nil, err
 		}
 		key := k
-		if r, ok := queryRenames[k]; ok {
+		if r, ok := queryRenames[k]; ok && !c.leaf {
 			key = r
 		}
 		obj[key] = v
