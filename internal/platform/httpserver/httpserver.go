@@ -1,0 +1,159 @@
+// Package httpserver runs a service's HTTP server the way ECS behind a load balancer needs it: every timeout
+// set (a slow or idle client cannot hold a connection for ever), request headers and bodies bounded, a panic in
+// one handler answered as a plain 500 problem instead of killing the process, and a graceful shutdown.
+//
+// Shutdown follows the order that loses no request: on SIGTERM the service first reports not ready (so the
+// load balancer stops sending new requests), waits a little for it to notice, then stops accepting connections
+// and lets in-flight requests finish within the drain budget (SHUTDOWN_TIMEOUT, below the ECS stop timeout).
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Options configure a Server. Zero values take the defaults in brackets.
+type Options struct {
+	// Addr is the listen address [":8080"].
+	Addr string
+	// ReadHeaderTimeout [5 s], ReadTimeout [15 s], WriteTimeout [30 s] and IdleTimeout [120 s] bound each phase
+	// of a connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxHeaderBytes bounds the request headers [64 KiB].
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds request bodies; larger ones are answered 413 [1 MiB].
+	MaxBodyBytes int64
+	// ShutdownTimeout is the whole drain budget, including ShutdownDelay [20 s].
+	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the server keeps serving after reporting not ready, so that the load balancer
+	// sees the failing readiness and stops routing new requests [0].
+	ShutdownDelay time.Duration
+	// OnShutdown is called first when shutdown begins: typically health.Checker.Shutdown.
+	OnShutdown func()
+}
+
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if o.Addr == "" {
+		o.Addr = ":8080"
+	}
+	def(&o.ReadHeaderTimeout, 5*time.Second)
+	def(&o.ReadTimeout, 15*time.Second)
+	def(&o.WriteTimeout, 30*time.Second)
+	def(&o.IdleTimeout, 120*time.Second)
+	def(&o.ShutdownTimeout, 20*time.Second)
+	if o.MaxHeaderBytes == 0 {
+		o.MaxHeaderBytes = 64 << 10
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	return o
+}
+
+// Server is an HTTP server with a graceful Run.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	srv  *http.Server
+
+	mu sync.Mutex
+	ln net.Listener
+}
+
+// New returns a Server for handler, wrapped in panic recovery and the body size limit.
+func New(handler http.Handler, log *slog.Logger, opts Options) *Server {
+	opts = opts.withDefaults()
+	h := Recover(log, LimitBody(opts.MaxBodyBytes, handler))
+	return &Server{
+		opts: opts,
+		log:  log,
+		srv: &http.Server{
+			Addr:              opts.Addr,
+			Handler:           h,
+			ReadHeaderTimeout: opts.ReadHeaderTimeout,
+			ReadTimeout:       opts.ReadTimeout,
+			WriteTimeout:      opts.WriteTimeout,
+			IdleTimeout:       opts.IdleTimeout,
+			MaxHeaderBytes:    opts.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}
+}
+
+// Listen opens the listening socket, so that the address is known (Addr) before Run. Run calls it when it has
+// not been called.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the address the server listens on, once Listen has succeeded, or "".
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Run serves until ctx ends, then shuts down gracefully: OnShutdown, ShutdownDelay, then stop accepting and
+// drain in-flight requests within what is left of ShutdownTimeout. It returns nil after a complete drain and
+// an error when serving failed or the drain ran out of time (the remaining connections are then closed).
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.log.Info("http server listening", "addr", s.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	deadline := time.Now().Add(s.opts.ShutdownTimeout)
+	s.log.Info("http server shutting down", "delay", s.opts.ShutdownDelay, "budget", s.opts.ShutdownTimeout)
+	if s.opts.OnShutdown != nil {
+		s.opts.OnShutdown()
+	}
+	if d := min(s.opts.ShutdownDelay, s.opts.ShutdownTimeout/2); d > 0 {
+		time.Sleep(d)
+	}
+	shutdownCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	err := s.srv.Shutdown(shutdownCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	if err != nil {
+		_ = s.srv.Close()
+		return fmt.Errorf("http server drain: %w", err)
+	}
+	s.log.Info("http server stopped")
+	return nil
+}
