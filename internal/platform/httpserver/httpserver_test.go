@@ -246,4 +246,3 @@ func TestShutdownBudgetExceeded(t *testing.T) {
 		t.Errorf("Run = %v; want a drain error", err)
 	}
 }
-
