@@ -241,8 +241,11 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	sg := awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              props.Vpc,
 		Description:      jsii.String("Tasks of the " + ms.Name + " service"),
-		AllowAllOutbound: jsii.Bool(true),
+		AllowAllOutbound: jsii.Bool(false),
 	})
+	// Outbound: HTTPS to the AWS APIs (through the NAT gateways or VPC endpoints); the database port is opened
+	// to the database's security group only, by Database.AllowFrom.
+	sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS to AWS APIs"), jsii.Bool(false))
 	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), &awsecs.FargateServiceProps{
 		Cluster:                    props.Cluster,
 		TaskDefinition:             s.TaskDefinition,
