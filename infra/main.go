@@ -48,7 +48,7 @@ func run(getenv func(string) string, stdout io.Writer) error {
 	if outdir == "" {
 		outdir = "cdk.out"
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir)})
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir), Context: stacks.AppContext()})
 	in := config.Inputs{
 		Manifest:    m,
 		ImageTag:    contextString(app, "image_tag", defaultImageTag),

@@ -74,6 +74,9 @@ type Network struct {
 	CIDR string `yaml:"cidr"`
 	// AZCount is the number of availability zones, 2 or 3.
 	AZCount int `yaml:"az_count"`
+	// AvailabilityZones optionally names the zones; by default they are the region's a, b and c zones. Naming
+	// them keeps synthesis free of account lookups, which a region-only stack could not resolve.
+	AvailabilityZones []string `yaml:"availability_zones,omitempty"`
 	// NATGateways is the number of NAT gateways, from 1 to AZCount (one per AZ survives an AZ outage).
 	NATGateways int `yaml:"nat_gateways"`
 	// Endpoints are the VPC endpoints to create, from: s3, ecr, logs, sqs, sns, secretsmanager, kms. They keep
@@ -98,6 +101,19 @@ const (
 
 // Endpoints lists every endpoint an environment may ask for, in a stable order.
 var Endpoints = []Endpoint{EndpointS3, EndpointECR, EndpointLogs, EndpointSQS, EndpointSNS, EndpointSecretsManager, EndpointKMS}
+
+// Zones returns the availability zones of the VPC: AvailabilityZones, or the first AZCount of the region's a,
+// b and c zones.
+func (n Network) Zones(region string) []string {
+	if len(n.AvailabilityZones) > 0 {
+		return n.AvailabilityZones
+	}
+	zones := make([]string, 0, n.AZCount)
+	for i := range n.AZCount {
+		zones = append(zones, region+string(rune('a'+i)))
+	}
+	return zones
+}
 
 // HasEndpoint reports whether the environment asks for the endpoint.
 func (n Network) HasEndpoint(e Endpoint) bool {
@@ -149,10 +165,8 @@ type Database struct {
 	// AllocatedStorageGiB is the initial storage; MaxAllocatedStorageGiB the storage autoscaling ceiling.
 	AllocatedStorageGiB    int `yaml:"allocated_storage_gib"`
 	MaxAllocatedStorageGiB int `yaml:"max_allocated_storage_gib"`
-	// RDSProxy puts an RDS Proxy (TLS required, IAM authentication) in front of the instance.
+	// RDSProxy puts an RDS Proxy (TLS required, IAM authentication end to end) in front of the instance.
 	RDSProxy bool `yaml:"rds_proxy"`
-	// SecretRotationDays is the rotation period of the master secret.
-	SecretRotationDays int `yaml:"secret_rotation_days"`
 }
 
 // Messaging holds the thresholds of the queue alarms.
@@ -271,4 +285,7 @@ type Inputs struct {
 	ImageTag string
 	// ImageDigest is the image digest to deploy (context image_digest, "sha256:..."), preferred over a tag.
 	ImageDigest string
+	// SiteSource is the directory of the built web UI deployed to the site bucket (web/dist when it exists);
+	// empty deploys nothing.
+	SiteSource string
 }

@@ -29,6 +29,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad cidr", "cidr: 10.10.0.0/16", "cidr: 10.10.0.0/24", []string{"network.cidr"}, []string{"/16 to /18"}},
 		{"one az", "az_count: 2", "az_count: 1", []string{"network.az_count"}, []string{"2 or 3"}},
 		{"too many nats", "nat_gateways: 1", "nat_gateways: 3", []string{"network.nat_gateways"}, []string{"between 1 and az_count"}},
+		{"zones count", "  az_count: 2\n", "  az_count: 2\n  availability_zones: [eu-west-1a]\n", []string{"network.availability_zones"}, []string{"want az_count"}},
+		{"zone of other region", "  az_count: 2\n", "  az_count: 2\n  availability_zones: [eu-west-1a, us-east-1b]\n", []string{"network.availability_zones[1]"}, []string{"not a zone of eu-west-1"}},
 		{"unknown endpoint", "vpc_endpoints: [s3]", "vpc_endpoints: [s3, dynamodb]", []string{"network.vpc_endpoints[1]"}, []string{`"dynamodb"`}},
 		{"old postgres", `engine_version: "18"`, `engine_version: "12"`, []string{"database.engine_version"}, []string{"major version"}},
 		{"db prefix", "instance_class: t4g.micro", "instance_class: db.t4g.micro", []string{"database.instance_class"}, []string{"without the db. prefix"}},

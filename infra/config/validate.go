@@ -87,6 +87,16 @@ func (e *Environment) validateNetwork(c *checker) {
 		"%d must be 2 or 3: the database subnet group and the load balancer need at least two AZs", n.AZCount)
 	c.check(n.NATGateways >= 1 && n.NATGateways <= max(n.AZCount, 1), "network.nat_gateways",
 		"%d must be between 1 and az_count (%d)", n.NATGateways, n.AZCount)
+	if len(n.AvailabilityZones) > 0 {
+		c.check(len(n.AvailabilityZones) == n.AZCount, "network.availability_zones",
+			"lists %d zones; want az_count (%d)", len(n.AvailabilityZones), n.AZCount)
+		for i, z := range n.AvailabilityZones {
+			c.check(len(z) == len(e.Region)+1 && strings.HasPrefix(z, e.Region) && z[len(z)-1] >= 'a' && z[len(z)-1] <= 'z',
+				fmt.Sprintf("network.availability_zones[%d]", i), "%q is not a zone of %s", z, e.Region)
+		}
+		c.check(len(slices.Compact(slices.Sorted(slices.Values(n.AvailabilityZones)))) == len(n.AvailabilityZones),
+			"network.availability_zones", "lists a zone twice")
+	}
 	seen := map[Endpoint]bool{}
 	for i, ep := range n.Endpoints {
 		key := fmt.Sprintf("network.vpc_endpoints[%d]", i)
@@ -144,8 +154,6 @@ func (e *Environment) validateDatabase(c *checker) {
 	c.check(d.MaxAllocatedStorageGiB > d.AllocatedStorageGiB && d.MaxAllocatedStorageGiB <= 65536,
 		"database.max_allocated_storage_gib", "%d must be above allocated_storage_gib (%d) and at most 65536",
 		d.MaxAllocatedStorageGiB, d.AllocatedStorageGiB)
-	c.check(d.SecretRotationDays >= 1 && d.SecretRotationDays <= 365, "database.secret_rotation_days",
-		"%d must be between 1 and 365", d.SecretRotationDays)
 }
 
 func (e *Environment) validateWAF(c *checker) {

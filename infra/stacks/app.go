@@ -9,34 +9,56 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 )
 
 // Environment holds the stacks of one environment.
 type Environment struct {
 	// Stateful holds the resources whose replacement loses data: network, database, queues, keys.
 	Stateful *Stateful
+	// Dashboard is the environment's CloudWatch dashboard; each part adds its section.
+	Dashboard *observability.Dashboard
 }
 
 // AddEnvironment adds the stacks of env to scope (the app), each checked by the cdk-nag AwsSolutions pack and
 // tagged with the environment's tags.
 func AddEnvironment(scope constructs.Construct, env *config.Environment, in config.Inputs) *Environment {
 	stateful := NewStateful(scope, env.StackName("stateful"), StatefulProps{Env: env, Manifest: in.Manifest})
+
+	// The dashboard lives in the last regional stack: it may reference every regional resource, and nothing
+	// references it (the stateful stack cannot reference stateless resources without a dependency cycle).
+	dashboard := observability.NewDashboard(stateful.Stack, "Dashboard", observability.DashboardProps{Name: "ecsr-" + env.Name})
+	dashboard.AddSection(stateful.Database.Section())
+	dashboard.AddSection(stateful.Messaging.Section())
+
 	for _, s := range []awscdk.Stack{stateful.Stack} {
 		applyPolicies(s, env)
 	}
-	return &Environment{Stateful: stateful}
+	return &Environment{Stateful: stateful, Dashboard: dashboard}
 }
 
 // applyPolicies tags every resource of the stack and applies the cdk-nag AwsSolutions checks to it. The checks
 // report findings as error and warning annotations, which the tests read.
 func applyPolicies(stack awscdk.Stack, env *config.Environment) {
 	tags := awscdk.Tags_Of(stack)
-	tags.Add(jsii.String("project"), jsii.String("ecs-reworked"), nil)
-	tags.Add(jsii.String("ecsr:environment"), jsii.String(env.Name), nil)
+	// RDS Proxy target groups accept no tags.
+	opts := &awscdk.TagProps{ExcludeResourceTypes: jsii.Strings("AWS::RDS::DBProxyTargetGroup")}
+	tags.Add(jsii.String("project"), jsii.String("ecs-reworked"), opts)
+	tags.Add(jsii.String("ecsr:environment"), jsii.String(env.Name), opts)
 	for k, v := range env.Tags {
-		tags.Add(jsii.String(k), jsii.String(v), nil)
+		tags.Add(jsii.String(k), jsii.String(v), opts)
 	}
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// AppContext is the context every app holding these stacks is created with (infra/main.go and the tests): the
+// feature flags the stacks are written for.
+func AppContext() *map[string]any {
+	return &map[string]any{
+		// Cross-stack references between the stateful, stateless and edge stacks stay CloudFormation exports,
+		// which protect the producer from deleting what a consumer still uses.
+		"@aws-cdk/core:defaultCrossStackReferences": "strong",
+	}
 }
 
 // regional returns the stack environment of env's region. The account is left unset on purpose: synthesis then

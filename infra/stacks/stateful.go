@@ -5,6 +5,10 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/messaging"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
@@ -17,9 +21,18 @@ type StatefulProps struct {
 }
 
 // Stateful is the stack of resources whose replacement would lose data or break addresses: the network, the
-// database, the topics and queues, their keys and the alarm topic. Its logical IDs are pinned by a test.
+// database, the topics and queues, their keys and the alarm topic. Its logical IDs are pinned by a test
+// (testdata/stateful-logical-ids.json): never rename the construct IDs below.
 type Stateful struct {
 	awscdk.Stack
+	// Observability holds the log key and the alarm topic; Alarm wires any alarm to it.
+	Observability *observability.Observability
+	// Network is the VPC.
+	Network *network.Network
+	// Database is the PostgreSQL instance (and proxy).
+	Database *database.Database
+	// Messaging holds the topics and queues by manifest name.
+	Messaging *messaging.Messaging
 }
 
 // NewStateful creates the stateful stack of an environment.
@@ -31,5 +44,37 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 		Description:           jsii.String("ECS Reworked " + env.Name + ": network, database, messaging and alarm topic"),
 		TerminationProtection: jsii.Bool(env.TerminationProtection),
 	})
-	return &Stateful{Stack: stack}
+	retention := logRetention(env)
+	obs := observability.New(stack, "Observability", observability.Props{
+		Emails:       env.Alarms.Emails,
+		LogRetention: retention,
+		LogRemoval:   removalPolicy(env.Removal.Logs),
+		KeyRemoval:   removalPolicy(env.Removal.Data),
+	})
+	net := network.New(stack, "Network", network.Props{
+		Network:      env.Network,
+		Region:       env.Region,
+		LogKey:       obs.Key,
+		LogRetention: retention,
+		LogRemoval:   removalPolicy(env.Removal.Logs),
+	})
+	msg := messaging.New(stack, "Messaging", messaging.Props{
+		Manifest:   props.Manifest,
+		Thresholds: env.Messaging,
+		AlarmTopic: obs.AlarmTopic,
+		Removal:    removalPolicy(env.Removal.Data),
+	})
+	db := database.New(stack, "Database", database.Props{
+		Identifier:   "ecsr-" + env.Name,
+		Settings:     env.Database,
+		Removal:      env.Removal.Database,
+		Vpc:          net.Vpc,
+		Thresholds:   env.Alarms,
+		AlarmTopic:   obs.AlarmTopic,
+		LogKey:       obs.Key,
+		LogRetention: retention,
+		LogRemoval:   removalPolicy(env.Removal.Logs),
+		KeyRemoval:   removalPolicy(env.Removal.Data),
+	})
+	return &Stateful{Stack: stack, Observability: obs, Network: net, Database: db, Messaging: msg}
 }

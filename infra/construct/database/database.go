@@ -1,0 +1,335 @@
+// Package database provides the environment's RDS PostgreSQL: current major version in isolated subnets,
+// storage, Performance Insights and the master secret encrypted with a customer-managed key, TLS forced by the
+// parameter group (rds.force_ssl=1), IAM authentication, a master password generated and rotated by RDS in
+// Secrets Manager, log exports to encrypted log groups with retention, an optional RDS Proxy that requires TLS
+// and IAM authentication, and alarms on CPU, free storage and connections. Its security groups admit nobody
+// until a stack calls AllowFrom.
+package database
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsrds"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
+)
+
+// Port is PostgreSQL's port. It is fixed (not a token) so security group rules and the services' DATABASE_PORT
+// can be written at synthesis time.
+const Port = 5432
+
+// MasterUser is the master user's name; its password lives only in the RDS-managed secret.
+const MasterUser = "postgres"
+
+// logExports are the PostgreSQL logs exported to CloudWatch Logs.
+var logExports = []string{"postgresql", "upgrade"}
+
+// Props configures the database.
+type Props struct {
+	// Identifier is the DB instance identifier, e.g. ecsr-prod. It is fixed rather than generated so the
+	// exported log groups can be created (encrypted, with retention) before RDS writes to them, and so a change
+	// that would replace the database fails instead of silently creating an empty one.
+	Identifier string
+	// Settings sizes and protects the instance.
+	Settings config.Database
+	// Removal is snapshot, retain or destroy.
+	Removal config.RemovalPolicy
+	// Vpc holds the database in its isolated subnets and the proxy in its private subnets.
+	Vpc awsec2.IVpc
+	// Thresholds of the database alarms.
+	Thresholds config.Alarms
+	// AlarmTopic receives the alarms.
+	AlarmTopic awssns.ITopic
+	// LogKey, LogRetention and LogRemoval apply to the exported log groups.
+	LogKey       awskms.IKey
+	LogRetention awslogs.RetentionDays
+	LogRemoval   awscdk.RemovalPolicy
+	// KeyRemoval applies to the database's key.
+	KeyRemoval awscdk.RemovalPolicy
+}
+
+// Database is the environment's PostgreSQL.
+type Database struct {
+	constructs.Construct
+	// Key encrypts storage, Performance Insights and the master secret.
+	Key awskms.Key
+	// Instance is the RDS instance.
+	Instance awsrds.DatabaseInstance
+	// Proxy is the RDS Proxy, or nil when the environment has none.
+	Proxy awsrds.DatabaseProxy
+	// SecurityGroup guards the instance; ProxySecurityGroup the proxy (nil without one).
+	SecurityGroup      awsec2.SecurityGroup
+	ProxySecurityGroup awsec2.SecurityGroup
+	// Alarms are the database alarms, keyed by "cpu", "free-storage" and "connections".
+	Alarms map[string]awscloudwatch.Alarm
+
+	name string
+}
+
+// New creates the database, its key, parameter group, security groups, log groups, optional proxy and alarms.
+func New(scope constructs.Construct, id string, props Props) *Database {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	s := props.Settings
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the storage, Performance Insights and master secret of " + props.Identifier),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     props.KeyRemoval,
+	})
+	engine := awsrds.DatabaseInstanceEngine_Postgres(&awsrds.PostgresInstanceEngineProps{Version: engineVersion(s.EngineVersion)})
+	params := awsrds.NewParameterGroup(c, jsii.String("Parameters"), &awsrds.ParameterGroupProps{
+		Engine:      engine,
+		Description: jsii.String("TLS-only PostgreSQL for " + props.Identifier),
+		Parameters: &map[string]*string{
+			"rds.force_ssl":              jsii.String("1"),
+			"ssl_min_protocol_version":   jsii.String("TLSv1.2"),
+			"log_min_duration_statement": jsii.String("1000"),
+		},
+	})
+	sg := awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Vpc,
+		Description:      jsii.String("PostgreSQL " + props.Identifier + ": admits only the services and the proxy"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+
+	var logGroups []awslogs.LogGroup
+	for _, export := range logExports {
+		lg := awslogs.NewLogGroup(c, jsii.String("Logs"+export), &awslogs.LogGroupProps{
+			LogGroupName:  jsii.String(fmt.Sprintf("/aws/rds/instance/%s/%s", props.Identifier, export)),
+			EncryptionKey: props.LogKey,
+			Retention:     props.LogRetention,
+			RemovalPolicy: props.LogRemoval,
+		})
+		logGroups = append(logGroups, lg)
+	}
+
+	removal := awscdk.RemovalPolicy_SNAPSHOT
+	switch props.Removal {
+	case config.RemovalRetain:
+		removal = awscdk.RemovalPolicy_RETAIN
+	case config.RemovalDestroy:
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+	instanceProps := &awsrds.DatabaseInstanceProps{
+		Engine:                   engine,
+		InstanceIdentifier:       jsii.String(props.Identifier),
+		InstanceType:             awsec2.NewInstanceType(jsii.String(s.InstanceClass)),
+		Vpc:                      props.Vpc,
+		VpcSubnets:               network.IsolatedSubnets(),
+		SecurityGroups:           &[]awsec2.ISecurityGroup{sg},
+		Port:                     jsii.Number(Port),
+		DatabaseName:             jsii.String(s.Name),
+		ParameterGroup:           params,
+		Credentials:              awsrds.Credentials_FromUsername(jsii.String(MasterUser), &awsrds.CredentialsFromUsernameOptions{EncryptionKey: key}),
+		ManageMasterUserPassword: jsii.Bool(true),
+		StorageEncrypted:         jsii.Bool(true),
+		StorageEncryptionKey:     key,
+		StorageType:              awsrds.StorageType_GP3,
+		AllocatedStorage:         jsii.Number(float64(s.AllocatedStorageGiB)),
+		MaxAllocatedStorage:      jsii.Number(float64(s.MaxAllocatedStorageGiB)),
+		MultiAz:                  jsii.Bool(s.MultiAZ),
+		DeletionProtection:       jsii.Bool(s.DeletionProtection),
+		BackupRetention:          awscdk.Duration_Days(jsii.Number(float64(s.BackupRetentionDays))),
+		DeleteAutomatedBackups:   jsii.Bool(props.Removal == config.RemovalDestroy),
+		CopyTagsToSnapshot:       jsii.Bool(true),
+		IamAuthentication:        jsii.Bool(true),
+		AutoMinorVersionUpgrade:  jsii.Bool(true),
+		AllowMajorVersionUpgrade: jsii.Bool(false),
+		CaCertificate:            awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
+		CloudwatchLogsExports:    jsii.Strings(logExports...),
+		PubliclyAccessible:       jsii.Bool(false),
+		RemovalPolicy:            removal,
+	}
+	if s.PerformanceInsights {
+		instanceProps.EnablePerformanceInsights = jsii.Bool(true)
+		instanceProps.PerformanceInsightEncryptionKey = key
+		instanceProps.PerformanceInsightRetention = awsrds.PerformanceInsightRetention_DEFAULT
+	}
+	instance := awsrds.NewDatabaseInstance(c, jsii.String("Instance"), instanceProps)
+	for _, lg := range logGroups {
+		instance.Node().AddDependency(lg)
+	}
+	suppressFindings(instance, s)
+
+	db := &Database{Construct: c, Key: key, Instance: instance, SecurityGroup: sg, Alarms: map[string]awscloudwatch.Alarm{}, name: s.Name}
+	if s.RDSProxy {
+		db.addProxy(c, props)
+	}
+	db.addAlarms(c, props)
+	return db
+}
+
+func (d *Database) addProxy(c constructs.Construct, props Props) {
+	d.ProxySecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("ProxySecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              props.Vpc,
+		Description:      jsii.String("RDS Proxy of " + props.Identifier + ": admits only the services"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	d.Proxy = awsrds.NewDatabaseProxy(c, jsii.String("Proxy"), &awsrds.DatabaseProxyProps{
+		ProxyTarget:       awsrds.ProxyTarget_FromInstance(d.Instance),
+		Vpc:               props.Vpc,
+		VpcSubnets:        network.PrivateSubnets(),
+		SecurityGroups:    &[]awsec2.ISecurityGroup{d.ProxySecurityGroup},
+		RequireTLS:        jsii.Bool(true),
+		IamAuth:           jsii.Bool(true),
+		DefaultAuthScheme: awsrds.DefaultAuthScheme_IAM_AUTH,
+	})
+	d.SecurityGroup.AddIngressRule(d.ProxySecurityGroup, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String("PostgreSQL from the RDS Proxy"), nil)
+	d.ProxySecurityGroup.AddEgressRule(d.SecurityGroup, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String("PostgreSQL to the instance"), nil)
+}
+
+func (d *Database) addAlarms(c constructs.Construct, props Props) {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	t := props.Thresholds
+	d.Alarms["cpu"] = observability.NewAlarm(c, "CpuAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:            d.Instance.MetricCPUUtilization(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
+		Threshold:         float64(t.DatabaseCPUPercent),
+		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods: 3,
+		Description:       fmt.Sprintf("Database CPU has stayed at or above %d%% for 15 minutes: look at Performance Insights for the top queries.", t.DatabaseCPUPercent),
+	})
+	d.Alarms["free-storage"] = observability.NewAlarm(c, "FreeStorageAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:      d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")}),
+		Threshold:   float64(t.DatabaseFreeStorageGiB) * (1 << 30),
+		Comparison:  awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+		Description: fmt.Sprintf("Database free storage is at or below %d GiB: storage autoscaling may have reached its maximum.", t.DatabaseFreeStorageGiB),
+	})
+	d.Alarms["connections"] = observability.NewAlarm(c, "ConnectionsAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:            d.Instance.MetricDatabaseConnections(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+		Threshold:         float64(t.DatabaseConnections),
+		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods: 2,
+		Description:       fmt.Sprintf("Database connections reached %d: check the services' pool sizes and task counts.", t.DatabaseConnections),
+	})
+}
+
+// Section is the database part of the dashboard.
+func (d *Database) Section() observability.Section {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	graph := func(title string, m awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &[]awscloudwatch.IMetric{m}, Width: jsii.Number(6), Height: jsii.Number(6),
+		})
+	}
+	return observability.Section{Title: "Database", Widgets: []awscloudwatch.IWidget{
+		graph("CPU (%)", d.Instance.MetricCPUUtilization(&awscloudwatch.MetricOptions{Period: five})),
+		graph("Connections", d.Instance.MetricDatabaseConnections(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})),
+		graph("Free storage (bytes)", d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")})),
+		graph("Freeable memory (bytes)", d.Instance.MetricFreeableMemory(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")})),
+	}}
+}
+
+// Endpoint is the host the services connect to: the proxy when there is one, else the instance.
+func (d *Database) Endpoint() *string {
+	if d.Proxy != nil {
+		return d.Proxy.Endpoint()
+	}
+	return d.Instance.DbInstanceEndpointAddress()
+}
+
+// InstanceEndpoint is the instance's own host, for migrations that log in with the master password (the proxy
+// accepts IAM authentication only).
+func (d *Database) InstanceEndpoint() *string { return d.Instance.DbInstanceEndpointAddress() }
+
+// Name is the database the services use (DATABASE_NAME).
+func (d *Database) Name() string { return d.name }
+
+// Secret is the RDS-managed master secret (fields username and password), for migrations only. Grant access
+// with GrantReadSecret: the secret's own GrantRead would put the grantee into the database key's policy, a
+// reference from this stack to the grantee's that makes a dependency cycle across stacks.
+func (d *Database) Secret() awssecretsmanager.ISecret { return d.Instance.Secret() }
+
+// SecretArn is the complete ARN of the master secret.
+func (d *Database) SecretArn() *string { return d.Instance.Secret().SecretArn() }
+
+// InstanceResourceID is the instance's resource ID (db-...), the resource part of its rds-db:connect ARN.
+func (d *Database) InstanceResourceID() *string { return d.Instance.InstanceResourceId() }
+
+// AllowFrom lets peer reach the endpoint the services use (the proxy when there is one) on the PostgreSQL port:
+// an ingress rule on the endpoint's security group and, where the peer restricts egress, the matching egress
+// rule on the peer's.
+func (d *Database) AllowFrom(peer awsec2.IConnectable, description string) {
+	if d.Proxy != nil {
+		d.ProxySecurityGroup.Connections().AllowFrom(peer, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String(description))
+		return
+	}
+	d.AllowDirectFrom(peer, description)
+}
+
+// AllowDirectFrom lets peer reach the instance itself on the PostgreSQL port (migrations), like AllowFrom.
+func (d *Database) AllowDirectFrom(peer awsec2.IConnectable, description string) {
+	d.SecurityGroup.Connections().AllowFrom(peer, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String(description))
+}
+
+// GrantConnect lets grantee connect as dbUser with an IAM authentication token (rds-db:connect) to the endpoint
+// the services use: arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE_ID/USER, with the proxy's or the instance's
+// resource ID.
+func (d *Database) GrantConnect(grantee awsiam.IGrantable, dbUser string) awsiam.Grant {
+	if d.Proxy != nil {
+		return d.Proxy.GrantConnect(grantee, jsii.String(dbUser))
+	}
+	return d.Instance.GrantConnect(grantee, jsii.String(dbUser))
+}
+
+// GrantReadSecret lets grantee read the master secret (for the migrations task's secrets injection) and
+// decrypt it through Secrets Manager only. Both statements go into the grantee's own policy, so the database's
+// stack never references the grantee's.
+func (d *Database) GrantReadSecret(grantee awsiam.IGrantable) {
+	stack := awscdk.Stack_Of(d)
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+		Resources: &[]*string{d.SecretArn()},
+	}))
+	grantee.GrantPrincipal().AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  &[]*string{d.Key.KeyArn()},
+		Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager." + *stack.Region() + ".amazonaws.com"}},
+	}))
+}
+
+// suppressFindings records, on the instance only, the cdk-nag findings that are decisions, with their reasons.
+func suppressFindings(instance awsrds.DatabaseInstance, s config.Database) {
+	suppressions := []*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-RDS11"),
+		Reason: jsii.String("PostgreSQL keeps its default port 5432: the instance is in isolated subnets and its security group " +
+			"admits only the services, the proxy and the migration task, so another port would hide nothing, while the " +
+			"services' DATABASE_PORT and every PostgreSQL tool default to 5432."),
+	}}
+	if !s.MultiAZ {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-RDS3"),
+			Reason: jsii.String("This non-production environment runs a single-AZ instance to halve its cost; the " +
+				"production guardrail (infra/config) rejects an environment without Multi-AZ."),
+		})
+	}
+	if !s.DeletionProtection {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-RDS10"),
+			Reason: jsii.String("This non-production environment is torn down and recreated freely; the production " +
+				"guardrail (infra/config) rejects an environment without deletion protection."),
+		})
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(instance, &suppressions, jsii.Bool(true))
+}
+
+func engineVersion(major string) awsrds.PostgresEngineVersion {
+	switch major {
+	case "16":
+		return awsrds.PostgresEngineVersion_VER_16()
+	case "17":
+		return awsrds.PostgresEngineVersion_VER_17()
+	default:
+		return awsrds.PostgresEngineVersion_VER_18()
+	}
+}

@@ -1,0 +1,216 @@
+// Package messaging creates the system's SNS topics and SQS queues from the services manifest: every topic and
+// queue encrypted with one customer-managed key whose policy lets SNS deliver to the encrypted queues, a
+// dead-letter queue per queue that keeps messages longer than its source, the subscriptions exactly as declared
+// (raw delivery, filter policy and scope), policies that refuse requests without TLS, and alarms on dead-letter
+// depth and on the age of the oldest message.
+package messaging
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+// receiveWait makes consumers long-poll by default: fewer empty receives, lower cost and latency.
+const receiveWait = 20
+
+// Props configures the messaging construct.
+type Props struct {
+	// Manifest declares the topics, queues and subscriptions.
+	Manifest *manifest.Manifest
+	// Thresholds of the queue alarms.
+	Thresholds config.Messaging
+	// AlarmTopic receives the queue alarms.
+	AlarmTopic awssns.ITopic
+	// Removal applies to the key, topics and queues.
+	Removal awscdk.RemovalPolicy
+}
+
+// Messaging holds the topics and queues by their manifest names.
+type Messaging struct {
+	constructs.Construct
+	// Key encrypts every topic and queue. Publishers need kms:GenerateDataKey and consumers kms:Decrypt on it,
+	// which the topics' and queues' Grant methods add.
+	Key awskms.Key
+	// Topics, Queues and DeadLetterQueues are keyed by manifest name (DeadLetterQueues by their source queue).
+	Topics           map[string]awssns.Topic
+	Queues           map[string]awssqs.Queue
+	DeadLetterQueues map[string]awssqs.Queue
+	// Alarms are the queue alarms, keyed by queue name and kind ("fulfillment/dlq-depth").
+	Alarms map[string]awscloudwatch.Alarm
+
+	manifest *manifest.Manifest
+}
+
+// New creates the key, topics, queues, subscriptions and alarms of the manifest.
+func New(scope constructs.Construct, id string, props Props) *Messaging {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(c)
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the topics and queues of " + *stack.StackName()),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     props.Removal,
+	})
+	// SNS encrypts what it delivers to the queues with the queues' key, so it must be allowed to use it. Scoped
+	// to this account; the topic ARNs cannot be named here without a cycle (the topics use this key too).
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowSnsToEncryptForQueues"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": *stack.Account()}},
+	}), nil)
+
+	m := &Messaging{
+		Construct:        c,
+		Key:              key,
+		Topics:           map[string]awssns.Topic{},
+		Queues:           map[string]awssqs.Queue{},
+		DeadLetterQueues: map[string]awssqs.Queue{},
+		Alarms:           map[string]awscloudwatch.Alarm{},
+		manifest:         props.Manifest,
+	}
+	for _, t := range props.Manifest.Topics {
+		m.Topics[t.Name] = awssns.NewTopic(c, jsii.String(pascal(t.Name)+"Topic"), &awssns.TopicProps{
+			DisplayName: jsii.String(t.Description),
+			MasterKey:   key,
+			EnforceSSL:  jsii.Bool(true),
+		})
+		m.Topics[t.Name].ApplyRemovalPolicy(props.Removal)
+	}
+	for _, q := range props.Manifest.Queues {
+		m.addQueue(c, q, props)
+	}
+	return m
+}
+
+func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Props) {
+	base := pascal(q.Name)
+	dlq := awssqs.NewQueue(c, jsii.String(base+"DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: m.Key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Seconds(jsii.Number(float64(q.DeadLetterRetentionSeconds()))),
+		RemovalPolicy:       props.Removal,
+	})
+	queue := awssqs.NewQueue(c, jsii.String(base+"Queue"), &awssqs.QueueProps{
+		Encryption:             awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey:    m.Key,
+		EnforceSSL:             jsii.Bool(true),
+		VisibilityTimeout:      awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilityTimeoutSeconds))),
+		RetentionPeriod:        awscdk.Duration_Seconds(jsii.Number(float64(q.RetentionSeconds))),
+		ReceiveMessageWaitTime: awscdk.Duration_Seconds(jsii.Number(receiveWait)),
+		DeadLetterQueue:        &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
+		RemovalPolicy:          props.Removal,
+	})
+	m.Queues[q.Name] = queue
+	m.DeadLetterQueues[q.Name] = dlq
+
+	var sources []*string
+	for _, s := range q.Subscriptions {
+		topic := m.Topics[s.Topic]
+		sub := awssns.NewCfnSubscription(c, jsii.String(base+"From"+pascal(s.Topic)), &awssns.CfnSubscriptionProps{
+			Protocol:           jsii.String("sqs"),
+			TopicArn:           topic.TopicArn(),
+			Endpoint:           queue.QueueArn(),
+			RawMessageDelivery: jsii.Bool(s.RawMessageDelivery),
+		})
+		if len(s.FilterPolicy) > 0 {
+			sub.SetFilterPolicy(s.FilterPolicy)
+			scope := s.FilterPolicyScope
+			if scope == "" {
+				scope = "MessageAttributes"
+			}
+			sub.SetFilterPolicyScope(jsii.String(scope))
+		}
+		sources = append(sources, topic.TopicArn())
+	}
+	// Only the declared topics may send to the queue.
+	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowSubscribedTopics"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{queue.QueueArn()},
+		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
+	}))
+
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	m.Alarms[q.Name+"/dlq-depth"] = observability.NewAlarm(c, base+"DeadLetterDepthAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:      dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Threshold:   float64(props.Thresholds.DLQDepthThreshold),
+		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		Description: fmt.Sprintf("Messages from %s failed %d times and wait in its dead-letter queue: inspect them and redrive (docs/runbook.md).", q.Name, q.MaxReceiveCount),
+	})
+	m.Alarms[q.Name+"/oldest-age"] = observability.NewAlarm(c, base+"OldestMessageAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:            queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Threshold:         float64(props.Thresholds.OldestMessageAgeSeconds),
+		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods: 3,
+		Description:       fmt.Sprintf("The oldest message in %s is older than %d s: its consumer is down, stuck or too slow.", q.Name, props.Thresholds.OldestMessageAgeSeconds),
+	})
+}
+
+// Section is the messaging part of the dashboard: backlog, oldest message age and dead-letter depth per queue,
+// and published and failed deliveries per topic.
+func (m *Messaging) Section() observability.Section {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	opts := &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}
+	var backlog, age, dead, published, failed []awscloudwatch.IMetric
+	for _, q := range m.manifest.Queues {
+		backlog = append(backlog, m.Queues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
+		age = append(age, m.Queues[q.Name].MetricApproximateAgeOfOldestMessage(opts))
+		dead = append(dead, m.DeadLetterQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
+	}
+	sum := &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}
+	for _, t := range m.manifest.Topics {
+		published = append(published, m.Topics[t.Name].MetricNumberOfMessagesPublished(sum))
+		failed = append(failed, m.Topics[t.Name].MetricNumberOfNotificationsFailed(sum))
+	}
+	graph := func(title string, metrics []awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8), Height: jsii.Number(6),
+		})
+	}
+	return observability.Section{Title: "Messaging", Widgets: []awscloudwatch.IWidget{
+		graph("Visible messages", backlog),
+		graph("Oldest message age (s)", age),
+		graph("Dead-letter messages", dead),
+		graph("Messages published", published),
+		graph("Deliveries failed", failed),
+	}}
+}
+
+// QueueNames returns the queue names in a stable order.
+func (m *Messaging) QueueNames() []string {
+	names := make([]string, 0, len(m.Queues))
+	for n := range m.Queues {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// pascal turns a manifest name into a construct ID: "order-events" gives "OrderEvents". Construct IDs decide
+// logical IDs, so this must never change for existing names.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part == "" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

@@ -1,0 +1,132 @@
+// Package network provides the environment's VPC: public subnets for the load balancer and NAT gateways,
+// private subnets with egress for the services, isolated subnets for the database, the VPC endpoints the
+// environment asks for, and flow logs to an encrypted log group.
+package network
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
+)
+
+// Subnet sizes: each AZ gets a /24 public, a /20 private (room for many tasks, one IP each) and a /24 isolated
+// subnet. config requires a /16 to /18 VPC, which fits three AZs of them.
+const (
+	publicMask   = 24
+	privateMask  = 20
+	isolatedMask = 24
+)
+
+// Props configures the network.
+type Props struct {
+	// Network sizes the VPC and lists its endpoints.
+	Network config.Network
+	// Region names the default availability zones.
+	Region string
+	// LogKey encrypts the flow log group; LogRetention and LogRemoval apply to it.
+	LogKey       awskms.IKey
+	LogRetention awslogs.RetentionDays
+	LogRemoval   awscdk.RemovalPolicy
+}
+
+// Network is the environment's VPC.
+type Network struct {
+	constructs.Construct
+	// Vpc is the VPC.
+	Vpc awsec2.Vpc
+	// FlowLogGroup receives the VPC's flow logs (all traffic).
+	FlowLogGroup awslogs.LogGroup
+	// EndpointSecurityGroup guards the interface endpoints; it admits HTTPS from the VPC. Nil without interface
+	// endpoints.
+	EndpointSecurityGroup awsec2.SecurityGroup
+}
+
+// New creates the VPC, its endpoints and flow logs.
+func New(scope constructs.Construct, id string, props Props) *Network {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	n := props.Network
+	vpc := awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
+		IpAddresses:       awsec2.IpAddresses_Cidr(jsii.String(n.CIDR)),
+		AvailabilityZones: jsii.Strings(n.Zones(props.Region)...),
+		NatGateways:       jsii.Number(float64(n.NATGateways)),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
+			{Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(publicMask)},
+			{Name: jsii.String("private"), SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS, CidrMask: jsii.Number(privateMask)},
+			{Name: jsii.String("isolated"), SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED, CidrMask: jsii.Number(isolatedMask)},
+		},
+		EnableDnsHostnames: jsii.Bool(true),
+		EnableDnsSupport:   jsii.Bool(true),
+		// Restricting the default security group takes a custom resource (a Lambda function); nothing is ever
+		// placed in it, every resource here gets its own group.
+		RestrictDefaultSecurityGroup: jsii.Bool(false),
+	})
+
+	logs := observability.NewLogGroup(c, "FlowLogs", props.LogKey, props.LogRetention, props.LogRemoval)
+	vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logs, nil),
+		TrafficType: awsec2.FlowLogTrafficType_ALL,
+	})
+
+	net := &Network{Construct: c, Vpc: vpc, FlowLogGroup: logs}
+	if n.HasEndpoint(config.EndpointS3) {
+		vpc.AddGatewayEndpoint(jsii.String("S3"), &awsec2.GatewayVpcEndpointOptions{
+			Service: awsec2.GatewayVpcEndpointAwsService_S3(),
+			Subnets: &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
+		})
+	}
+	interfaces := []struct {
+		endpoint config.Endpoint
+		id       string
+		service  awsec2.InterfaceVpcEndpointAwsService
+	}{
+		{config.EndpointECR, "EcrApi", awsec2.InterfaceVpcEndpointAwsService_ECR()},
+		{config.EndpointECR, "EcrDocker", awsec2.InterfaceVpcEndpointAwsService_ECR_DOCKER()},
+		{config.EndpointLogs, "Logs", awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()},
+		{config.EndpointSQS, "Sqs", awsec2.InterfaceVpcEndpointAwsService_SQS()},
+		{config.EndpointSNS, "Sns", awsec2.InterfaceVpcEndpointAwsService_SNS()},
+		{config.EndpointSecretsManager, "SecretsManager", awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+		{config.EndpointKMS, "Kms", awsec2.InterfaceVpcEndpointAwsService_KMS()},
+	}
+	for _, e := range interfaces {
+		if !n.HasEndpoint(e.endpoint) {
+			continue
+		}
+		if net.EndpointSecurityGroup == nil {
+			net.EndpointSecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("EndpointSecurityGroup"), &awsec2.SecurityGroupProps{
+				Vpc:              vpc,
+				Description:      jsii.String("Interface VPC endpoints: HTTPS from inside the VPC"),
+				AllowAllOutbound: jsii.Bool(false),
+			})
+			net.EndpointSecurityGroup.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(n.CIDR)), awsec2.Port_Tcp(jsii.Number(443)),
+				jsii.String("HTTPS from the VPC"), nil)
+		}
+		vpc.AddInterfaceEndpoint(jsii.String(e.id), &awsec2.InterfaceVpcEndpointOptions{
+			Service:           e.service,
+			PrivateDnsEnabled: jsii.Bool(true),
+			Subnets:           &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+			SecurityGroups:    &[]awsec2.ISecurityGroup{net.EndpointSecurityGroup},
+			Open:              jsii.Bool(false),
+		})
+	}
+	return net
+}
+
+// PrivateSubnets selects the subnets of the services (private, with egress through NAT).
+func PrivateSubnets() *awsec2.SubnetSelection {
+	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
+}
+
+// IsolatedSubnets selects the subnets of the database (no route to the internet).
+func IsolatedSubnets() *awsec2.SubnetSelection {
+	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+}
+
+// PublicSubnets selects the subnets of the load balancer.
+func PublicSubnets() *awsec2.SubnetSelection {
+	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}
+}
