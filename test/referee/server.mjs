@@ -11,6 +11,9 @@ const server = await createSqsServer({
 });
 const { port } = server.address();
 console.log(`listening on http://127.0.0.1:${port}`);
-const stop = () => server.close(() => process.exit(0));
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
