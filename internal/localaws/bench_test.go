@@ -27,8 +27,10 @@ func benchClient(url string) *sqs.Client {
 	return sqs.New(sqs.Options{
 		BaseEndpoint: aws.String(url),
 		Region:       "us-east-1",
-		Credentials:  aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil }),
-		HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * benchWorkers}},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, nil
+		}),
+		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * benchWorkers}},
 	})
 }
 

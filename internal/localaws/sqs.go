@@ -362,8 +362,18 @@ type queueInput struct {
 	QueueURL string `json:"QueueUrl"`
 }
 
+func (in *queueInput) queueURL() string { return in.QueueURL }
+
+// decodeQueue decodes the input of a queue operation and finds its queue.
+func (s *Server) decodeQueue(r *request, in interface{ queueURL() string }) (*queue, *APIError) {
+	if e := r.decode(in); e != nil {
+		return nil, e
+	}
+	return s.queueByURL(in.queueURL())
+}
+
 type getQueueAttributesInput struct {
-	QueueURL       string   `json:"QueueUrl"`
+	queueInput
 	AttributeNames []string `json:"AttributeNames"`
 }
 
@@ -373,10 +383,7 @@ type attributesOutput struct {
 
 func (s *Server) getQueueAttributes(r *request) (any, *APIError) {
 	var in getQueueAttributesInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -440,16 +447,13 @@ func (s *Server) queueAttributes(q *queue, names []string, now time.Time) map[st
 }
 
 type setQueueAttributesInput struct {
-	QueueURL   string            `json:"QueueUrl"`
+	queueInput
 	Attributes map[string]string `json:"Attributes"`
 }
 
 func (s *Server) setQueueAttributes(r *request) (any, *APIError) {
 	var in setQueueAttributesInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -528,10 +532,7 @@ func (s *Server) listQueues(r *request) (any, *APIError) {
 
 func (s *Server) deleteQueue(r *request) (any, *APIError) {
 	var in queueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -552,10 +553,7 @@ func (s *Server) deleteQueue(r *request) (any, *APIError) {
 
 func (s *Server) purgeQueue(r *request) (any, *APIError) {
 	var in queueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -576,7 +574,7 @@ type sendInput struct {
 }
 
 type sendMessageInput struct {
-	QueueURL string `json:"QueueUrl"`
+	queueInput
 	sendInput
 }
 
@@ -675,10 +673,7 @@ func (q *queue) store(m *message, delay time.Duration, now time.Time) (sendOutpu
 
 func (s *Server) sendMessage(r *request) (any, *APIError) {
 	var in sendMessageInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -726,8 +721,8 @@ func checkBatch(ids []string) *APIError {
 }
 
 type sendMessageBatchInput struct {
-	QueueURL string      `json:"QueueUrl"`
-	Entries  []sendInput `json:"Entries"`
+	queueInput
+	Entries []sendInput `json:"Entries"`
 }
 
 type sendMessageBatchOutput struct {
@@ -737,10 +732,7 @@ type sendMessageBatchOutput struct {
 
 func (s *Server) sendMessageBatch(r *request) (any, *APIError) {
 	var in sendMessageBatchInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -780,7 +772,7 @@ func (s *Server) sendMessageBatch(r *request) (any, *APIError) {
 }
 
 type receiveMessageInput struct {
-	QueueURL                    string   `json:"QueueUrl"`
+	queueInput
 	AttributeNames              []string `json:"AttributeNames"`
 	MessageSystemAttributeNames []string `json:"MessageSystemAttributeNames"`
 	MessageAttributeNames       []string `json:"MessageAttributeNames"`
@@ -812,10 +804,7 @@ var systemAttrNames = map[string]bool{
 
 func (s *Server) receiveMessage(r *request) (any, *APIError) {
 	var in receiveMessageInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -996,16 +985,13 @@ func (s *Server) moveToDLQ(sourceARN, dlqARN string, moved []*message, now time.
 }
 
 type deleteMessageInput struct {
-	QueueURL      string `json:"QueueUrl"`
+	queueInput
 	ReceiptHandle string `json:"ReceiptHandle"`
 }
 
 func (s *Server) deleteMessage(r *request) (any, *APIError) {
 	var in deleteMessageInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -1027,8 +1013,8 @@ type batchEntry struct {
 }
 
 type batchInput struct {
-	QueueURL string       `json:"QueueUrl"`
-	Entries  []batchEntry `json:"Entries"`
+	queueInput
+	Entries []batchEntry `json:"Entries"`
 }
 
 type idEntry struct {
@@ -1048,10 +1034,7 @@ type changeVisibilityBatchOutput struct {
 // batch runs fn for every entry of a batch request under the queue's lock.
 func (s *Server) batch(r *request, fn func(q *queue, en *batchEntry) *APIError) ([]idEntry, []batchError, *APIError) {
 	var in batchInput
-	if e := r.decode(&in); e != nil {
-		return nil, nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -1117,17 +1100,14 @@ func (s *Server) changeMessageVisibilityBatch(r *request) (any, *APIError) {
 }
 
 type changeVisibilityInput struct {
-	QueueURL          string  `json:"QueueUrl"`
+	queueInput
 	ReceiptHandle     string  `json:"ReceiptHandle"`
 	VisibilityTimeout flexInt `json:"VisibilityTimeout"`
 }
 
 func (s *Server) changeMessageVisibility(r *request) (any, *APIError) {
 	var in changeVisibilityInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -1147,9 +1127,9 @@ func (s *Server) changeMessageVisibility(r *request) (any, *APIError) {
 }
 
 type tagQueueInput struct {
-	QueueURL string            `json:"QueueUrl"`
-	Tags     map[string]string `json:"Tags"`
-	TagKeys  []string          `json:"TagKeys"`
+	queueInput
+	Tags    map[string]string `json:"Tags"`
+	TagKeys []string          `json:"TagKeys"`
 }
 
 type tagsOutput struct {
@@ -1158,10 +1138,7 @@ type tagsOutput struct {
 
 func (s *Server) tagQueue(r *request) (any, *APIError) {
 	var in tagQueueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -1181,10 +1158,7 @@ func (s *Server) tagQueue(r *request) (any, *APIError) {
 
 func (s *Server) untagQueue(r *request) (any, *APIError) {
 	var in tagQueueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -1201,10 +1175,7 @@ func (s *Server) untagQueue(r *request) (any, *APIError) {
 
 func (s *Server) listQueueTags(r *request) (any, *APIError) {
 	var in queueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -1224,10 +1195,7 @@ type listDLSourcesOutput struct {
 
 func (s *Server) listDeadLetterSourceQueues(r *request) (any, *APIError) {
 	var in queueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	q, e := s.queueByURL(in.QueueURL)
+	q, e := s.decodeQueue(r, &in)
 	if e != nil {
 		return nil, e
 	}
