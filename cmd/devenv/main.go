@@ -1,0 +1,376 @@
+// Command devenv runs the whole system on one machine, the way it runs on AWS: a throwaway PostgreSQL that
+// accepts only TLS (like RDS with rds.force_ssl=1), the embedded SQS/SNS endpoint with the topics, queues,
+// dead-letter queues, subscriptions and filter policies of infra/services.yaml, the migrations, and the API and
+// the worker as separate processes configured only by environment variables. A local edge on one address serves
+// the web UI and routes /api/* to the API, as CloudFront does. Ctrl-C stops everything in order; nothing is
+// left running or listening. `make up` builds the binaries and runs it.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "devenv: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// config is devenv's configuration, from flags with defaults from the environment.
+type config struct {
+	addr     string // the edge: web UI and /api/*
+	awsAddr  string // the embedded SQS/SNS endpoint
+	dbPort   int
+	manifest string
+	binDir   string
+	webDir   string
+	region   string
+	account  string
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	exe, _ := os.Executable()
+	fs := flag.NewFlagSet("devenv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c config
+	fs.StringVar(&c.addr, "addr", or("ADDR", "127.0.0.1:8080"), "address of the web UI and the API (env ADDR)")
+	fs.StringVar(&c.awsAddr, "aws-addr", or("AWS_ADDR", "127.0.0.1:4566"), "address of the embedded SQS/SNS endpoint (env AWS_ADDR)")
+	dbPort := fs.String("db-port", or("DB_PORT", "0"), "PostgreSQL port; 0 picks a free one (env DB_PORT)")
+	fs.StringVar(&c.manifest, "manifest", "infra/services.yaml", "services manifest: topics, queues and services")
+	fs.StringVar(&c.binDir, "bin", filepath.Dir(exe), "directory holding the api, worker, migrate and localaws binaries")
+	fs.StringVar(&c.webDir, "web", defaultWebDir(), "directory of the static web UI")
+	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
+	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	var errs []error
+	p, err := strconv.Atoi(*dbPort)
+	if err != nil || p < 0 || p > 65535 {
+		errs = append(errs, fmt.Errorf("-db-port: %q is not a port number", *dbPort))
+	}
+	c.dbPort = p
+	for name, a := range map[string]string{"-addr": c.addr, "-aws-addr": c.awsAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port: %w", name, a, err))
+		}
+	}
+	for _, b := range []string{"api", "worker", "migrate", "localaws"} {
+		if _, err := os.Stat(filepath.Join(c.binDir, b)); err != nil {
+			errs = append(errs, fmt.Errorf("-bin: %s has no %s binary (run `make build`)", c.binDir, b))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// defaultWebDir is the built UI when there is one, else its sources.
+func defaultWebDir() string {
+	if _, err := os.Stat("web/dist/index.html"); err == nil {
+		return "web/dist"
+	}
+	return "web"
+}
+
+// system is the local system while it runs; stop tears it down in reverse order of start.
+type system struct {
+	out       *syncWriter
+	db        *pgserver.Server
+	aws       *process
+	services  []*process
+	drain     map[*process]time.Duration
+	edge      *http.Server
+	cancelTap context.CancelFunc
+	tapDone   chan struct{}
+	tmp       string
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	out := &syncWriter{w: stdout}
+	cfg, err := parseConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	m, err := manifest.Load(cfg.manifest)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	sys := &system{out: out, drain: map[*process]time.Duration{}}
+	defer sys.stop()
+	if err := sys.start(ctx, cfg, m); err != nil {
+		return err
+	}
+	out.Printf("ready in %s", time.Since(started).Round(10*time.Millisecond))
+	printBanner(out, cfg, sys)
+
+	// Run until Ctrl-C, or until a part of the system dies.
+	errc := make(chan error, len(sys.services)+1)
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, p := range append([]*process{sys.aws}, sys.services...) {
+		go func() { errc <- p.waitExit(waitCtx) }()
+	}
+	select {
+	case <-ctx.Done():
+		out.Printf("stopping")
+		return sys.stop()
+	case err := <-errc:
+		if stopErr := sys.stop(); stopErr != nil {
+			return errors.Join(err, stopErr)
+		}
+		return err
+	}
+}
+
+func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) error {
+	var err error
+	if s.tmp, err = os.MkdirTemp("", "devenv-"); err != nil {
+		return fmt.Errorf("create temporary directory: %w", err)
+	}
+
+	// PostgreSQL and the SQS/SNS endpoint do not depend on each other: start both, then wait for both.
+	dbc := make(chan error, 1)
+	go func() {
+		var err error
+		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort})
+		dbc <- err
+	}()
+	initFile := filepath.Join(s.tmp, "localaws.json")
+	if err := writeTopology(initFile, m); err != nil {
+		<-dbc
+		return err
+	}
+	s.aws, err = startProcess("localaws", s.out, filepath.Join(cfg.binDir, "localaws"),
+		[]string{"-addr", cfg.awsAddr, "-init", initFile, "-region", cfg.region, "-account", cfg.account}, environ())
+	if err != nil {
+		<-dbc
+		return err
+	}
+	if err := <-dbc; err != nil {
+		return fmt.Errorf("start PostgreSQL: %w", err)
+	}
+	s.out.Printf("PostgreSQL %s:%d (TLS only, CA %s)", s.db.Host, s.db.Port, s.db.CAFile)
+	awsURL := "http://" + cfg.awsAddr
+	if err := waitHTTP(ctx, awsURL+"/", s.aws, 10*time.Second, func(int) bool { return true }); err != nil {
+		return fmt.Errorf("embedded SQS/SNS endpoint: %w", err)
+	}
+
+	const dbName = "ecsreworked"
+	if err := createDatabase(ctx, s.db, dbName); err != nil {
+		return err
+	}
+	servicePassword := randomSecret()
+	dbEnv := func(user, password string) []string {
+		return []string{
+			"DATABASE_HOST=" + s.db.Host, "DATABASE_PORT=" + strconv.Itoa(s.db.Port), "DATABASE_NAME=" + dbName,
+			"DATABASE_USER=" + user, "DATABASE_PASSWORD=" + password, "DATABASE_SSLMODE=verify-full",
+			"DATABASE_CA_FILE=" + s.db.CAFile,
+		}
+	}
+	migrate, err := startProcess("migrate", s.out, filepath.Join(cfg.binDir, "migrate"), []string{"up"},
+		environ(append(dbEnv(s.db.User, s.db.Password), "LOG_FORMAT=text", "DATABASE_SERVICE_PASSWORD="+servicePassword)...))
+	if err != nil {
+		return err
+	}
+	<-migrate.done
+	if err := migrate.exitErr(); err != nil {
+		return fmt.Errorf("migrations failed: %w", err)
+	}
+
+	// The services, as separate processes with the environment ECS gives them (docs/configuration.md).
+	tap := newTap(s.out, awsURL, cfg)
+	tapCtx, cancel := context.WithCancel(context.Background())
+	s.cancelTap, s.tapDone = cancel, make(chan struct{})
+	go func() { defer close(s.tapDone); tap.Run(tapCtx) }()
+
+	addrs := map[string]string{}
+	for _, svc := range m.Services {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		addrs[svc.Name] = addr
+		env := append(dbEnv(svc.DatabaseUser, servicePassword),
+			"HTTP_ADDR="+addr, "LOG_FORMAT=text", "LOG_LEVEL=info",
+			"AWS_REGION="+cfg.region, "AWS_ENDPOINT_URL="+awsURL,
+			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+			"SHUTDOWN_TIMEOUT="+(time.Duration(svc.DrainSeconds)*time.Second).String())
+		for _, t := range svc.Publishes {
+			env = append(env, manifest.TopicEnv(t)+"="+topicARN(cfg, t))
+		}
+		for _, q := range svc.Consumes {
+			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, q))
+		}
+		p, err := startProcess(svc.Name, s.out, filepath.Join(cfg.binDir, svc.Command), nil, environ(env...))
+		if err != nil {
+			return err
+		}
+		s.services = append(s.services, p)
+		s.drain[p] = time.Duration(svc.DrainSeconds)*time.Second + 5*time.Second
+	}
+	for i, svc := range m.Services {
+		ready := "http://" + addrs[svc.Name] + svc.ReadinessPath
+		if err := waitHTTP(ctx, ready, s.services[i], 30*time.Second, func(code int) bool { return code == http.StatusOK }); err != nil {
+			return fmt.Errorf("%s not ready: %w", svc.Name, err)
+		}
+	}
+
+	// The edge, standing in for CloudFront.
+	api, ok := firstWeb(m)
+	if !ok {
+		return errors.New("the manifest declares no web service for the edge to route /api/* to")
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
+	}
+	s.edge = &http.Server{Handler: newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.edge.Serve(ln) }()
+	return nil
+}
+
+// stop stops the edge, then the services (draining, as ECS does with SIGTERM), then the endpoint and the
+// database. It is safe to call more than once.
+func (s *system) stop() error {
+	var errs []error
+	if s.edge != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.edge.Shutdown(ctx)
+		cancel()
+		s.edge = nil
+	}
+	done := make(chan error, len(s.services))
+	for _, p := range s.services {
+		go func() { done <- p.stop(s.drain[p]) }()
+	}
+	for range s.services {
+		if err := <-done; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.services = nil
+	if s.cancelTap != nil {
+		s.cancelTap()
+		<-s.tapDone
+		s.cancelTap = nil
+	}
+	if s.aws != nil {
+		if err := s.aws.stop(10 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+		s.aws = nil
+	}
+	if s.db != nil {
+		if err := s.db.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop PostgreSQL: %w", err))
+		}
+		s.db = nil
+	}
+	if s.tmp != "" {
+		_ = os.RemoveAll(s.tmp)
+		s.tmp = ""
+	}
+	return errors.Join(errs...)
+}
+
+func firstWeb(m *manifest.Manifest) (manifest.Service, bool) {
+	for _, s := range m.Services {
+		if s.Kind == manifest.KindWeb {
+			return s, true
+		}
+	}
+	return manifest.Service{}, false
+}
+
+func printBanner(out *syncWriter, cfg config, s *system) {
+	base := "http://" + cfg.addr
+	for _, l := range []string{
+		"",
+		"ECS Reworked is running.",
+		"  web UI            " + base + "/",
+		"  orders API        " + base + "/api/orders",
+		"  OpenAPI document  " + base + "/api/openapi.yaml",
+		"  SQS/SNS endpoint  http://" + cfg.awsAddr + "  (aws --endpoint-url http://" + cfg.awsAddr + " sqs list-queues)",
+		fmt.Sprintf("  PostgreSQL        %s:%d (TLS only; CA %s)", s.db.Host, s.db.Port, s.db.CAFile),
+		"",
+		"Place an order:",
+		"  curl -s " + base + `/api/orders -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \`,
+		`    -d '{"customer_email": "a@example.com", "items": [{"sku": "SKU-1", "quantity": 1, "price_cents": 1250}]}'`,
+		"Then follow it: curl -s " + base + "/api/orders/<id>   Notifications are printed here as they are sent.",
+		"Ctrl-C stops everything.",
+		"",
+	} {
+		out.Line("devenv", l)
+	}
+}
+
+// waitHTTP polls url until ok accepts its status code, the process exits, or the timeout passes.
+func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration, ok func(int) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	last := errors.New("no answer yet")
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if ok(resp.StatusCode) {
+				return nil
+			}
+			last = fmt.Errorf("GET %s: %s", url, resp.Status)
+		} else {
+			last = err
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited: %v", p.name, p.exitErr())
+		case <-ctx.Done():
+			return fmt.Errorf("not ready after %s: %w", timeout, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
