@@ -671,7 +671,7 @@ func (s *Server) publish(r *request) (any, *APIError) {
 	if arn == "" {
 		return nil, errSNSInvalidParameter("TopicArn or TargetArn Reason: no value for required parameter")
 	}
-	return s.Publish(r.ctx, arn, &in.publishEntry)
+	return s.publishTo(r.ctx, arn, &in.publishEntry)
 }
 
 // snsNotification is one message published to a topic, ready for delivery.
@@ -713,10 +713,10 @@ func checkSNSAttributes(attrs map[string]snsAttr) *APIError {
 	return nil
 }
 
-// Publish publishes a message to a topic like the Publish action and delivers
+// publishTo publishes a message to a topic like the Publish action and delivers
 // it to the topic's subscriptions: to SQS queues before it returns, to http
 // subscribers in the background.
-func (s *Server) Publish(ctx context.Context, topicARN string, in *publishEntry) (*publishOutput, *APIError) {
+func (s *Server) publishTo(ctx context.Context, topicARN string, in *publishEntry) (*publishOutput, *APIError) {
 	if in.Message == nil || *in.Message == "" {
 		return nil, errSNSInvalidParameter("Empty message")
 	}
@@ -1098,7 +1098,7 @@ func (s *Server) publishBatch(r *request) (any, *APIError) {
 	out := publishBatchOutput{Successful: []publishOutput{}, Failed: []batchError{}}
 	for i := range in.PublishBatchRequestEntries {
 		en := &in.PublishBatchRequestEntries[i]
-		o, e := s.Publish(r.ctx, in.TopicArn, en)
+		o, e := s.publishTo(r.ctx, in.TopicArn, en)
 		if e != nil {
 			out.Failed = append(out.Failed, entryError(en.ID, e))
 			continue
