@@ -95,21 +95,19 @@ func (p *Publisher) PublishBatch(ctx context.Context, topicARN string, msgs []Me
 	return nil
 }
 
-// Failed returns the ids of the messages err says were not published: those of a *BatchError, or all of them.
-func Failed(err error, msgs []Message) map[string]bool {
-	out := map[string]bool{}
+// Failed returns the messages err says were not published, by id, with the reason of each: those of a
+// *BatchError, or all of them for any other error.
+func Failed(err error, msgs []Message) map[string]error {
+	out := map[string]error{}
 	if err == nil {
 		return out
 	}
 	var be *BatchError
 	if errors.As(err, &be) {
-		for id := range be.Failed {
-			out[id] = true
-		}
-		return out
+		return be.Failed
 	}
 	for _, m := range msgs {
-		out[m.ID] = true
+		out[m.ID] = err
 	}
 	return out
 }

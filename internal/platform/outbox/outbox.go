@@ -1,0 +1,280 @@
+// Package outbox publishes events through a transactional outbox: the event row is written in the same
+// database transaction as the change it describes (Enqueue), and a Relay publishes committed rows to SNS.
+// A committed change therefore always produces its event, and a rolled-back one never does, which writing to
+// the database and publishing to SNS separately cannot promise.
+//
+// The Relay claims rows in id order with SELECT ... FOR UPDATE SKIP LOCKED, publishes them with SNS
+// PublishBatch and deletes them in the claiming transaction. Any number of relays (one per API task) can run
+// at once: a row is claimed by one of them at a time, and a relay that dies between publishing and deleting
+// leaves its rows to be published again. Delivery is thus at-least-once and consumers deduplicate by event id
+// (package inbox). Order: one relay publishes in id order; with several, batches may interleave, so
+// consumers must not depend on the order of events (each event carries what its consumer needs).
+//
+// Idle relays poll every PollInterval (a cheap index-only query) rather than LISTEN/NOTIFY, whose commit-time
+// lock would serialise every order-creating transaction; a full batch is followed at once by the next one.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+)
+
+// Message is an event to publish.
+type Message struct {
+	// EventID is the event's id (a UUID): the SNS batch entry id and the consumers' idempotency key.
+	EventID string
+	// Topic names the topic ("order-events"); the Relay maps it to the topic's ARN.
+	Topic string
+	// Body is the message body, usually the JSON event envelope.
+	Body string
+	// Attributes are SNS message attributes (filter policies match on "type").
+	Attributes map[string]string
+}
+
+// Outbox writes messages into one outbox table ("<schema>.outbox", see migrations).
+type Outbox struct {
+	table string
+}
+
+// New returns the Outbox of table, such as pgx.Identifier{"orders", "outbox"}.
+func New(table pgx.Identifier) *Outbox { return &Outbox{table: table.Sanitize()} }
+
+// Enqueue writes msg into the outbox in tx, the caller's transaction: it is published once tx commits.
+func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msg Message) error {
+	attrs, err := json.Marshal(msg.Attributes)
+	if err != nil {
+		return fmt.Errorf("enqueue event %s: attributes: %w", msg.EventID, err)
+	}
+	if msg.Attributes == nil {
+		attrs = []byte("{}")
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO "+o.table+" (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)",
+		msg.EventID, msg.Topic, msg.Body, attrs)
+	if err != nil {
+		return fmt.Errorf("enqueue event %s: %w", msg.EventID, err)
+	}
+	return nil
+}
+
+// Publisher publishes messages to a topic; *messaging.Publisher is one. An error that is not a
+// *messaging.BatchError means that none was published.
+type Publisher interface {
+	PublishBatch(ctx context.Context, topicARN string, msgs []messaging.Message) error
+}
+
+// RelayOptions configure a Relay. Zero values take the defaults in brackets.
+type RelayOptions struct {
+	// Topics maps topic names used in messages to topic ARNs.
+	Topics map[string]string
+	// BatchSize is the most rows claimed per transaction [50].
+	BatchSize int
+	// PollInterval is the wait between polls of an empty outbox [100 ms].
+	PollInterval time.Duration
+	// MinBackoff and MaxBackoff bound the wait after a failure, doubled per consecutive failure with jitter
+	// [200 ms, 30 s].
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// DrainTimeout bounds the final publishing after ctx ends [5 s].
+	DrainTimeout time.Duration
+	// OnPublished, when set, is told how many messages each batch published and how many failed (metrics).
+	OnPublished func(published, failed int)
+}
+
+func (o RelayOptions) withDefaults() RelayOptions {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 50
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 200 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// Relay publishes the rows of one outbox table.
+type Relay struct {
+	pool  *pgxpool.Pool
+	table string
+	pub   Publisher
+	log   *slog.Logger
+	opts  RelayOptions
+}
+
+// NewRelay returns a Relay of table through pool.
+func NewRelay(pool *pgxpool.Pool, table pgx.Identifier, pub Publisher, log *slog.Logger, opts RelayOptions) *Relay {
+	return &Relay{pool: pool, table: table.Sanitize(), pub: pub, log: log.With("outbox", table.Sanitize()), opts: opts.withDefaults()}
+}
+
+// Run relays until ctx ends, then publishes what is left for up to DrainTimeout (events committed just before
+// a shutdown go out without waiting for another task) and returns nil.
+func (r *Relay) Run(ctx context.Context) error {
+	failures := 0
+	for ctx.Err() == nil {
+		n, err := r.RelayOnce(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+		case err != nil:
+			failures++
+			wait := r.backoff(failures)
+			r.log.Warn("outbox relay failed", "err", err, "retry_in", wait, "failures", failures)
+			sleep(ctx, wait)
+		case n == r.opts.BatchSize:
+			failures = 0 // more waiting: go on at once
+		default:
+			failures = 0
+			sleep(ctx, r.opts.PollInterval)
+		}
+	}
+	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.DrainTimeout)
+	defer cancel()
+	for drainCtx.Err() == nil {
+		n, err := r.RelayOnce(drainCtx)
+		if err != nil {
+			r.log.Warn("outbox drain stopped; other tasks will publish the rest", "err", err)
+			break
+		}
+		if n < r.opts.BatchSize {
+			break
+		}
+	}
+	return nil
+}
+
+// backoff is the wait after the n-th consecutive failure: exponential, capped, with full jitter.
+func (r *Relay) backoff(n int) time.Duration {
+	d := r.opts.MinBackoff << min(n-1, 20)
+	if d <= 0 || d > r.opts.MaxBackoff {
+		d = r.opts.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+type row struct {
+	id    int64
+	msg   Message
+	attrs []byte
+}
+
+// RelayOnce claims up to BatchSize rows, publishes them, deletes the published ones and records the failure
+// on the others, all in one transaction. It returns how many rows it claimed, and an error when any failed.
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	var claimed int
+	var failed error
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT id, event_id::text, topic, body, attributes FROM "+r.table+
+			" ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", r.opts.BatchSize)
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
+			var x row
+			err := rs.Scan(&x.id, &x.msg.EventID, &x.msg.Topic, &x.msg.Body, &x.attrs)
+			return x, err
+		})
+		if err != nil {
+			return fmt.Errorf("claim: %w", err)
+		}
+		claimed = len(batch)
+		if claimed == 0 {
+			return nil
+		}
+		published, errs := r.publish(ctx, batch)
+		if len(published) > 0 {
+			if _, err := tx.Exec(ctx, "DELETE FROM "+r.table+" WHERE id = ANY($1)", published); err != nil {
+				return fmt.Errorf("mark published: %w", err)
+			}
+		}
+		for id, perr := range errs {
+			if _, err := tx.Exec(ctx, "UPDATE "+r.table+" SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+				id, perr.Error()); err != nil {
+				return fmt.Errorf("record failure: %w", err)
+			}
+			failed = errors.Join(failed, perr)
+		}
+		if r.opts.OnPublished != nil {
+			r.opts.OnPublished(len(published), len(errs))
+		}
+		return nil
+	})
+	if err != nil {
+		return claimed, fmt.Errorf("relay %s: %w", r.table, err)
+	}
+	if failed != nil {
+		return claimed, fmt.Errorf("relay %s: %w", r.table, failed)
+	}
+	return claimed, nil
+}
+
+// publish publishes the batch, grouped by topic in id order, and returns the ids of the published rows and
+// the error of each failed one.
+func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, map[int64]error) {
+	errs := map[int64]error{}
+	var published []int64
+	byTopic := map[string][]row{}
+	var topics []string
+	for _, x := range batch {
+		if _, ok := byTopic[x.msg.Topic]; !ok {
+			topics = append(topics, x.msg.Topic)
+		}
+		byTopic[x.msg.Topic] = append(byTopic[x.msg.Topic], x)
+	}
+	for _, topic := range topics {
+		rows := byTopic[topic]
+		arn, ok := r.opts.Topics[topic]
+		if !ok {
+			for _, x := range rows {
+				errs[x.id] = fmt.Errorf("event %s: unknown topic %q", x.msg.EventID, topic)
+			}
+			continue
+		}
+		msgs := make([]messaging.Message, 0, len(rows))
+		for _, x := range rows {
+			m := messaging.Message{ID: x.msg.EventID, Body: x.msg.Body}
+			if err := json.Unmarshal(x.attrs, &m.Attributes); err != nil {
+				errs[x.id] = fmt.Errorf("event %s: attributes: %w", x.msg.EventID, err)
+				continue
+			}
+			msgs = append(msgs, m)
+		}
+		err := r.pub.PublishBatch(ctx, arn, msgs)
+		failed := messaging.Failed(err, msgs)
+		for _, x := range rows {
+			if _, bad := errs[x.id]; bad {
+				continue
+			}
+			if ferr, bad := failed[x.msg.EventID]; bad {
+				errs[x.id] = fmt.Errorf("event %s: %w", x.msg.EventID, ferr)
+				continue
+			}
+			published = append(published, x.id)
+		}
+	}
+	return published, errs
+}

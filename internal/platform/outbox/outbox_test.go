@@ -1,0 +1,343 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+var (
+	discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+	table   = pgx.Identifier{"orders", "outbox"}
+	topics  = map[string]string{"order-events": "arn:aws:sns:us-east-1:000000000000:order-events"}
+)
+
+func eventID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+// fakePublisher records what it published, in order; fail decides per call whether and how it fails.
+type fakePublisher struct {
+	mu        sync.Mutex
+	published []string
+	batches   [][]string
+	calls     int
+	fail      func(call int, msgs []messaging.Message) error
+}
+
+func (p *fakePublisher) PublishBatch(_ context.Context, arn string, msgs []messaging.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	var err error
+	if p.fail != nil {
+		err = p.fail(p.calls, msgs)
+	}
+	failed := messaging.Failed(err, msgs)
+	var batch []string
+	for _, m := range msgs {
+		if _, bad := failed[m.ID]; !bad {
+			p.published = append(p.published, m.ID)
+			batch = append(batch, m.ID)
+		}
+	}
+	p.batches = append(p.batches, batch)
+	return err
+}
+
+func (p *fakePublisher) got() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.published)
+}
+
+func enqueue(t *testing.T, pool *pgxpool.Pool, from, to int) []string {
+	t.Helper()
+	ob := outbox.New(table)
+	var ids []string
+	err := database.InTx(context.Background(), pool, func(tx pgx.Tx) error {
+		for i := from; i < to; i++ {
+			ids = append(ids, eventID(i))
+			if err := ob.Enqueue(context.Background(), tx, outbox.Message{EventID: eventID(i), Topic: "order-events",
+				Body: bodyOf(i), Attributes: map[string]string{"type": "order.placed"}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func bodyOf(i int) string { return fmt.Sprintf(`{"n":%d}`, i) }
+
+// newPoolWithEvents returns a database whose outbox holds n committed events.
+func newPoolWithEvents(t *testing.T, n int) *pgxpool.Pool {
+	t.Helper()
+	pool := dbtest.New(t)
+	enqueue(t, pool, 0, n)
+	return pool
+}
+
+func remaining(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM orders.outbox").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// drain relays until the outbox is empty or a pass fails.
+func drain(t *testing.T, r *outbox.Relay) {
+	t.Helper()
+	for {
+		n, err := r.RelayOnce(context.Background())
+		if err != nil {
+			t.Fatalf("RelayOnce: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// Only committed events are published; one relay publishes in id order, in batches of at most ten per call.
+func TestRelayPublishesCommittedInOrder(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	want := enqueue(t, pool, 0, 25)
+	errRollback := errors.New("rolled back")
+	err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if err := outbox.New(table).Enqueue(ctx, tx, outbox.Message{EventID: eventID(99), Topic: "order-events", Body: "{}"}); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	pub := &fakePublisher{}
+	drain(t, outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 12}))
+	if diff := cmp.Diff(want, pub.got()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+	for _, b := range pub.batches {
+		if len(b) > 12 {
+			t.Errorf("batch of %d; want at most the claim size", len(b))
+		}
+	}
+	if n := remaining(t, pool); n != 0 {
+		t.Errorf("rows left = %d; want 0", n)
+	}
+}
+
+// Many relays at once (one per API task) publish every event, each once.
+func TestConcurrentRelays(t *testing.T) {
+	pool := dbtest.New(t)
+	want := enqueue(t, pool, 0, 300)
+	pub := &fakePublisher{}
+	var wg sync.WaitGroup
+	for range 6 {
+		r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 10})
+		wg.Go(func() {
+			for {
+				n, err := r.RelayOnce(context.Background())
+				if err != nil {
+					t.Errorf("RelayOnce: %v", err)
+					return
+				}
+				if n == 0 && remaining(t, pool) == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := pub.got()
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
+
+func TestRelayFailures(t *testing.T) {
+	tests := []struct {
+		name         string
+		fail         func(call int, msgs []messaging.Message) error
+		wantFirst    int // published by the first pass
+		wantAttempts map[string]int
+	}{
+		{"SNS down, then back", func(call int, _ []messaging.Message) error {
+			if call == 1 {
+				return errors.New("ServiceUnavailable")
+			}
+			return nil
+		}, 0, map[string]int{eventID(0): 1, eventID(1): 1, eventID(2): 1}},
+		{"one message refused once", func(call int, msgs []messaging.Message) error {
+			if call == 1 {
+				return &messaging.BatchError{Failed: map[string]error{eventID(1): errors.New("InternalError")}}
+			}
+			return nil
+		}, 2, map[string]int{eventID(1): 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool := dbtest.New(t)
+			want := enqueue(t, pool, 0, 3)
+			pub := &fakePublisher{fail: tt.fail}
+			r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+			if _, err := r.RelayOnce(context.Background()); err == nil {
+				t.Fatal("RelayOnce = nil; want the failure reported")
+			}
+			if got := len(pub.got()); got != tt.wantFirst {
+				t.Errorf("published by the failing pass = %d; want %d", got, tt.wantFirst)
+			}
+			attempts := map[string]int{}
+			rows, err := pool.Query(context.Background(), "SELECT event_id::text, attempts FROM orders.outbox WHERE last_error IS NOT NULL")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id string
+				var n int
+				if err := rows.Scan(&id, &n); err != nil {
+					t.Fatal(err)
+				}
+				attempts[id] = n
+			}
+			if diff := cmp.Diff(tt.wantAttempts, attempts); diff != "" {
+				t.Errorf("attempts recorded (-want +got):\n%s", diff)
+			}
+			drain(t, r)
+			got := pub.got()
+			slices.Sort(got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("published after retry (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An event with a topic the relay does not know stays in the outbox with its error; the others go out.
+func TestRelayUnknownTopic(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	enqueue(t, pool, 0, 2)
+	if err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
+		return outbox.New(table).Enqueue(ctx, tx, outbox.Message{EventID: eventID(7), Topic: "nowhere", Body: "{}"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pub := &fakePublisher{}
+	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+	if _, err := r.RelayOnce(ctx); err == nil {
+		t.Error("RelayOnce = nil; want the unknown topic reported")
+	}
+	var lastError string
+	if err := pool.QueryRow(ctx, "SELECT last_error FROM orders.outbox WHERE event_id = $1", eventID(7)).Scan(&lastError); err != nil {
+		t.Fatal(err)
+	}
+	if want := `unknown topic "nowhere"`; !strings.Contains(lastError, want) {
+		t.Errorf("last_error = %q; want it to contain %q", lastError, want)
+	}
+	if diff := cmp.Diff([]string{eventID(0), eventID(1)}, pub.got()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
+
+// A relay that dies between publishing and deleting (its connection is gone) leaves the rows, and the next
+// pass publishes them again: at-least-once, never lost.
+func TestRelayDiesBetweenPublishAndMark(t *testing.T) {
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	want := enqueue(t, pool, 0, 3)
+	pub := &fakePublisher{fail: func(call int, _ []messaging.Message) error {
+		if call == 1 {
+			// The claiming transaction's connection dies right after SNS accepted the batch.
+			if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`); err != nil {
+				return fmt.Errorf("terminate: %w", err)
+			}
+		}
+		return nil
+	}}
+	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+	if _, err := r.RelayOnce(ctx); err == nil {
+		t.Fatal("RelayOnce = nil; want the lost connection reported")
+	}
+	if n := remaining(t, pool); n != 3 {
+		t.Fatalf("rows after the relay died = %d; want all 3 kept", n)
+	}
+	drain(t, r)
+	wantTwice := append(slices.Clone(want), want...)
+	slices.Sort(wantTwice)
+	got := pub.got()
+	slices.Sort(got)
+	if diff := cmp.Diff(wantTwice, got); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
+
+// Run publishes what was committed before shutdown before it returns.
+func TestRunDrainsOnShutdown(t *testing.T) {
+	pool := dbtest.New(t)
+	want := enqueue(t, pool, 0, 120)
+	pub := &fakePublisher{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if diff := cmp.Diff(want, pub.got()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
+
+// Run keeps publishing as rows arrive, and retries after failures.
+func TestRunPublishesNewRows(t *testing.T) {
+	pool := dbtest.New(t)
+	pub := &fakePublisher{fail: func(call int, _ []messaging.Message) error {
+		if call%2 == 1 {
+			return errors.New("throttled")
+		}
+		return nil
+	}}
+	published := make(chan int, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, MinBackoff: 1, MaxBackoff: 10_000_000,
+		OnPublished: func(n, _ int) { published <- n }})
+	go func() { done <- r.Run(ctx) }()
+	var want []string
+	for round := range 3 {
+		want = append(want, enqueue(t, pool, round*5, round*5+5)...)
+		for total := 0; total < 5; {
+			total += <-published
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, pub.got()); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
