@@ -45,7 +45,8 @@ type ConsumerOptions struct {
 	Pollers int
 	// Concurrency bounds the messages handled at once [10].
 	Concurrency int
-	// WaitTime is the long-poll wait [20 s, the SQS maximum].
+	// WaitTime is the long-poll wait, between 1 s and 20 s [20 s, the SQS maximum]; never 0, as short polls of
+	// an empty queue would spin.
 	WaitTime time.Duration
 	// VisibilityTimeout is the queue's visibility timeout; a message whose handler still runs after half of it
 	// is made invisible for another VisibilityTimeout (the heartbeat) [30 s].
@@ -66,9 +67,10 @@ func (o ConsumerOptions) withDefaults() ConsumerOptions {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 10
 	}
-	if o.WaitTime <= 0 {
+	if o.WaitTime <= 0 || o.WaitTime > 20*time.Second {
 		o.WaitTime = 20 * time.Second
 	}
+	o.WaitTime = max(o.WaitTime, time.Second)
 	if o.VisibilityTimeout <= 0 {
 		o.VisibilityTimeout = 30 * time.Second
 	}
