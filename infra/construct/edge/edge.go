@@ -6,6 +6,8 @@
 package edge
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
@@ -216,4 +218,48 @@ func (e *Edge) deploySite(c constructs.Construct, source string) {
 	})
 	// index.html goes last, so it never refers to assets not uploaded yet.
 	index.Node().AddDependency(assets)
+	suppressDeploymentHandler(awscdk.Stack_Of(c))
+}
+
+// suppressDeploymentHandler records why the findings on CDK's BucketDeployment handler (a singleton Lambda
+// function at the stack's root) are acceptable. Only its own findings are suppressed, each for what it grants.
+func suppressDeploymentHandler(stack awscdk.Stack) {
+	s3 := []interface{}{
+		jsii.String("Action::s3:GetObject*"), jsii.String("Action::s3:GetBucket*"), jsii.String("Action::s3:List*"),
+		jsii.String("Action::s3:DeleteObject*"), jsii.String("Action::s3:Abort*"),
+		jsii.String("Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-" + *stack.Region() + "/*"),
+	}
+	for _, child := range *stack.Node().Children() {
+		if !strings.HasPrefix(*child.Node().Id(), "Custom::CDKBucketDeployment") {
+			continue
+		}
+		appliesTo := append([]interface{}{}, s3...)
+		for _, r := range *stack.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+			if b, ok := r.(awss3.CfnBucket); ok && strings.HasSuffix(*b.Node().Path(), "/Site/Resource") {
+				appliesTo = append(appliesTo, jsii.String("Resource::<"+*stack.GetLogicalId(b)+".Arn>/*"))
+			}
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(child, &[]*cdknag.NagPackSuppression{
+			{
+				Id:     jsii.String("AwsSolutions-L1"),
+				Reason: jsii.String("The runtime of CDK's BucketDeployment handler is fixed by the pinned aws-cdk-lib version and moves forward with CDK upgrades; it is not configurable."),
+			},
+			{
+				Id:        jsii.String("AwsSolutions-IAM4"),
+				Reason:    jsii.String("CDK's BucketDeployment handler writes its own logs with AWSLambdaBasicExecutionRole (log actions only)."),
+				AppliesTo: &[]interface{}{jsii.String("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")},
+			},
+			{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("BucketDeployment's grants: read the uploaded asset objects from the CDK asset bucket, and replace the objects of the site bucket; " +
+					"the wildcards are object keys and the S3 read/delete action families of those two buckets only."),
+				AppliesTo: &appliesTo,
+			},
+			{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String("BucketDeployment grants cloudfront:CreateInvalidation and GetInvalidation on * to invalidate index.html after a release; the actions only create and read cache invalidations."),
+				AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+			},
+		}, jsii.Bool(true))
+	}
 }

@@ -1,15 +1,12 @@
 package service_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -17,10 +14,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -35,7 +31,7 @@ func TestMain(m *testing.M) {
 // fixture is a test stack with the services of the shipped manifest.
 type fixture struct {
 	stack    awscdk.Stack
-	template assertions.Template
+	template constructtest.Template
 	services map[string]*service.Service
 }
 
@@ -45,11 +41,9 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	stack := awscdk.NewStack(app, jsii.String("test-stateless"), &awscdk.StackProps{Env: &awscdk.Environment{Region: jsii.String("eu-west-1")}})
+	stack := constructtest.NewStack(t, "test-stateless", "eu-west-1")
 	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), &awsec2.VpcProps{MaxAzs: jsii.Number(2), NatGateways: jsii.Number(1)})
-	cdknag.NagSuppressions_AddResourceSuppressions(vpc, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-VPC7"), Reason: jsii.String("test fixture VPC without flow logs")}}, jsii.Bool(true))
+	constructtest.Suppress(vpc, "AwsSolutions-VPC7", "test fixture VPC without flow logs")
 	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 	topics := map[string]awssns.ITopic{}
 	for _, tp := range m.Topics {
@@ -58,7 +52,7 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 	queues, dlqs := map[string]awssqs.IQueue{}, map[string]awssqs.IQueue{}
 	for _, q := range m.Queues {
 		dlq := awssqs.NewQueue(stack, jsii.String("DLQ-"+q.Name), &awssqs.QueueProps{EncryptionMasterKey: key, EnforceSSL: jsii.Bool(true)})
-		cdknag.NagSuppressions_AddResourceSuppressions(dlq, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String("test fixture dead-letter queue")}}, jsii.Bool(false))
+		constructtest.Suppress(dlq, "AwsSolutions-SQS3", "test fixture dead-letter queue")
 		dlqs[q.Name] = dlq
 		queues[q.Name] = awssqs.NewQueue(stack, jsii.String("Queue-"+q.Name), &awssqs.QueueProps{
 			EncryptionMasterKey: key, EnforceSSL: jsii.Bool(true),
@@ -66,7 +60,7 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 		})
 	}
 	logs := awss3.NewBucket(stack, jsii.String("Logs"), &awss3.BucketProps{Encryption: awss3.BucketEncryption_S3_MANAGED, EnforceSSL: jsii.Bool(true), BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL()})
-	cdknag.NagSuppressions_AddResourceSuppressions(logs, &[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-S1"), Reason: jsii.String("test fixture log bucket")}}, jsii.Bool(false))
+	constructtest.Suppress(logs, "AwsSolutions-S1", "test fixture log bucket")
 	alarms := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
 	dbSG := awsec2.NewSecurityGroup(stack, jsii.String("DatabaseSG"), &awsec2.SecurityGroupProps{Vpc: vpc})
 	lb := loadbalancer.New(stack, "LoadBalancer", loadbalancer.Props{
@@ -95,7 +89,7 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 			AlarmTopic: alarms, Thresholds: service.Thresholds{HTTP5xxPerMinute: 5, TargetP99LatencyMillis: 800},
 		})
 	}
-	f.template = assertions.Template_FromStack(stack, nil)
+	f.template = constructtest.TemplateOf(stack)
 	return f
 }
 
@@ -110,42 +104,16 @@ var prodSizing = map[string]service.Sizing{
 	"worker": {CPU: 512, Memory: 1024, MinTasks: 2, MaxTasks: 8, Spot: true},
 }
 
-// nagFindings returns the unsuppressed cdk-nag errors and warnings of the stack.
-func nagFindings(t *testing.T, stack awscdk.Stack) []string {
-	t.Helper()
-	ann := assertions.Annotations_FromStack(stack)
-	var out []string
-	match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-	for _, msgs := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), match), ann.FindWarning(jsii.String("*"), match)} {
-		for _, m := range *msgs {
-			out = append(out, fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data))
-		}
-	}
-	return out
-}
-
 func TestServicesPassNag(t *testing.T) {
 	for name, sizing := range map[string]map[string]service.Sizing{"dev": devSizing, "prod": prodSizing} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, sizing)
-			if got := nagFindings(t, f.stack); len(got) > 0 {
-				t.Errorf("unsuppressed cdk-nag findings:\n%s", joinLines(got))
+			if got := constructtest.NagFindings(t, f.stack); len(got) > 0 {
+				t.Errorf("unsuppressed cdk-nag findings:\n%s", strings.Join(got, "\n"))
 			}
 		})
 	}
 }
-
-// resources returns the template's resources of type typ by logical ID.
-func resources(t *testing.T, tpl assertions.Template, typ string) map[string]map[string]any {
-	t.Helper()
-	out := map[string]map[string]any{}
-	for id, r := range *tpl.FindResources(jsii.String(typ), nil) {
-		out[id] = *r
-	}
-	return out
-}
-
-func props(r map[string]any) map[string]any { return r["Properties"].(map[string]any) }
 
 func TestTaskDefinitions(t *testing.T) {
 	f := newFixture(t, devSizing)
@@ -158,7 +126,7 @@ func TestTaskDefinitions(t *testing.T) {
 		{"worker", "/app/worker", "fulfillment_worker", "60s", 70, []string{"ORDER_EVENTS_TOPIC_ARN", "NOTIFICATIONS_TOPIC_ARN", "FULFILLMENT_QUEUE_URL"}},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
-			td := props((*f.template.ToJSON())["Resources"].(map[string]any)[*f.stack.GetLogicalId(f.services[tc.service].TaskDefinition.Node().DefaultChild().(awscdk.CfnElement))].(map[string]any))
+			td := f.template.Of(t, f.stack, f.services[tc.service].TaskDefinition)
 			if got := td["RuntimePlatform"].(map[string]any)["CpuArchitecture"]; got != "ARM64" {
 				t.Errorf("CpuArchitecture = %v; want ARM64", got)
 			}
@@ -196,7 +164,7 @@ func TestTaskDefinitions(t *testing.T) {
 			if _, ok := c["Secrets"]; ok {
 				t.Errorf("service %s has secrets %v; it connects with IAM authentication", tc.service, c["Secrets"])
 			}
-			if cmpJSON(td["TaskRoleArn"], td["ExecutionRoleArn"]) {
+			if constructtest.JSON(td["TaskRoleArn"]) == constructtest.JSON(td["ExecutionRoleArn"]) {
 				t.Errorf("task role and execution role are the same")
 			}
 		})
@@ -208,10 +176,9 @@ func TestServiceDeploymentSafety(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, sizing)
 			for svcName, s := range f.services {
-				id := *f.stack.GetLogicalId(s.Service.Node().DefaultChild().(awscdk.CfnElement))
-				p := props(resources(t, f.template, "AWS::ECS::Service")[id])
+				p := f.template.Of(t, f.stack, s.Service)
 				dc := p["DeploymentConfiguration"].(map[string]any)
-				if got := dc["DeploymentCircuitBreaker"]; !cmpJSON(got, map[string]any{"Enable": true, "Rollback": true}) {
+				if got := dc["DeploymentCircuitBreaker"]; constructtest.JSON(got) != constructtest.JSON(map[string]any{"Enable": true, "Rollback": true}) {
 					t.Errorf("%s circuit breaker = %v; want enabled with rollback", svcName, got)
 				}
 				alarms := dc["Alarms"].(map[string]any)
@@ -243,19 +210,19 @@ func TestServiceDeploymentSafety(t *testing.T) {
 
 func TestTaskRolesAreLeastPrivilege(t *testing.T) {
 	f := newFixture(t, prodSizing)
-	policies := resources(t, f.template, "AWS::IAM::Policy")
+	policies := f.template.Resources("AWS::IAM::Policy")
 	for svcName, s := range f.services {
 		roleID := *f.stack.GetLogicalId(s.TaskRole.Node().DefaultChild().(awscdk.CfnElement))
 		var actions []string
 		var connect []any
 		for _, pol := range policies {
-			p := props(pol)
-			if !cmpJSON(p["Roles"], []any{map[string]any{"Ref": roleID}}) {
+			p := constructtest.Props(pol)
+			if constructtest.JSON(p["Roles"]) != constructtest.JSON([]any{map[string]any{"Ref": roleID}}) {
 				continue
 			}
 			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
 				st := st.(map[string]any)
-				for _, a := range asList(st["Action"]) {
+				for _, a := range constructtest.List(st["Action"]) {
 					actions = append(actions, a.(string))
 					if a == "rds-db:connect" {
 						connect = append(connect, st["Resource"])
@@ -284,13 +251,13 @@ func TestTaskRolesAreLeastPrivilege(t *testing.T) {
 
 func TestScaling(t *testing.T) {
 	f := newFixture(t, devSizing)
-	policies := resources(t, f.template, "AWS::ApplicationAutoScaling::ScalingPolicy")
+	policies := f.template.Resources("AWS::ApplicationAutoScaling::ScalingPolicy")
 	var predefined []string
 	var backlogTarget float64
 	var backlogExpr string
 	steps := 0
 	for _, pol := range policies {
-		p := props(pol)
+		p := constructtest.Props(pol)
 		switch p["PolicyType"] {
 		case "TargetTrackingScaling":
 			c := p["TargetTrackingScalingPolicyConfiguration"].(map[string]any)
@@ -309,7 +276,7 @@ func TestScaling(t *testing.T) {
 		}
 	}
 	sort.Strings(predefined)
-	if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; !cmpJSON(predefined, want) {
+	if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; constructtest.JSON(predefined) != constructtest.JSON(want) {
 		t.Errorf("predefined target tracking = %v; want %v", predefined, want)
 	}
 	if backlogTarget != 150 {
@@ -321,10 +288,10 @@ func TestScaling(t *testing.T) {
 	if steps != 1 {
 		t.Errorf("step policies = %d; want 1 (scale from zero)", steps)
 	}
-	targets := resources(t, f.template, "AWS::ApplicationAutoScaling::ScalableTarget")
+	targets := f.template.Resources("AWS::ApplicationAutoScaling::ScalableTarget")
 	mins := map[float64]bool{}
 	for _, tg := range targets {
-		mins[props(tg)["MinCapacity"].(float64)] = true
+		mins[constructtest.Props(tg)["MinCapacity"].(float64)] = true
 	}
 	if !mins[0] || !mins[1] {
 		t.Errorf("scalable target minimums = %v; want 1 (api) and 0 (worker)", mins)
@@ -332,8 +299,8 @@ func TestScaling(t *testing.T) {
 
 	prod := newFixture(t, prodSizing)
 	actions := 0
-	for _, tg := range resources(t, prod.template, "AWS::ApplicationAutoScaling::ScalableTarget") {
-		if sa, ok := props(tg)["ScheduledActions"]; ok {
+	for _, tg := range prod.template.Resources("AWS::ApplicationAutoScaling::ScalableTarget") {
+		if sa, ok := constructtest.Props(tg)["ScheduledActions"]; ok {
 			for _, a := range sa.([]any) {
 				a := a.(map[string]any)
 				actions++
@@ -346,19 +313,19 @@ func TestScaling(t *testing.T) {
 	if actions != 1 {
 		t.Errorf("scheduled actions = %d; want 1", actions)
 	}
-	for _, pol := range resources(t, prod.template, "AWS::ApplicationAutoScaling::ScalingPolicy") {
-		if props(pol)["PolicyType"] == "StepScaling" {
-			t.Errorf("prod has a step policy %v; the worker does not scale from zero there", props(pol)["PolicyName"])
+	for _, pol := range prod.template.Resources("AWS::ApplicationAutoScaling::ScalingPolicy") {
+		if constructtest.Props(pol)["PolicyType"] == "StepScaling" {
+			t.Errorf("prod has a step policy %v; the worker does not scale from zero there", constructtest.Props(pol)["PolicyName"])
 		}
 	}
 }
 
 func TestAlarms(t *testing.T) {
 	f := newFixture(t, devSizing)
-	alarms := resources(t, f.template, "AWS::CloudWatch::Alarm")
+	alarms := f.template.Resources("AWS::CloudWatch::Alarm")
 	var metrics []string
 	for _, a := range alarms {
-		p := props(a)
+		p := constructtest.Props(a)
 		if name, ok := p["MetricName"]; ok {
 			metrics = append(metrics, name.(string))
 		} else {
@@ -378,25 +345,4 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("no alarm on %s; alarms on %v", want, metrics)
 		}
 	}
-}
-
-func asList(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	return []any{v}
-}
-
-func cmpJSON(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
-}
-
-func joinLines(s []string) string {
-	out := ""
-	for _, l := range s {
-		out += l + "\n"
-	}
-	return out
 }

@@ -79,9 +79,9 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 	}
 	var rules []*awswafv2.CfnWebACL_RuleProperty
 	managed := func(group string, configs interface{}) {
-		override := map[string]any{"None": map[string]any{}}
+		override := &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}}
 		if props.Count {
-			override = map[string]any{"Count": map[string]any{}}
+			override = &awswafv2.CfnWebACL_OverrideActionProperty{Count: map[string]any{}}
 		}
 		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
 			Name:           jsii.String(group),
@@ -93,9 +93,9 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 			VisibilityConfig: metric(group),
 		})
 	}
-	action := map[string]any{"Block": map[string]any{}}
+	action := &awswafv2.CfnWebACL_RuleActionProperty{Block: map[string]any{}}
 	if props.Count {
-		action = map[string]any{"Count": map[string]any{}}
+		action = &awswafv2.CfnWebACL_RuleActionProperty{Count: map[string]any{}}
 	}
 	rate := func(name string, limit int, scopeDown interface{}) {
 		rules = append(rules, &awswafv2.CfnWebACL_RuleProperty{
