@@ -25,9 +25,13 @@ import (
 // `make synth` and the tests run without a build; deployments always pass the tag or digest CI built.
 const defaultImageTag = "latest"
 
+// siteSource is the built web UI, deployed to the site bucket when it exists.
+const siteSource = "../web/dist"
+
 func main() {
-	defer jsii.Close()
-	if err := run(os.Getenv, os.Stdout); err != nil {
+	err := run(os.Getenv, os.Stdout)
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "infra: %v\n", err)
 		os.Exit(1)
 	}
@@ -53,6 +57,9 @@ func run(getenv func(string) string, stdout io.Writer) error {
 		Manifest:    m,
 		ImageTag:    contextString(app, "image_tag", defaultImageTag),
 		ImageDigest: contextString(app, "image_digest", ""),
+	}
+	if fi, err := os.Stat(siteSource); err == nil && fi.IsDir() {
+		in.SiteSource = siteSource
 	}
 	for _, env := range envs {
 		stacks.AddEnvironment(app, env, in)

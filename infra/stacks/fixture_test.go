@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -51,6 +52,8 @@ type template struct {
 	Resources map[string]resource `json:"Resources"`
 	Outputs   map[string]any      `json:"Outputs"`
 	raw       map[string]any
+	// byPath maps construct paths ("/stack/Construct/Resource") to logical IDs.
+	byPath map[string]string
 }
 
 // resource is one resource of a template.
@@ -75,7 +78,7 @@ type message struct {
 type artifact struct {
 	Environment            string `json:"environment"`
 	AdditionalMetadataFile string `json:"additionalMetadataFile"`
-	Properties  struct {
+	Properties             struct {
 		TemplateFile          string `json:"templateFile"`
 		TerminationProtection bool   `json:"terminationProtection"`
 		StackName             string `json:"stackName"`
@@ -147,7 +150,6 @@ func synthEnvironment(t *testing.T, env *config.Environment, m *manifest.Manifes
 		var tmpl template
 		readJSON(t, filepath.Join(out, a.Properties.TemplateFile), &tmpl)
 		readJSON(t, filepath.Join(out, a.Properties.TemplateFile), &tmpl.raw)
-		s.templates[id] = tmpl
 		s.artifacts[id] = a
 		meta := metadata{}
 		for path, entries := range a.Metadata {
@@ -160,15 +162,21 @@ func synthEnvironment(t *testing.T, env *config.Environment, m *manifest.Manifes
 				meta[path] = append(meta[path], entries...)
 			}
 		}
+		tmpl.byPath = map[string]string{}
 		for path, entries := range meta {
 			for _, e := range entries {
-				if !strings.HasPrefix(e.Type, "aws:cdk:") || e.Type == "aws:cdk:logicalId" {
+				if e.Type == "aws:cdk:logicalId" {
+					tmpl.byPath[path], _ = e.Data.(string)
+					continue
+				}
+				if !strings.HasPrefix(e.Type, "aws:cdk:") {
 					continue
 				}
 				text, _ := e.Data.(string)
 				s.messages[id] = append(s.messages[id], message{Path: path, Level: e.Type, Text: text})
 			}
 		}
+		s.templates[id] = tmpl
 	}
 	return s
 }
@@ -201,6 +209,17 @@ func (s *synthesized) stackNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// logicalID returns the logical ID of a construct's CloudFormation resource (pass Node().DefaultChild() of an L2).
+func (tmpl template) logicalID(t *testing.T, c constructs.IConstruct) string {
+	t.Helper()
+	path := "/" + *c.Node().Path()
+	id, ok := tmpl.byPath[path]
+	if !ok {
+		t.Fatalf("no logical ID for %s", path)
+	}
+	return id
 }
 
 // ofType returns the resources of a type by logical ID.

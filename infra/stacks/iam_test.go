@@ -1,0 +1,167 @@
+package stacks
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// wildcardAllowance is a wildcard AWS requires (or that no narrower form can express), with the reason.
+type wildcardAllowance struct {
+	// ResourceType and Action (a regexp on "<action>") identify the statement; Resource (a regexp on the
+	// resource, rendered as JSON) identifies the wildcard.
+	ResourceType string
+	Action       *regexp.Regexp
+	Resource     *regexp.Regexp
+	// Principal (a regexp on the principal, rendered as JSON), when set, must match too.
+	Principal *regexp.Regexp
+	Reason    string
+}
+
+// wildcardAllowances lists every wildcard the templates may contain. Anything else fails TestIAMNoWildcards.
+var wildcardAllowances = []wildcardAllowance{
+	{
+		ResourceType: "AWS::KMS::Key",
+		Action:       regexp.MustCompile(`^kms:`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason:       `in a key policy the resource "*" means the key itself; AWS accepts nothing else there`,
+	},
+	{
+		ResourceType: "AWS::KMS::Key",
+		Action:       regexp.MustCompile(`^kms:\*$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Principal:    regexp.MustCompile(`:root"`),
+		Reason: "the default key policy statement: the account root may manage the key, which delegates access to " +
+			"IAM policies; without it the key becomes unmanageable (AWS KMS documentation, default key policy)",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^ecr:GetAuthorizationToken$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason:       "ecr:GetAuthorizationToken supports no resource-level permissions; AWS requires Resource \"*\"",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^ssmmessages:(Create|Open)(Control|Data)Channel$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason:       "ECS Exec's Session Manager channels support no resource-level permissions; only where ecs_exec is on",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^logs:DescribeLogGroups$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason:       "logs:DescribeLogGroups supports no resource-level permissions; AWS requires Resource \"*\"",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^kms:(GenerateDataKey|ReEncrypt)\*$`),
+		Resource:     regexp.MustCompile(`^\{.*\}$`), // one key's ARN, never "*"
+		Reason: "CDK's Grant methods for encrypted topics and queues emit kms:GenerateDataKey* (the data-key family " +
+			"SNS and SQS use) on the one key's ARN; the resource is specific",
+	},
+	{
+		ResourceType: "AWS::S3::BucketPolicy",
+		Action:       regexp.MustCompile(`^s3:(GetObject|PutObject)$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
+		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
+	},
+}
+
+// TestIAMNoWildcards walks every Allow statement of every policy in every template (IAM policies and roles,
+// key policies, queue, topic, bucket and secret policies) and fails on a wildcard action or resource that no
+// allowance above covers.
+func TestIAMNoWildcards(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		var problems []string
+		for _, name := range s.stackNames() {
+			for id, r := range s.templates[name].Resources {
+				for _, st := range statements(r) {
+					for _, p := range wildcards(r.Type, st) {
+						problems = append(problems, fmt.Sprintf("%s %s (%s): %s", name, id, r.Type, p))
+					}
+				}
+			}
+		}
+		sort.Strings(problems)
+		if len(problems) > 0 {
+			t.Errorf("%d wildcard(s) where a specific action or resource exists:\n%s", len(problems), strings.Join(problems, "\n"))
+		}
+	})
+}
+
+// statements returns the policy statements a resource carries.
+func statements(r resource) []map[string]any {
+	var docs []any
+	switch r.Type {
+	case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy",
+		"AWS::S3::BucketPolicy", "AWS::SecretsManager::ResourcePolicy":
+		docs = append(docs, r.Properties["PolicyDocument"])
+		if r.Type == "AWS::SecretsManager::ResourcePolicy" {
+			docs = append(docs, r.Properties["ResourcePolicy"])
+		}
+	case "AWS::KMS::Key":
+		docs = append(docs, r.Properties["KeyPolicy"])
+	case "AWS::IAM::Role":
+		policies, _ := r.Properties["Policies"].([]any)
+		for _, p := range policies {
+			docs = append(docs, p.(map[string]any)["PolicyDocument"])
+		}
+	}
+	var out []map[string]any
+	for _, d := range docs {
+		doc, ok := d.(map[string]any)
+		if !ok {
+			continue
+		}
+		switch st := doc["Statement"].(type) {
+		case []any:
+			for _, x := range st {
+				out = append(out, x.(map[string]any))
+			}
+		case map[string]any:
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// wildcards returns the wildcard actions and resources of an Allow statement no allowance covers. Deny
+// statements may be as broad as they like.
+func wildcards(resourceType string, st map[string]any) []string {
+	if st["Effect"] != "Allow" {
+		return nil
+	}
+	principal := mustJSON(st["Principal"])
+	allowed := func(action, res string) bool {
+		for _, a := range wildcardAllowances {
+			if a.ResourceType == resourceType && a.Action.MatchString(action) && a.Resource.MatchString(res) &&
+				(a.Principal == nil || a.Principal.MatchString(principal)) {
+				return true
+			}
+		}
+		return false
+	}
+	actions := asStrings(st["Action"])
+	var resources []string
+	switch r := st["Resource"].(type) {
+	case []any:
+		for _, x := range r {
+			resources = append(resources, mustJSON(x))
+		}
+	case nil:
+	default:
+		resources = append(resources, mustJSON(r))
+	}
+	var out []string
+	for _, a := range actions {
+		for _, res := range resources {
+			wild := strings.Contains(a, "*") || strings.Contains(res, "*")
+			if wild && !allowed(a, res) {
+				out = append(out, fmt.Sprintf("%s on %s", a, res))
+			}
+		}
+	}
+	return out
+}
