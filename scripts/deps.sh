@@ -15,6 +15,12 @@ if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
   apt_install postgresql
 fi
 
+# Debian's AWS CLI is an independent client for the embedded SQS endpoint's query protocol.
+if [ ! -x /usr/bin/aws ]; then
+  echo "deps: installing the AWS CLI (Debian's awscli)"
+  apt_install awscli
+fi
+
 npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are missing or stale.
   local dir=$1
   [ -f "$dir/package-lock.json" ] || return 0
