@@ -16,6 +16,10 @@ import (
 type Environment struct {
 	// Stateful holds the resources whose replacement loses data: network, database, queues, keys.
 	Stateful *Stateful
+	// Edge holds the CloudFront web ACL in us-east-1.
+	Edge *Edge
+	// Stateless holds the cluster, services, load balancer and distribution.
+	Stateless *Stateless
 	// Dashboard is the environment's CloudWatch dashboard; each part adds its section.
 	Dashboard *observability.Dashboard
 }
@@ -25,16 +29,24 @@ type Environment struct {
 func AddEnvironment(scope constructs.Construct, env *config.Environment, in config.Inputs) *Environment {
 	stateful := NewStateful(scope, env.StackName("stateful"), StatefulProps{Env: env, Manifest: in.Manifest})
 
+	edge := NewEdge(scope, env.StackName("edge"), EdgeProps{Env: env})
+	stateless := NewStateless(scope, env.StackName("stateless"), StatelessProps{
+		Env: env, Inputs: in, Stateful: stateful,
+		// A weak reference (Fn::GetStackOutput across regions): no custom resource carries the ARN over.
+		WebACLArn: awscdk.Stack_ConsumeReference(edge.WebACL.ACL.AttrArn(), awscdk.ReferenceStrength_WEAK),
+	})
+
 	// The dashboard lives in the last regional stack: it may reference every regional resource, and nothing
 	// references it (the stateful stack cannot reference stateless resources without a dependency cycle).
-	dashboard := observability.NewDashboard(stateful.Stack, "Dashboard", observability.DashboardProps{Name: "ecsr-" + env.Name})
+	dashboard := observability.NewDashboard(stateless.Stack, "Dashboard", observability.DashboardProps{Name: "ecsr-" + env.Name})
 	dashboard.AddSection(stateful.Database.Section())
 	dashboard.AddSection(stateful.Messaging.Section())
+	dashboard.AddSection(stateless.Section(edge.WebACL.Blocked))
 
-	for _, s := range []awscdk.Stack{stateful.Stack} {
+	for _, s := range []awscdk.Stack{stateful.Stack, edge.Stack, stateless.Stack} {
 		applyPolicies(s, env)
 	}
-	return &Environment{Stateful: stateful, Dashboard: dashboard}
+	return &Environment{Stateful: stateful, Edge: edge, Stateless: stateless, Dashboard: dashboard}
 }
 
 // applyPolicies tags every resource of the stack and applies the cdk-nag AwsSolutions checks to it. The checks

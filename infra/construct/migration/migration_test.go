@@ -28,7 +28,7 @@ func TestMigrationTask(t *testing.T) {
 	constructtest.Suppress(vpc, "AwsSolutions-VPC7", "test fixture VPC without flow logs")
 	key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 	dbSG := awsec2.NewSecurityGroup(stack, jsii.String("Database"), &awsec2.SecurityGroupProps{Vpc: vpc})
-	cluster := service.NewCluster(stack, "Cluster", vpc)
+	cluster := service.NewCluster(stack, "Cluster", service.ClusterProps{Vpc: vpc})
 	migration.New(stack, "Migration", migration.Props{
 		Cluster: cluster, Vpc: vpc, Image: awsecs.ContainerImage_FromRegistry(jsii.String("example/app:1"), nil),
 		Host: "db.example.internal", Port: "5432", Name: "orders", CAFile: service.CAFile,

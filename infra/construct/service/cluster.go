@@ -4,19 +4,39 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
+// ClusterProps configures the cluster.
+type ClusterProps struct {
+	// Vpc holds the cluster's tasks.
+	Vpc awsec2.IVpc
+	// ExecLogGroup, when set, records ECS Exec sessions (for environments that enable ECS Exec). The task roles
+	// may then write to this log group only, instead of to any log group.
+	ExecLogGroup awslogs.ILogGroup
+}
+
 // NewCluster creates the ECS cluster the services run in: Fargate and Fargate Spot capacity providers and
 // Container Insights with enhanced observability (per-task and per-container metrics; the worker's scaling
 // reads its RunningTaskCount).
-func NewCluster(scope constructs.Construct, id string, vpc awsec2.IVpc) awsecs.Cluster {
-	return awsecs.NewCluster(scope, jsii.String(id), &awsecs.ClusterProps{
-		Vpc:                            vpc,
+func NewCluster(scope constructs.Construct, id string, props ClusterProps) awsecs.Cluster {
+	cp := &awsecs.ClusterProps{
+		Vpc:                            props.Vpc,
 		ContainerInsightsV2:            awsecs.ContainerInsights_ENHANCED,
 		EnableFargateCapacityProviders: jsii.Bool(true),
-	})
+	}
+	if props.ExecLogGroup != nil {
+		cp.ExecuteCommandConfiguration = &awsecs.ExecuteCommandConfiguration{
+			Logging: awsecs.ExecuteCommandLogging_OVERRIDE,
+			LogConfiguration: &awsecs.ExecuteCommandLogConfiguration{
+				CloudWatchLogGroup:          props.ExecLogGroup,
+				CloudWatchEncryptionEnabled: jsii.Bool(true),
+			},
+		}
+	}
+	return awsecs.NewCluster(scope, jsii.String(id), cp)
 }
 
 // Image returns the service image from the ECR repository named repository, imported by name (the delivery

@@ -267,8 +267,12 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	if props.Sizing.ECSExec {
 		cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
 			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String("ECS Exec (enabled for this environment only) needs the ssmmessages channel actions, which support no resource-level permissions."),
+			Reason:    jsii.String("ECS Exec (enabled for this environment only) needs the ssmmessages channel actions and logs:DescribeLogGroups, which support no resource-level permissions."),
 			AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+		}, {
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("ECS Exec session logs: the log streams of the cluster's one exec log group, which IAM names log-group:<name>:*."),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:<AWS::AccountId>:log-group:<[A-Za-z0-9]+>:\*$/`)}},
 		}}, jsii.Bool(true))
 	}
 	suppressExecutionRole(s.TaskDefinition)

@@ -66,7 +66,9 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 	lb := loadbalancer.New(stack, "LoadBalancer", loadbalancer.Props{
 		Vpc: vpc, PrefixListID: "pl-4fa04526", AccessLogBucket: logs, AlarmTopic: alarms, HTTP5xxPerMinute: 5,
 	})
-	cluster := service.NewCluster(stack, "Cluster", vpc)
+	cluster := service.NewCluster(stack, "Cluster", service.ClusterProps{
+		Vpc: vpc, ExecLogGroup: awslogs.NewLogGroup(stack, jsii.String("ExecLogs"), &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}),
+	})
 	image := service.Image(stack, "Repository", "ecsr", "sha256:0123")
 	f := &fixture{stack: stack, services: map[string]*service.Service{}}
 	for _, s := range m.Services {

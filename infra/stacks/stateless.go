@@ -1,0 +1,242 @@
+package stacks
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/edge"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/logbucket"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/migration"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/shield"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+// StatelessProps configures the stateless stack.
+type StatelessProps struct {
+	// Env is the environment the stack belongs to.
+	Env *config.Environment
+	// Inputs holds the manifest, the image to deploy and the web UI's build directory.
+	Inputs config.Inputs
+	// Stateful provides the network, database, messaging and alarm topic.
+	Stateful *Stateful
+	// WebACLArn is the edge stack's web ACL (a cross-region reference).
+	WebACLArn *string
+}
+
+// Stateless is the stack that can be replaced without losing data: the cluster and its services, the migration
+// task, the load balancer, the CloudFront distribution with the static site, and Shield Advanced protections.
+type Stateless struct {
+	awscdk.Stack
+	// LoadBalancer is the API origin.
+	LoadBalancer *loadbalancer.LoadBalancer
+	// Services holds the ECS services by manifest name.
+	Services map[string]*service.Service
+	// Migration is the one-off migration task.
+	Migration *migration.Migration
+	// Edge is the distribution and the site bucket.
+	Edge *edge.Edge
+}
+
+// NewStateless creates the stateless stack of an environment. It panics (failing synthesis with the message)
+// when the environment's region has no known CloudFront origin-facing prefix list.
+func NewStateless(scope constructs.Construct, id string, props StatelessProps) *Stateless {
+	env, st, m := props.Env, props.Stateful, props.Inputs.Manifest
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Env:         regional(env),
+		StackName:   jsii.String(id),
+		Description: jsii.String("ECS Reworked " + env.Name + ": cluster, services, load balancer and CloudFront"),
+	})
+	// References to the stateful stack stay strong: CloudFormation then refuses to delete or replace a stateful
+	// resource a service still uses.
+	awscdk.CrossStackReferences_Of(stack).Consume(awscdk.ReferenceStrength_STRONG)
+	s := &Stateless{Stack: stack, Services: map[string]*service.Service{}}
+	vpc := st.Network.Vpc
+	obs := st.Observability
+	logRemoval := removalPolicy(env.Removal.Logs)
+
+	prefixList, err := loadbalancer.CloudFrontPrefixList(env.Region)
+	if err != nil {
+		panic(fmt.Sprintf("%s: %v", id, err))
+	}
+	logs := logbucket.New(stack, "AccessLogs", logbucket.Props{ExpirationDays: 90, RemovalPolicy: removalPolicy(env.Removal.Data)})
+	lbProps := loadbalancer.Props{
+		Vpc: vpc, PrefixListID: prefixList, AccessLogBucket: logs,
+		AlarmTopic: obs.AlarmTopic, HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute,
+	}
+	if env.Domain != nil {
+		lbProps.CertificateARN = env.Domain.ALBCertificateARN
+	}
+	s.LoadBalancer = loadbalancer.New(stack, "LoadBalancer", lbProps)
+
+	clusterProps := service.ClusterProps{Vpc: vpc}
+	for _, ms := range m.Services {
+		if env.Sizing(ms.Name).ECSExec {
+			clusterProps.ExecLogGroup = obs.NewLogGroup(stack, "ExecLogs")
+			break
+		}
+	}
+	cluster := service.NewCluster(stack, "Cluster", clusterProps)
+	image := service.Image(stack, "Repository", env.Image.Repository, imageRef(props.Inputs))
+	topics := map[string]awssns.ITopic{}
+	for name, t := range st.Messaging.Topics {
+		topics[name] = t
+	}
+	queues, dlqs := map[string]awssqs.IQueue{}, map[string]awssqs.IQueue{}
+	for name, q := range st.Messaging.Queues {
+		queues[name] = q
+	}
+	for name, q := range st.Messaging.DeadLetterQueues {
+		dlqs[name] = q
+	}
+	db := st.Database
+	var apiPaths []string
+	for _, ms := range m.Services {
+		sz := env.Sizing(ms.Name)
+		scheduled := make([]service.Scheduled, 0, len(sz.ScheduledScaling))
+		for _, a := range sz.ScheduledScaling {
+			scheduled = append(scheduled, service.Scheduled{Name: a.Name, Schedule: a.Schedule, MinTasks: a.MinTasks, MaxTasks: a.MaxTasks})
+		}
+		if ms.Kind == manifest.KindWeb {
+			apiPaths = append(apiPaths, ms.PathPattern)
+		}
+		s.Services[ms.Name] = service.New(stack, "Service-"+ms.Name, service.Props{
+			Cluster: cluster, Vpc: vpc, Service: ms, Image: image,
+			Sizing: service.Sizing{
+				CPU: sz.CPU, Memory: sz.Memory, MinTasks: sz.MinTasks, MaxTasks: sz.MaxTasks,
+				Spot: sz.Spot, ScaleFromZero: sz.ScaleFromZero, ECSExec: sz.ECSExec, Scheduled: scheduled,
+			},
+			Database: service.Database{
+				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(),
+				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
+				AllowFrom:    func(p awsec2.IConnectable) { allowDatabase(p, db, true, "service "+ms.Name) },
+			},
+			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
+			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
+			AlarmTopic: obs.AlarmTopic,
+			Thresholds: service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
+		})
+	}
+
+	s.Migration = migration.New(stack, "Migration", migration.Props{
+		Cluster: cluster, Vpc: vpc, Image: image,
+		Host: *db.InstanceEndpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: service.CAFile,
+		MasterSecretArn: db.Secret().SecretArn(), MasterSecretKey: db.Key,
+		AllowFrom:    func(p awsec2.IConnectable) { allowDatabase(p, db, false, "migration task") },
+		LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
+	})
+
+	edgeProps := edge.Props{
+		LoadBalancer: s.LoadBalancer, APIPathPatterns: apiPaths, WebACLArn: *props.WebACLArn,
+		LogBucket: logs, SiteSource: props.Inputs.SiteSource, SiteRemoval: removalPolicy(env.Removal.Data),
+	}
+	if d := env.Domain; d != nil {
+		edgeProps.OriginName, edgeProps.DomainName, edgeProps.CertificateARN = d.OriginName, d.Name, d.CloudFrontCertificateARN
+	}
+	s.Edge = edge.New(stack, "Edge", edgeProps)
+	if d := env.Domain; d != nil {
+		s.addRecords(d)
+	}
+
+	if env.ShieldAdvanced {
+		shield.New(stack, "Shield", shield.Props{Name: "ecsr-" + env.Name, Resources: map[string]*string{
+			"distribution":  s.Edge.Distribution.DistributionArn(),
+			"load-balancer": s.LoadBalancer.ALB.LoadBalancerArn(),
+		}})
+	}
+
+	awscdk.NewCfnOutput(stack, jsii.String("DistributionDomainName"), &awscdk.CfnOutputProps{
+		Value: s.Edge.Distribution.DistributionDomainName(), Description: jsii.String("CloudFront domain name of the environment"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("SiteBucketName"), &awscdk.CfnOutputProps{
+		Value: s.Edge.SiteBucket.BucketName(), Description: jsii.String("Bucket of the static web UI"),
+	})
+	return s
+}
+
+// addRecords points the domain at the distribution and the origin name at the load balancer (alias records in
+// the environment's hosted zone).
+func (s *Stateless) addRecords(d *config.Domain) {
+	zone := awsroute53.HostedZone_FromHostedZoneAttributes(s.Stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
+		HostedZoneId: jsii.String(d.HostedZoneID), ZoneName: jsii.String(d.HostedZoneName),
+	})
+	cdn := awsroute53.RecordTarget_FromAlias(awsroute53targets.NewCloudFrontTarget(s.Edge.Distribution))
+	awsroute53.NewARecord(s.Stack, jsii.String("DomainA"), &awsroute53.ARecordProps{Zone: zone, RecordName: jsii.String(d.Name), Target: cdn})
+	awsroute53.NewAaaaRecord(s.Stack, jsii.String("DomainAAAA"), &awsroute53.AaaaRecordProps{Zone: zone, RecordName: jsii.String(d.Name), Target: cdn})
+	awsroute53.NewARecord(s.Stack, jsii.String("OriginA"), &awsroute53.ARecordProps{
+		Zone: zone, RecordName: jsii.String(d.OriginName),
+		Target: awsroute53.RecordTarget_FromAlias(awsroute53targets.NewLoadBalancerTarget(s.LoadBalancer.ALB, nil)),
+	})
+}
+
+// Section is the stateless part of the dashboard: requests and errors at the load balancer, per-service tasks
+// and resource use, the worker backlog, and the web ACL's blocked requests (a us-east-1 metric).
+func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8)})
+	}
+	alb := s.LoadBalancer.ALB.Metrics()
+	sum := &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}
+	widgets := []awscloudwatch.IWidget{
+		graph("Load balancer requests", alb.RequestCount(sum)),
+		graph("Load balancer 5xx", alb.HttpCodeElb(awselasticloadbalancingv2.HttpCodeElb_ELB_5XX_COUNT, sum), alb.HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, sum)),
+		graph("Web ACL blocked requests", blocked),
+	}
+	for _, name := range sortedKeys(s.Services) {
+		svc := s.Services[name]
+		widgets = append(widgets,
+			graph(name+" CPU and memory (%)", svc.Service.MetricCpuUtilization(nil), svc.Service.MetricMemoryUtilization(nil)))
+		if svc.TargetGroup != nil {
+			widgets = append(widgets, graph(name+" p99 response time (s)",
+				svc.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})))
+		}
+	}
+	return observability.Section{Title: "Services and edge", Widgets: widgets}
+}
+
+// allowDatabase opens the database's security group (the proxy's when viaProxy and there is one) to peer on the
+// PostgreSQL port. The rule is declared from the peer's side (AllowTo): CDK then creates the ingress rule in the
+// peer's stack, this one; declared from the database's side it would sit in the stateful stack and refer back to
+// this stack's security groups, a dependency cycle.
+func allowDatabase(peer awsec2.IConnectable, db *database.Database, viaProxy bool, description string) {
+	target := db.SecurityGroup
+	if viaProxy && db.Proxy != nil {
+		target = db.ProxySecurityGroup
+	}
+	peer.Connections().AllowTo(target, awsec2.Port_Tcp(jsii.Number(database.Port)), jsii.String(description))
+}
+
+// imageRef is the tag or digest to deploy: the digest when given (it pins the exact image), else the tag.
+func imageRef(in config.Inputs) string {
+	if in.ImageDigest != "" {
+		return in.ImageDigest
+	}
+	return in.ImageTag
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
