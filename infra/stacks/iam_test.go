@@ -62,6 +62,13 @@ var wildcardAllowances = []wildcardAllowance{
 			"SNS and SQS use) on the one key's ARN; the resource is specific",
 	},
 	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^logs:(CreateLogStream|DescribeLogStreams|PutLogEvents)$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*":log-group:",\{"Ref":"ExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
+		Reason: "ECS Exec session logs (only where ecs_exec is on): the streams of the one exec log group, which IAM " +
+			"names as log-group:<name>:*",
+	},
+	{
 		ResourceType: "AWS::S3::BucketPolicy",
 		Action:       regexp.MustCompile(`^s3:(GetObject|PutObject)$`),
 		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
