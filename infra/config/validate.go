@@ -97,17 +97,7 @@ func (e *Environment) validateNetwork(c *checker) {
 		c.check(len(slices.Compact(slices.Sorted(slices.Values(n.AvailabilityZones)))) == len(n.AvailabilityZones),
 			"network.availability_zones", "lists a zone twice")
 	}
-	seen := map[Endpoint]bool{}
-	for i, ep := range n.Endpoints {
-		key := fmt.Sprintf("network.vpc_endpoints[%d]", i)
-		switch {
-		case !slices.Contains(Endpoints, ep):
-			c.bad(key, "%q is not one of %v", ep, Endpoints)
-		case seen[ep]:
-			c.bad(key, "%q is listed twice", ep)
-		}
-		seen[ep] = true
-	}
+	checkSubset(c, "network.vpc_endpoints", n.Endpoints, Endpoints)
 }
 
 func (e *Environment) validateDomain(c *checker) {
@@ -165,16 +155,21 @@ func (e *Environment) validateWAF(c *checker) {
 		"%d must be between 10 and 2000000000", w.RateLimitPerIP)
 	c.check(w.RateLimitOrdersPerIP >= 10 && w.RateLimitOrdersPerIP <= w.RateLimitPerIP, "waf.rate_limit_orders_per_ip",
 		"%d must be at least 10 and at most rate_limit_per_ip (%d): it is the stricter limit", w.RateLimitOrdersPerIP, w.RateLimitPerIP)
-	seen := map[string]bool{}
-	for i, g := range w.ManagedRuleGroups {
-		key := fmt.Sprintf("waf.managed_rule_groups[%d]", i)
+	checkSubset(c, "waf.managed_rule_groups", w.ManagedRuleGroups, ManagedRuleGroups)
+}
+
+// checkSubset reports each element of list that is not in allowed or is listed twice.
+func checkSubset[T comparable](c *checker, key string, list, allowed []T) {
+	seen := map[T]bool{}
+	for i, x := range list {
+		k := fmt.Sprintf("%s[%d]", key, i)
 		switch {
-		case !slices.Contains(ManagedRuleGroups, g):
-			c.bad(key, "%q is not one of %v", g, ManagedRuleGroups)
-		case seen[g]:
-			c.bad(key, "%q is listed twice", g)
+		case !slices.Contains(allowed, x):
+			c.bad(k, "%q is not one of %v", fmt.Sprint(x), allowed)
+		case seen[x]:
+			c.bad(k, "%q is listed twice", fmt.Sprint(x))
 		}
-		seen[g] = true
+		seen[x] = true
 	}
 }
 

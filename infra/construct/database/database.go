@@ -22,6 +22,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 )
@@ -82,11 +83,7 @@ type Database struct {
 func New(scope constructs.Construct, id string, props Props) *Database {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := props.Settings
-	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the storage, Performance Insights and master secret of " + props.Identifier),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     props.KeyRemoval,
-	})
+	key := encryption.NewKey(c, "Key", "Encrypts the storage, Performance Insights and master secret of "+props.Identifier, props.KeyRemoval)
 	engine := awsrds.DatabaseInstanceEngine_Postgres(&awsrds.PostgresInstanceEngineProps{Version: engineVersion(s.EngineVersion)})
 	params := awsrds.NewParameterGroup(c, jsii.String("Parameters"), &awsrds.ParameterGroupProps{
 		Engine:      engine,

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
@@ -58,20 +59,10 @@ type Messaging struct {
 func New(scope constructs.Construct, id string, props Props) *Messaging {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(c)
-	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the topics and queues of " + *stack.StackName()),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     props.Removal,
-	})
+	key := encryption.NewKey(c, "Key", "Encrypts the topics and queues of "+*stack.StackName(), props.Removal)
 	// SNS encrypts what it delivers to the queues with the queues' key, so it must be allowed to use it. Scoped
 	// to this account; the topic ARNs cannot be named here without a cycle (the topics use this key too).
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowSnsToEncryptForQueues"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
-		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": *stack.Account()}},
-	}), nil)
+	encryption.AllowService(key, "AllowSnsToEncryptForQueues", "sns.amazonaws.com", "kms:Decrypt", "kms:GenerateDataKey")
 
 	m := &Messaging{
 		Construct:        c,

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
 )
 
 // Props configures the observability construct.
@@ -43,11 +44,7 @@ type Observability struct {
 func New(scope constructs.Construct, id string, props Props) *Observability {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(c)
-	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the log groups and the alarm topic of " + *stack.StackName()),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     props.KeyRemoval,
-	})
+	key := encryption.NewKey(c, "Key", "Encrypts the log groups and the alarm topic of "+*stack.StackName(), props.KeyRemoval)
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowCloudWatchLogs"),
 		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*stack.Region()+".amazonaws.com"), nil)},
@@ -58,13 +55,7 @@ func New(scope constructs.Construct, id string, props Props) *Observability {
 			"kms:EncryptionContext:aws:logs:arn": "arn:" + *stack.Partition() + ":logs:" + *stack.Region() + ":" + *stack.Account() + ":log-group:*",
 		}},
 	}), nil)
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudWatchAlarms"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": *stack.Account()}},
-	}), nil)
+	encryption.AllowService(key, "AllowCloudWatchAlarms", "cloudwatch.amazonaws.com", "kms:Decrypt", "kms:GenerateDataKey")
 
 	topic := awssns.NewTopic(c, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("ECS Reworked alarms (" + *stack.StackName() + ")"),
