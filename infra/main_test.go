@@ -50,7 +50,7 @@ func TestRunSynthesizesEveryEnvironment(t *testing.T) {
 	files, _ := filepath.Glob("environments/*.yaml")
 	for _, f := range files {
 		env := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		for _, part := range []string{"stateful"} {
+		for _, part := range []string{"stateful", "stateless", "edge"} {
 			id := "ecsr-" + env + "-" + part
 			if asm.Artifacts[id].Type != "aws:cloudformation:stack" {
 				t.Errorf("cloud assembly has no stack %s", id)
