@@ -1,0 +1,302 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestStatelessServices(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "stateless")
+		tmpl.countOf(t, "AWS::ECS::Service", len(s.manifest.Services))
+		tmpl.hasResource(t, "AWS::ECS::Cluster", map[string]any{
+			"ClusterSettings": []any{map[string]any{"Name": "containerInsights", "Value": "enhanced"}},
+		})
+		for _, ms := range s.manifest.Services {
+			sz := s.env.Sizing(ms.Name)
+			var td map[string]any
+			for _, r := range tmpl.ofType("AWS::ECS::TaskDefinition") {
+				c := r.Properties["ContainerDefinitions"].([]any)[0].(map[string]any)
+				if c["Name"] == ms.Name {
+					td = r.Properties
+				}
+			}
+			if td == nil {
+				t.Fatalf("no task definition for %s", ms.Name)
+			}
+			if td["Cpu"] != jsonNumber(sz.CPU) || td["Memory"] != jsonNumber(sz.Memory) {
+				t.Errorf("%s task size = %v/%v; want %d/%d", ms.Name, td["Cpu"], td["Memory"], sz.CPU, sz.Memory)
+			}
+			c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
+			env := map[string]any{}
+			for _, e := range c["Environment"].([]any) {
+				env[e.(map[string]any)["Name"].(string)] = e.(map[string]any)["Value"]
+			}
+			// Topic ARNs and queue URLs come from the stateful stack's exports.
+			for _, topic := range ms.Publishes {
+				if v := toJSON(env[manifest.TopicEnv(topic)]); !strings.Contains(v, "Fn::ImportValue") {
+					t.Errorf("%s %s = %s; want the stateful stack's topic", ms.Name, manifest.TopicEnv(topic), v)
+				}
+			}
+			for _, q := range ms.Consumes {
+				if v := toJSON(env[manifest.QueueEnv(q)]); !strings.Contains(v, "Fn::ImportValue") {
+					t.Errorf("%s %s = %s; want the stateful stack's queue", ms.Name, manifest.QueueEnv(q), v)
+				}
+			}
+			if env["DATABASE_USER"] != ms.DatabaseUser || env["DATABASE_IAM_AUTH"] != "true" || env["DATABASE_NAME"] != s.env.Database.Name {
+				t.Errorf("%s database env = %v", ms.Name, env)
+			}
+			if !strings.Contains(toJSON(c["Image"]), "/"+s.env.Image.Repository+":test") {
+				t.Errorf("%s image = %s; want %s:test", ms.Name, toJSON(c["Image"]), s.env.Image.Repository)
+			}
+		}
+
+		// Every service's tasks reach the database, by rules that live in this stack (no dependency cycle).
+		ingress := 0
+		for _, r := range tmpl.ofType("AWS::EC2::SecurityGroupIngress") {
+			if r.Properties["FromPort"] == 5432.0 {
+				ingress++
+				if !strings.Contains(toJSON(r.Properties["GroupId"]), "Fn::ImportValue") {
+					t.Errorf("database ingress %v targets no stateful security group", r.Properties)
+				}
+			}
+		}
+		if want := len(s.manifest.Services) + 1; ingress != want {
+			t.Errorf("database ingress rules = %d; want %d (each service and the migration task)", ingress, want)
+		}
+		for _, name := range []string{"MigrationTaskDefinitionArn", "MigrationClusterName", "MigrationSubnets", "MigrationSecurityGroup", "DistributionDomainName"} {
+			if _, ok := tmpl.Outputs[name]; !ok {
+				t.Errorf("output %s missing", name)
+			}
+		}
+		tmpl.countOf(t, "AWS::CloudWatch::Dashboard", 1)
+	})
+}
+
+func TestStatelessScaling(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "stateless")
+		var scheduled, steps int
+		for _, ms := range s.manifest.Services {
+			sz := s.env.Sizing(ms.Name)
+			scheduled += len(sz.ScheduledScaling)
+			if sz.ScaleFromZero {
+				steps++
+			}
+			tmpl.hasResource(t, "AWS::ApplicationAutoScaling::ScalableTarget", map[string]any{
+				"MinCapacity": sz.MinTasks, "MaxCapacity": sz.MaxTasks, "ScalableDimension": "ecs:service:DesiredCount",
+			})
+			if ms.Kind == manifest.KindWorker {
+				tmpl.hasResource(t, "AWS::ApplicationAutoScaling::ScalingPolicy", map[string]any{
+					"TargetTrackingScalingPolicyConfiguration": assertions.Match_ObjectLike(&map[string]any{"TargetValue": ms.BacklogPerTaskTarget()}),
+				})
+			}
+		}
+		var gotScheduled, gotSteps int
+		for _, r := range tmpl.ofType("AWS::ApplicationAutoScaling::ScalableTarget") {
+			if a, ok := r.Properties["ScheduledActions"].([]any); ok {
+				gotScheduled += len(a)
+			}
+		}
+		for _, r := range tmpl.ofType("AWS::ApplicationAutoScaling::ScalingPolicy") {
+			if r.Properties["PolicyType"] == "StepScaling" {
+				gotSteps++
+			}
+		}
+		if gotScheduled != scheduled || gotSteps != steps {
+			t.Errorf("scheduled actions %d, step policies %d; want %d and %d", gotScheduled, gotSteps, scheduled, steps)
+		}
+		for _, r := range tmpl.ofType("AWS::ECS::Service") {
+			strategy := toJSON(r.Properties["CapacityProviderStrategy"])
+			name := ""
+			for _, ms := range s.manifest.Services {
+				if strings.Contains(toJSON(r.Properties["LoadBalancers"]), `"ContainerName":"`+ms.Name+`"`) || (ms.Kind == manifest.KindWorker && r.Properties["LoadBalancers"] == nil) {
+					name = ms.Name
+				}
+			}
+			if got, want := strings.Contains(strategy, "FARGATE_SPOT"), s.env.Sizing(name).Spot; got != want {
+				t.Errorf("%s runs on Spot: %v; want %v (%s)", name, got, want, strategy)
+			}
+			if got, want := r.Properties["EnableExecuteCommand"], s.env.Sizing(name).ECSExec; got != want {
+				t.Errorf("%s ECS Exec = %v; want %v", name, got, want)
+			}
+		}
+	})
+}
+
+func TestStatelessLoadBalancerAndDistribution(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "stateless")
+		prefixList, err := loadbalancer.CloudFrontPrefixList(s.env.Region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := 80.0
+		if s.env.Domain != nil {
+			port = 443
+		}
+		tmpl.hasResource(t, "AWS::EC2::SecurityGroupIngress", map[string]any{"SourcePrefixListId": prefixList, "FromPort": port})
+		for id, r := range tmpl.ofType("AWS::EC2::SecurityGroup") {
+			if strings.Contains(toJSON(r.Properties["SecurityGroupIngress"]), "0.0.0.0/0") {
+				t.Errorf("security group %s is open to the internet", id)
+			}
+		}
+		listeners := map[float64]string{}
+		for _, r := range tmpl.ofType("AWS::ElasticLoadBalancingV2::Listener") {
+			listeners[r.Properties["Port"].(float64)] = r.Properties["Protocol"].(string)
+		}
+		want := map[float64]string{80: "HTTP"}
+		if s.env.Domain != nil {
+			want = map[float64]string{80: "HTTP", 443: "HTTPS"}
+		}
+		if toJSON(listeners) != toJSON(want) {
+			t.Errorf("listeners = %v; want %v", listeners, want)
+		}
+
+		var d map[string]any
+		for _, r := range tmpl.ofType("AWS::CloudFront::Distribution") {
+			d = r.Properties["DistributionConfig"].(map[string]any)
+		}
+		webACL := toJSON(d["WebACLId"])
+		if !strings.Contains(webACL, `"Fn::GetStackOutput"`) || !strings.Contains(webACL, `"Region":"us-east-1"`) || !strings.Contains(webACL, s.env.StackName("edge")) {
+			t.Errorf("WebACLId = %s; want the edge stack's output read across regions", webACL)
+		}
+		cert, _ := d["ViewerCertificate"].(map[string]any)
+		if s.env.Domain != nil {
+			if cert["MinimumProtocolVersion"] != "TLSv1.2_2021" || toJSON(d["Aliases"]) != toJSON([]string{s.env.Domain.Name}) {
+				t.Errorf("viewer certificate %v, aliases %v; want TLSv1.2_2021 for %s", cert, d["Aliases"], s.env.Domain.Name)
+			}
+			tmpl.countOf(t, "AWS::Route53::RecordSet", 3)
+		} else {
+			tmpl.countOf(t, "AWS::Route53::RecordSet", 0)
+		}
+		var apiPaths []string
+		for _, b := range d["CacheBehaviors"].([]any) {
+			apiPaths = append(apiPaths, b.(map[string]any)["PathPattern"].(string))
+		}
+		if toJSON(apiPaths) != `["/api/*"]` {
+			t.Errorf("behaviors %v; want /api/* from the manifest", apiPaths)
+		}
+		if s.env.ShieldAdvanced {
+			tmpl.countOf(t, "AWS::Shield::Protection", 2)
+		} else {
+			tmpl.countOf(t, "AWS::Shield::Protection", 0)
+		}
+	})
+}
+
+func TestStatelessAlarms(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "stateless")
+		metrics := map[string]bool{}
+		for id, r := range tmpl.ofType("AWS::CloudWatch::Alarm") {
+			doc := toJSON(r.Properties)
+			for _, m := range []string{"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "TargetResponseTime", "UnHealthyHostCount", "RunningTaskCount", "ApproximateNumberOfMessagesVisible"} {
+				if strings.Contains(doc, `"`+m+`"`) {
+					metrics[m] = true
+				}
+			}
+			actions := toJSON(r.Properties["AlarmActions"])
+			if isScalingAlarm(tmpl, r) {
+				continue // a step scaling policy's own alarm
+			}
+			if !strings.Contains(actions, "Fn::ImportValue") {
+				t.Errorf("alarm %s notifies %v; want the stateful stack's alarm topic", id, r.Properties["AlarmActions"])
+			}
+		}
+		if len(metrics) != 6 {
+			t.Errorf("alarms cover %v; want 5xx, latency, unhealthy hosts, tasks below desired and dead letters", metrics)
+		}
+		tmpl.hasResource(t, "AWS::CloudWatch::Alarm", map[string]any{
+			"MetricName": "HTTPCode_ELB_5XX_Count", "Threshold": s.env.Alarms.HTTP5xxPerMinute,
+		})
+	})
+}
+
+// synthVariant synthesizes a changed copy of a shipped environment with the given inputs and returns its stacks
+// and their unsuppressed cdk-nag findings.
+func synthVariant(t *testing.T, name string, change func(*config.Environment), in config.Inputs) (*Environment, []string) {
+	t.Helper()
+	base := synth(t, name)
+	env := *base.env
+	change(&env)
+	in.Manifest = base.manifest
+	if in.ImageTag == "" && in.ImageDigest == "" {
+		in.ImageTag = "test"
+	}
+	out, err := os.MkdirTemp(outRoot, env.Name+"-variant-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out), Context: AppContext()})
+	stacks := AddEnvironment(app, &env, in)
+	app.Synth(nil)
+	var findings []string
+	for _, st := range []awscdk.Stack{stacks.Stateful.Stack, stacks.Edge.Stack, stacks.Stateless.Stack} {
+		ann := assertions.Annotations_FromStack(st)
+		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		for _, msgs := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), match), ann.FindWarning(jsii.String("*"), match)} {
+			for _, m := range *msgs {
+				findings = append(findings, *m.Id+": "+firstLine(toJSON(m.Entry.Data)))
+			}
+		}
+	}
+	return stacks, findings
+}
+
+func TestStatelessVariants(t *testing.T) {
+	site := t.TempDir()
+	if err := os.WriteFile(filepath.Join(site, "index.html"), []byte("<!doctype html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stacks, findings := synthVariant(t, "prod", func(e *config.Environment) { e.ShieldAdvanced = true },
+		config.Inputs{ImageDigest: "sha256:0123456789abcdef", SiteSource: site})
+	if len(findings) > 0 {
+		t.Errorf("unsuppressed cdk-nag findings:\n%s", strings.Join(findings, "\n"))
+	}
+	tmpl := assertions.Template_FromStack(stacks.Stateless.Stack, nil)
+	raw := toJSON(tmpl.ToJSON())
+	if !strings.Contains(raw, "@sha256:0123456789abcdef") {
+		t.Errorf("task definitions do not pin the image digest")
+	}
+	protections := tmpl.FindResources(jsii.String("AWS::Shield::Protection"), nil)
+	if len(*protections) != 2 {
+		t.Errorf("Shield protections = %d; want the distribution and the load balancer", len(*protections))
+	}
+	tmpl.ResourceCountIs(jsii.String("AWS::Shield::ProtectionGroup"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("Custom::CDKBucketDeployment"), jsii.Number(2))
+
+	_, findings = synthVariant(t, "dev", func(e *config.Environment) { e.WAF.BotControl = true }, config.Inputs{})
+	if len(findings) > 0 {
+		t.Errorf("unsuppressed cdk-nag findings with bot control:\n%s", strings.Join(findings, "\n"))
+	}
+}
+
+func jsonNumber(n int) string { return toJSON(n) }
+
+// isScalingAlarm reports whether the alarm's action is a scaling policy of the template.
+func isScalingAlarm(tmpl template, alarm resource) bool {
+	for _, a := range alarm.Properties["AlarmActions"].([]any) {
+		if ref, ok := a.(map[string]any)["Ref"].(string); ok && tmpl.Resources[ref].Type == "AWS::ApplicationAutoScaling::ScalingPolicy" {
+			return true
+		}
+	}
+	return false
+}
