@@ -154,6 +154,19 @@ func TestStatefulDatabase(t *testing.T) {
 		}
 		if d.RDSProxy {
 			tmpl.hasResource(t, "AWS::RDS::DBProxy", map[string]any{"RequireTLS": true, "EngineFamily": "POSTGRESQL", "DefaultAuthScheme": "IAM_AUTH"})
+			// With IAM authentication end to end, the proxy connects to the instance as each service's user.
+			roleID := tmpl.logicalID(t, s.stacks.Stateful.Database.ProxyRole.Node().DefaultChild())
+			var policies string
+			for _, r := range tmpl.ofType("AWS::IAM::Policy") {
+				if strings.Contains(mustJSON(r.Properties["Roles"]), `"`+roleID+`"`) {
+					policies += mustJSON(r.Properties["PolicyDocument"])
+				}
+			}
+			for _, svc := range s.manifest.Services {
+				if !strings.Contains(policies, `"rds-db:connect"`) || !strings.Contains(policies, `DbiResourceId"]},"/`+svc.DatabaseUser+`"`) {
+					t.Errorf("the proxy's role may not connect to the instance as %s: %s", svc.DatabaseUser, policies)
+				}
+			}
 		}
 		for _, name := range []string{"postgresql", "upgrade"} {
 			tmpl.hasResource(t, "AWS::Logs::LogGroup", map[string]any{"LogGroupName": "/aws/rds/instance/ecsr-" + s.env.Name + "/" + name})

@@ -70,6 +70,10 @@ type Database struct {
 	Instance awsrds.DatabaseInstance
 	// Proxy is the RDS Proxy, or nil when the environment has none.
 	Proxy awsrds.DatabaseProxy
+	// ProxyRole is the role the proxy connects to the instance with (nil without a proxy). With IAM
+	// authentication end to end it needs rds-db:connect on the instance for every user the services connect as,
+	// which GrantConnect adds.
+	ProxyRole awsiam.Role
 	// SecurityGroup guards the instance; ProxySecurityGroup the proxy (nil without one).
 	SecurityGroup      awsec2.SecurityGroup
 	ProxySecurityGroup awsec2.SecurityGroup
@@ -173,7 +177,12 @@ func (d *Database) addProxy(c constructs.Construct, props Props) {
 		Description:      jsii.String("RDS Proxy of " + props.Identifier + ": admits only the services"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
+	d.ProxyRole = awsiam.NewRole(c, jsii.String("ProxyRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("rds.amazonaws.com"), nil),
+		Description: jsii.String("RDS Proxy of " + props.Identifier + ": connects to the instance with IAM authentication"),
+	})
 	d.Proxy = awsrds.NewDatabaseProxy(c, jsii.String("Proxy"), &awsrds.DatabaseProxyProps{
+		Role:              d.ProxyRole,
 		ProxyTarget:       awsrds.ProxyTarget_FromInstance(d.Instance),
 		Vpc:               props.Vpc,
 		VpcSubnets:        network.PrivateSubnets(),
@@ -271,9 +280,10 @@ func (d *Database) AllowDirectFrom(peer awsec2.IConnectable, description string)
 
 // GrantConnect lets grantee connect as dbUser with an IAM authentication token (rds-db:connect) to the endpoint
 // the services use: arn:aws:rds-db:REGION:ACCOUNT:dbuser:RESOURCE_ID/USER, with the proxy's or the instance's
-// resource ID.
+// resource ID. Through a proxy, the proxy's role may then connect to the instance as the same user.
 func (d *Database) GrantConnect(grantee awsiam.IGrantable, dbUser string) awsiam.Grant {
 	if d.Proxy != nil {
+		d.Instance.GrantConnect(d.ProxyRole, jsii.String(dbUser))
 		return d.Proxy.GrantConnect(grantee, jsii.String(dbUser))
 	}
 	return d.Instance.GrantConnect(grantee, jsii.String(dbUser))

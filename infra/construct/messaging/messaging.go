@@ -7,7 +7,6 @@ package messaging
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -181,16 +180,6 @@ func (m *Messaging) Section() observability.Section {
 		graph("Messages published", published),
 		graph("Deliveries failed", failed),
 	}}
-}
-
-// QueueNames returns the queue names in a stable order.
-func (m *Messaging) QueueNames() []string {
-	names := make([]string, 0, len(m.Queues))
-	for n := range m.Queues {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // pascal turns a manifest name into a construct ID: "order-events" gives "OrderEvents". Construct IDs decide
