@@ -96,22 +96,22 @@ func TestLimitsAndRecovery(t *testing.T) {
 		wantStatus int
 	}{
 		{"body within limit", func() (*http.Request, error) {
-			return http.NewRequest("POST", base+"/echo", strings.NewReader(strings.Repeat("x", 100)))
+			return http.NewRequest(http.MethodPost, base+"/echo", strings.NewReader(strings.Repeat("x", 100)))
 		}, 200},
 		{"declared body over limit", func() (*http.Request, error) {
-			return http.NewRequest("POST", base+"/echo", strings.NewReader(strings.Repeat("x", 101)))
+			return http.NewRequest(http.MethodPost, base+"/echo", strings.NewReader(strings.Repeat("x", 101)))
 		}, 413},
 		{"chunked body over limit", func() (*http.Request, error) {
-			return http.NewRequest("POST", base+"/echo", chunked(1000))
+			return http.NewRequest(http.MethodPost, base+"/echo", chunked(1000))
 		}, 413},
 		{"headers over limit", func() (*http.Request, error) {
-			r, err := http.NewRequest("GET", base+"/panic", nil)
+			r, err := http.NewRequest(http.MethodGet, base+"/panic", nil)
 			if err == nil {
 				r.Header.Set("X-Big", strings.Repeat("h", 64<<10))
 			}
 			return r, err
 		}, 431},
-		{"panic", func() (*http.Request, error) { return http.NewRequest("GET", base+"/panic", nil) }, 500},
+		{"panic", func() (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/panic", nil) }, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,7 +220,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Errorf("Run = %v; want nil after a complete drain", err)
 	}
-	if _, err := http.Get(base + "/healthz"); err == nil {
+	if resp, err := http.Get(base + "/healthz"); err == nil {
+		resp.Body.Close()
 		t.Errorf("GET after shutdown succeeded; want the listener closed")
 	}
 }

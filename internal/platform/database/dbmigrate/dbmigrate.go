@@ -43,7 +43,7 @@ func New(pool *pgxpool.Pool, fsys fs.FS, log *slog.Logger) (*Migrator, error) {
 		goose.WithDisableGlobalRegistry(true),
 	)
 	if err != nil {
-		db.Close()
+		_ = db.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
 	return &Migrator{db: db, provider: p, log: log}, nil

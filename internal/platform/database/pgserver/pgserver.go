@@ -127,7 +127,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err == nil {
 			return s, nil
 		}
-		s.halt()
+		_ = s.halt()
 		if opts.Port != 0 || attempt == 3 || !strings.Contains(err.Error(), "could not bind") || ctx.Err() != nil {
 			_ = s.Stop()
 			return nil, err
@@ -183,10 +183,10 @@ func credential(runAs string) (*syscall.Credential, owner, error) {
 // prepare runs initdb and writes the TLS material and access rules into the new cluster.
 func (s *Server) prepare(ctx context.Context, opts Options, cred *syscall.Credential, own owner) error {
 	// The directory must be traversable by the server's user; MkdirTemp creates it 0700.
-	if err := os.Chmod(s.dir, 0o755); err != nil {
+	if err := os.Chmod(s.dir, 0o755); err != nil { //nolint:gosec // the server's user must traverse it; it holds no secret
 		return fmt.Errorf("open server directory: %w", err)
 	}
-	if err := os.Mkdir(s.SocketDir, 0o755); err != nil {
+	if err := os.Mkdir(s.SocketDir, 0o755); err != nil { //nolint:gosec // clients of any user reach the socket
 		return fmt.Errorf("create socket directory: %w", err)
 	}
 	pwFile := filepath.Join(s.dir, "pwfile")
@@ -254,7 +254,7 @@ func chownAll(own owner, paths ...string) error {
 
 // start starts the postmaster and waits until it accepts a TLS connection.
 func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credential) error {
-	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("create server log: %w", err)
 	}
@@ -273,7 +273,8 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 		"-c", "full_page_writes=off",
 		"-c", "log_min_messages=warning",
 	}
-	cmd := exec.Command(filepath.Join(opts.BinDir, "postgres"), args...)
+	// Not CommandContext: ctx bounds the start-up only, the server runs until Stop.
+	cmd := exec.Command(filepath.Join(opts.BinDir, "postgres"), args...) //nolint:noctx // see above
 	cmd.Stdout = log
 	cmd.Stderr = log
 	// Own process group: a Ctrl-C in the terminal reaches the parent only, which stops the server in order.
@@ -307,9 +308,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("postgres exited during start-up (%v): %s", s.waitErr, s.logTail())
+			return fmt.Errorf("postgres exited during start-up (%w): %s", s.waitErr, s.logTail())
 		case <-ctx.Done():
-			return fmt.Errorf("wait for postgres to accept connections: %w (last error: %v)", ctx.Err(), err)
+			return fmt.Errorf("wait for postgres to accept connections: %w (last error: %w)", ctx.Err(), err)
 		case <-tick.C:
 		}
 	}
@@ -328,7 +329,8 @@ func (s *Server) logTail() string {
 }
 
 func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
@@ -354,6 +356,19 @@ func (s *Server) DSNFor(name, user, password string) string {
 		}.Encode(),
 	}
 	return u.String()
+}
+
+// CreateDatabase creates an empty database owned by the superuser.
+func (s *Server) CreateDatabase(ctx context.Context, name string) error {
+	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
 }
 
 // Stop shuts the server down (fast shutdown: sessions are ended), waits for it to exit and removes its

@@ -68,6 +68,18 @@ func TestServer(t *testing.T) {
 		})
 	}
 
+	if err := srv.CreateDatabase(ctx, "orders-db"); err != nil {
+		t.Fatalf("CreateDatabase: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, srv.DSN("orders-db"))
+	if err != nil {
+		t.Fatalf("connect to the created database: %v", err)
+	}
+	conn.Close(ctx)
+	if err := srv.CreateDatabase(ctx, "orders-db"); err == nil {
+		t.Errorf("CreateDatabase of an existing name = nil; want an error")
+	}
+
 	pid := srvPID(t, srv)
 	if err := srv.Stop(); err != nil {
 		t.Fatalf("Stop: %v", err)
