@@ -6,7 +6,6 @@ package ordersdb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,20 +19,31 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 )
 
 // OrderEventsTopic is the topic, by its name in infra/services.yaml, that order.placed events are published to.
 const OrderEventsTopic = "order-events"
 
+// Tables of the orders schema that the platform's outbox and inbox manage.
+var (
+	OutboxTable = pgx.Identifier{"orders", "outbox"}
+	InboxTable  = pgx.Identifier{"orders", "inbox"}
+)
+
 // Store is the PostgreSQL implementation of orders.Store.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool   *pgxpool.Pool
+	outbox *outbox.Outbox
+	inbox  *inbox.Inbox
+	now    func() time.Time
 }
 
 // New returns a Store using pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, now: time.Now}
+	return &Store{pool: pool, outbox: outbox.New(OutboxTable), inbox: inbox.New(InboxTable), now: time.Now}
 }
 
 var _ orders.Store = (*Store)(nil)
@@ -41,7 +51,7 @@ var _ orders.Store = (*Store)(nil)
 // Create implements orders.Store.
 func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempotency) (orders.Order, bool, error) {
 	stored, created := o, true
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if idem.Key != "" {
 			tag, err := tx.Exec(ctx, `INSERT INTO orders.idempotency_keys (key, request_hash, order_id)
 				VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, idem.Key, idem.RequestHash, o.ID)
@@ -63,7 +73,7 @@ func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempote
 				return err
 			}
 		}
-		return insertOrder(ctx, tx, o, s.now())
+		return s.insertOrder(ctx, tx, o)
 	})
 	if err != nil {
 		return orders.Order{}, false, storeError(err)
@@ -71,19 +81,15 @@ func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempote
 	return stored, created, nil
 }
 
-// insertOrder writes the order, its items and its order.placed event in one round trip.
-func insertOrder(ctx context.Context, tx pgx.Tx, o orders.Order, now time.Time) error {
-	ev, err := placedEvent(o, now)
+// insertOrder writes the order and its items in one round trip, and its order.placed event in the outbox.
+func (s *Store) insertOrder(ctx context.Context, tx pgx.Tx, o orders.Order) error {
+	ev, err := placedEvent(o, s.now())
 	if err != nil {
 		return err
 	}
 	body, err := ev.Marshal()
 	if err != nil {
 		return err
-	}
-	attrs, err := json.Marshal(ev.Attributes())
-	if err != nil {
-		return fmt.Errorf("encode event attributes: %w", err)
 	}
 	skus := make([]string, len(o.Items))
 	qtys := make([]int32, len(o.Items))
@@ -98,12 +104,10 @@ func insertOrder(ctx context.Context, tx pgx.Tx, o orders.Order, now time.Time) 
 		SELECT $1, t.line, t.sku, t.quantity, t.price_cents
 		FROM unnest($2::text[], $3::integer[], $4::bigint[]) WITH ORDINALITY AS t(sku, quantity, price_cents, line)`,
 		o.ID, skus, qtys, prices)
-	b.Queue(`INSERT INTO orders.outbox (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)`,
-		ev.ID, OrderEventsTopic, string(body), attrs)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("insert order %s: %w", o.ID, err)
 	}
-	return nil
+	return s.outbox.Enqueue(ctx, tx, outbox.Message{EventID: ev.ID, Topic: OrderEventsTopic, Body: string(body), Attributes: ev.Attributes()})
 }
 
 func placedEvent(o orders.Order, now time.Time) (events.Envelope, error) {
@@ -218,8 +222,8 @@ func (s *Store) Notifications(ctx context.Context, orderID string) ([]orders.Not
 // ApplyOutcome implements orders.Store.
 func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, status orders.Status, reason string) (bool, error) {
 	applied := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		first, err := claim(ctx, tx, eventID)
+	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		first, err := s.inbox.Record(ctx, tx, eventID)
 		if err != nil || !first {
 			return err
 		}
@@ -247,8 +251,8 @@ func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, statu
 // RecordNotification implements orders.Store.
 func (s *Store) RecordNotification(ctx context.Context, n orders.Notification) (bool, error) {
 	recorded := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		first, err := claim(ctx, tx, n.ID)
+	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		first, err := s.inbox.Record(ctx, tx, n.ID)
 		if err != nil || !first {
 			return err
 		}
@@ -266,15 +270,6 @@ func (s *Store) RecordNotification(ctx context.Context, n orders.Notification) (
 		return nil
 	})
 	return recorded, storeError(err)
-}
-
-// claim records an event id in the inbox and reports whether it was new.
-func claim(ctx context.Context, tx pgx.Tx, eventID string) (bool, error) {
-	tag, err := tx.Exec(ctx, `INSERT INTO orders.inbox (event_id) VALUES ($1) ON CONFLICT DO NOTHING`, eventID)
-	if err != nil {
-		return false, fmt.Errorf("record event %s in inbox: %w", eventID, err)
-	}
-	return tag.RowsAffected() == 1, nil
 }
 
 // storeError marks errors that mean the database cannot be reached with orders.ErrUnavailable, so the API can
