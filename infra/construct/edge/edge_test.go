@@ -16,11 +16,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/logbucket"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 type variant struct {
 	domain bool

@@ -1,7 +1,6 @@
 package loadbalancer_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/logbucket"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 func newLoadBalancer(t *testing.T, certificate string) (awscdk.Stack, constructtest.Template) {
 	t.Helper()

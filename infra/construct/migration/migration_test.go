@@ -1,7 +1,6 @@
 package migration_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -16,11 +15,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 func TestMigrationTask(t *testing.T) {
 	stack := constructtest.NewStack(t, "test", "eu-west-1")

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -22,11 +21,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 // fixture is a test stack with the services of the shipped manifest.
 type fixture struct {

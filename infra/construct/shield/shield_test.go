@@ -1,7 +1,6 @@
 package shield_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
@@ -10,11 +9,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/shield"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 func TestProtections(t *testing.T) {
 	stack := constructtest.NewStack(t, "test", "eu-west-1")

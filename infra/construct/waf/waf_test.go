@@ -1,22 +1,16 @@
 package waf_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/waf"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { constructtest.Main(m) }
 
 func newWebACL(t *testing.T, count, botControl bool) constructtest.Template {
 	t.Helper()

@@ -5,6 +5,7 @@ package constructtest
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,6 +15,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
+
+// Main runs a construct package's tests and then stops the jsii runtime; use it as the package's TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
 
 // NewStack returns a stack in region of a new app that synthesizes into a temporary directory, with the
 // AwsSolutions checks applied.
