@@ -202,7 +202,8 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		Command:                jsii.Strings("/app/" + ms.Command),
 		Environment:            stringMap(env),
 		Essential:              jsii.Bool(true),
-		ReadonlyRootFilesystem: jsii.Bool(true),
+		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.
+		ReadonlyRootFilesystem: jsii.Bool(!props.Sizing.ECSExec),
 		StopTimeout:            awscdk.Duration_Seconds(jsii.Number(float64(StopTimeoutSeconds(ms)))),
 		PortMappings: &[]*awsecs.PortMapping{{
 			ContainerPort: jsii.Number(float64(ms.Port)),

@@ -131,6 +131,9 @@ func TestTaskDefinitions(t *testing.T) {
 			if got := c["Command"].([]any)[0]; got != tc.command {
 				t.Errorf("Command = %v; want %s", got, tc.command)
 			}
+			if got, want := c["ReadonlyRootFilesystem"], !devSizing[tc.service].ECSExec; got != want {
+				t.Errorf("ReadonlyRootFilesystem = %v; want %v (writable only for ECS Exec)", got, want)
+			}
 			if got := c["StopTimeout"]; got != tc.stop {
 				t.Errorf("StopTimeout = %v; want %v", got, tc.stop)
 			}
