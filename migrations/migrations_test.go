@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbmigrate"
@@ -78,37 +77,10 @@ func TestServiceRoles(t *testing.T) {
 	}
 }
 
-// emptyDatabase returns a pool to a new database with nothing migrated.
-func emptyDatabase(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	db := dbtest.NewDatabase(t)
-	admin := dbtest.Connect(t, db.DSN())
-	name := db.Name + "_empty"
-	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	cfg, err := pgxpool.ParseConfig(db.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
 // Up works on a fresh database of a cluster where the roles already exist, grants rds_iam where it exists (as
 // on RDS), and everything goes down to nothing and up again.
 func TestUpDownUp(t *testing.T) {
-	pool := emptyDatabase(t)
+	pool := dbtest.Connect(t, dbtest.NewEmptyDatabase(t).DSN())
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, "CREATE ROLE rds_iam"); err != nil {
 		t.Fatal(err)

@@ -19,20 +19,9 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // emptyDatabaseEnv returns the environment migrate needs for a new, unmigrated database.
 func emptyDatabaseEnv(t *testing.T) (map[string]string, *dbtest.Database) {
 	t.Helper()
-	db := dbtest.NewDatabase(t)
-	admin := dbtest.Connect(t, db.DSN())
-	ctx := context.Background()
-	name := db.Name + "_m"
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
+	db := dbtest.NewEmptyDatabase(t)
 	return map[string]string{
-		"DATABASE_HOST": db.Host, "DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": name,
+		"DATABASE_HOST": db.Host, "DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": db.Name,
 		"DATABASE_USER": db.User, "DATABASE_PASSWORD": db.Password, "DATABASE_CA_FILE": db.CAFile,
 		"LOG_FORMAT": "text",
 	}, db
@@ -55,7 +44,6 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Database = env["DATABASE_NAME"]
 	cfg.Password = "local-service-password"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
@@ -201,11 +202,11 @@ func TestOpenRetriesUntilDatabaseUp(t *testing.T) {
 		SSLMode: "verify-full", CAFile: srv.CAFile}
 	type result struct{ err error }
 	done := make(chan result, 1)
-	var logs syncBuffer
+	log, logs := logtest.New()
 	openCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	go func() {
-		pool, err := database.Open(openCtx, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		pool, err := database.Open(openCtx, cfg, log)
 		if err == nil {
 			pool.Close()
 		}

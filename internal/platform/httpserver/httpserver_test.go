@@ -1,7 +1,6 @@
 package httpserver_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,25 +14,8 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 )
-
-// syncBuffer is a log destination safe for the server's goroutines and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // start runs a server for handler on a free port until the test ends and returns its base URL and a function
 // that stops it and returns Run's result.
@@ -73,8 +55,7 @@ func decodeProblem(t *testing.T, resp *http.Response) httpserver.Problem {
 }
 
 func TestLimitsAndRecovery(t *testing.T) {
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
+	log, logs := logtest.New()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)

@@ -2,7 +2,6 @@ package dbtest_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -24,25 +23,10 @@ func BenchmarkNewDatabase(b *testing.B) {
 
 // BenchmarkMigrateFresh is the baseline: an empty database created and migrated from scratch.
 func BenchmarkMigrateFresh(b *testing.B) {
-	db := dbtest.NewDatabase(b)
-	admin := dbtest.Connect(b, db.DSN())
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := pgxpool.ParseConfig(db.DSN())
-	if err != nil {
-		b.Fatal(err)
-	}
-	i := 0
 	for b.Loop() {
-		i++
-		name := fmt.Sprintf("%s_fresh_%d", db.Name, i)
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _, _ = admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)") })
-		c := cfg.Copy()
-		c.ConnConfig.Database = name
-		pool, err := pgxpool.NewWithConfig(ctx, c)
+		pool, err := pgxpool.New(ctx, dbtest.NewEmptyDatabase(b).DSN())
 		if err != nil {
 			b.Fatal(err)
 		}

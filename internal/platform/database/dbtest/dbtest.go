@@ -124,6 +124,19 @@ func Connect(t testing.TB, dsn string) *pgxpool.Pool {
 // test ends (after the test's own cleanups, so close pools first or let Connect do it).
 func NewDatabase(t testing.TB) *Database {
 	t.Helper()
+	return shared(t).newDatabase(t, templateName)
+}
+
+// NewEmptyDatabase creates a database with nothing migrated (the service roles exist: they belong to the
+// server), for tests of the migrations themselves. It is dropped when the test ends.
+func NewEmptyDatabase(t testing.TB) *Database {
+	t.Helper()
+	return shared(t).newDatabase(t, "template0")
+}
+
+// shared returns the test process's server, started on first use.
+func shared(t testing.TB) *cluster {
+	t.Helper()
 	mainMu.Lock()
 	c := current
 	mainMu.Unlock()
@@ -134,7 +147,7 @@ func NewDatabase(t testing.TB) *Database {
 	if c.err != nil {
 		t.Fatalf("dbtest: %v", c.err)
 	}
-	return c.newDatabase(t)
+	return c
 }
 
 // NewServer starts a server of the test's own, stopped when the test ends, and returns it with a migrated
@@ -154,10 +167,11 @@ func NewServer(t testing.TB) (*pgserver.Server, *Database) {
 	if c.err != nil {
 		t.Fatalf("dbtest: %v", c.err)
 	}
-	return c.srv, c.newDatabase(t)
+	return c.srv, c.newDatabase(t, templateName)
 }
 
-func (c *cluster) newDatabase(t testing.TB) *Database {
+// newDatabase creates a database from template, dropped when the test ends.
+func (c *cluster) newDatabase(t testing.TB, template string) *Database {
 	t.Helper()
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), c.next.Add(1))
 	ctx := context.Background()
@@ -168,7 +182,7 @@ func (c *cluster) newDatabase(t testing.TB) *Database {
 	defer admin.Close(ctx)
 	// FILE_COPY copies the template's files after a checkpoint, which fsync=off makes cheap; the default
 	// (WAL_LOG) writes every block of the template to the WAL.
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateName+" STRATEGY FILE_COPY"); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template+" STRATEGY FILE_COPY"); err != nil {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
 	t.Cleanup(func() {
