@@ -346,3 +346,21 @@ func TestAlarms(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainOrder(t *testing.T) {
+	for _, drain := range []int{1, 5, 20, 60, 110} {
+		s := manifest.Service{Name: "svc", DrainSeconds: drain}
+		dereg, stop := service.DeregistrationDelaySeconds(s), service.StopTimeoutSeconds(s)
+		if stop <= drain || stop > 120 {
+			t.Errorf("drain %d s: stop timeout %d s; want above the drain time and at most 120", drain, stop)
+		}
+		if dereg >= stop || (drain > 5 && dereg >= drain) {
+			t.Errorf("drain %d s: deregistration delay %d s; want below the drain time and the stop timeout", drain, dereg)
+		}
+	}
+	f := newFixture(t, devSizing)
+	attrs := constructtest.JSON(f.template.Of(t, f.stack, f.services["api"].TargetGroup)["TargetGroupAttributes"])
+	if !strings.Contains(attrs, `"Key":"deregistration_delay.timeout_seconds","Value":"15"`) {
+		t.Errorf("api target group attributes = %s; want a 15 s deregistration delay (20 s drain)", attrs)
+	}
+}
