@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -89,7 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("apply init file: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	conns := &connTracker{conns: map[net.Conn]http.ConnState{}}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "localaws listening on %s\n", base)
@@ -100,16 +102,86 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Long polls and deliveries end at once when the server closes; give
-	// in-flight requests a moment to be answered.
-	closed := make(chan struct{})
-	go func() { _ = srv.Close(); close(closed) }()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := shutdown(hs, srv, conns, shutdownBudget); err != nil {
+		return err
 	}
-	<-closed
 	log.Info("stopped")
 	return nil
+}
+
+// shutdownBudget bounds a graceful stop. Nothing in the server waits on its
+// own (long polls, fault delays and deliveries end when it closes), so a stop
+// takes milliseconds; the budget only guards against a client that stalls in
+// the middle of sending a request. It stays below the 10 seconds container
+// runtimes and ECS give between SIGTERM and SIGKILL by default.
+const shutdownBudget = 5 * time.Second
+
+// shutdown stops the HTTP server and the endpoint within budget: it closes
+// the endpoint, which answers every long poll at once, closes connections that
+// carry no request, and waits for the requests in progress to be answered.
+func shutdown(hs *http.Server, srv *localaws.Server, conns *connTracker, budget time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	// http.Server.Shutdown closes idle keep-alive connections, but waits
+	// up to five seconds for accepted connections on which no request has
+	// started (clients open such spare connections when a dial races
+	// with a connection being freed). They carry nothing, so close them.
+	conns.closeUnused()
+	closed := make(chan struct{})
+	go func() { _ = srv.Close(); close(closed) }()
+	err := hs.Shutdown(ctx)
+	if err != nil {
+		_ = hs.Close()
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown within %s: %w", budget, err)
+	}
+	return nil
+}
+
+// connTracker follows the HTTP server's connections so that shutdown can close
+// those on which no request has started. Once closeUnused ran, connections
+// accepted later are closed as soon as they are seen.
+type connTracker struct {
+	mu       sync.Mutex
+	conns    map[net.Conn]http.ConnState
+	stopping bool
+}
+
+// track is the http.Server's ConnState hook.
+func (c *connTracker) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case http.StateClosed, http.StateHijacked:
+		delete(c.conns, conn)
+	case http.StateNew:
+		if c.stopping {
+			_ = conn.Close()
+			return
+		}
+		c.conns[conn] = state
+	default:
+		c.conns[conn] = state
+	}
+}
+
+// closeUnused closes every connection that has not started a request and
+// makes track close new ones.
+func (c *connTracker) closeUnused() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopping = true
+	for conn, state := range c.conns {
+		if state == http.StateNew {
+			_ = conn.Close()
+		}
+	}
 }

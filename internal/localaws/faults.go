@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -56,8 +57,9 @@ func (s *Server) ClearFaults() {
 	s.faults.mu.Unlock()
 }
 
-// apply finds the fault for action, waits its delay and returns its error.
-func (fs *faultSet) apply(ctx context.Context, action string, now time.Time) *APIError {
+// apply finds the fault for action, waits its delay (cut short when ctx ends
+// or closed is closed) and returns its error.
+func (fs *faultSet) apply(ctx context.Context, log *slog.Logger, closed <-chan struct{}, action string, now time.Time) *APIError {
 	fs.mu.Lock()
 	if len(fs.faults) == 0 {
 		fs.mu.Unlock()
@@ -81,11 +83,13 @@ func (fs *faultSet) apply(ctx context.Context, action string, now time.Time) *AP
 		return nil
 	}
 	if hit.Delay > 0 {
+		log.Debug("fault delays a request", "action", action, "delay", hit.Delay)
 		t := time.NewTimer(hit.Delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+		case <-closed:
 		}
 	}
 	if hit.Err == nil {

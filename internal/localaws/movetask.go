@@ -74,11 +74,11 @@ func (s *Server) startMessageMoveTask(r *request) (any, *APIError) {
 	src.mu.Lock()
 	t.toMove = int64(src.nVisible)
 	src.mu.Unlock()
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		s.runMoveTask(t, src)
-	}()
+	if !s.goBackground(func() { s.runMoveTask(t, src) }) {
+		t.mu.Lock()
+		t.status, t.reason = "CANCELLED", "the server is shutting down"
+		t.mu.Unlock()
+	}
 	return taskHandleOutput{t.handle}, nil
 }
 

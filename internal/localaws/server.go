@@ -51,9 +51,12 @@ type Server struct {
 
 	faults faultSet
 
-	closeOnce sync.Once
-	closed    chan struct{}
-	bg        sync.WaitGroup
+	// bgMu orders starting background work against Close, so that nothing
+	// starts once Close is waiting for it.
+	bgMu     sync.Mutex
+	isClosed bool
+	closed   chan struct{}
+	bg       sync.WaitGroup
 }
 
 // Option configures a Server.
@@ -96,12 +99,44 @@ func New(opts ...Option) *Server {
 	return s
 }
 
-// Close ends long polls, message move tasks and deliveries in progress and
-// waits for them. The Server answers errors afterwards.
+// Close ends long polls (they answer at once with what they have), fault
+// delays, message move tasks and http deliveries in progress, and waits for the
+// background work to stop. The Server answers ServiceUnavailable afterwards.
+// Close is safe to call more than once and concurrently with requests.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
+	s.bgMu.Lock()
+	if !s.isClosed {
+		s.isClosed = true
+		close(s.closed)
+	}
+	s.bgMu.Unlock()
 	s.bg.Wait()
 	return nil
+}
+
+// goBackground runs fn in a goroutine that Close waits for, unless the server
+// is closed already; it reports whether fn was started.
+func (s *Server) goBackground(fn func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.isClosed {
+		return false
+	}
+	s.bg.Go(fn)
+	return true
+}
+
+// closingContext returns a context that ends when the server closes.
+func (s *Server) closingContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // Region returns the region used in ARNs.
@@ -269,7 +304,7 @@ func (s *Server) call(r *request, ops map[string]opFunc) (out any, apiErr *APIEr
 		return nil, &APIError{Type: "ServiceUnavailable", Code: "ServiceUnavailable", Status: http.StatusServiceUnavailable, Server: true, Message: "The server is shutting down."}
 	default:
 	}
-	if e := s.faults.apply(r.ctx, r.action, s.now()); e != nil {
+	if e := s.faults.apply(r.ctx, s.log, s.closed, r.action, s.now()); e != nil {
 		return nil, e
 	}
 	defer func() {

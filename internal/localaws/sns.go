@@ -977,20 +977,12 @@ func (s *Server) deadLetter(sub *subscription, n *snsNotification) {
 }
 
 // postAsync POSTs a message to an http subscriber in the background, retrying
-// three times before giving up (and dead-lettering notifications).
+// three times before giving up (and dead-lettering notifications). Closing the
+// server cancels it at once; after Close nothing is posted.
 func (s *Server) postAsync(sub *subscription, n *snsNotification, body string, headers map[string]string) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		ctx, cancel := context.WithCancel(context.Background())
+	s.goBackground(func() {
+		ctx, cancel := s.closingContext()
 		defer cancel()
-		go func() {
-			select {
-			case <-s.closed:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
 		var lastErr error
 		for attempt := 0; attempt < 4; attempt++ {
 			if attempt > 0 {
@@ -1020,11 +1012,14 @@ func (s *Server) postAsync(sub *subscription, n *snsNotification, body string, h
 			}
 			lastErr = err
 		}
+		if ctx.Err() != nil {
+			return // the server closed
+		}
 		s.log.Warn("sns delivery to http endpoint failed", "subscription_arn", sub.arn, "endpoint", sub.endpoint, "error", lastErr)
 		if n != nil {
 			s.deadLetter(sub, n)
 		}
-	}()
+	})
 }
 
 // sendConfirmation POSTs the SubscriptionConfirmation message.

@@ -937,6 +937,7 @@ func (s *Server) receiveWait(r *request, q *queue, max int, vis, wait time.Durat
 		q.waiters++
 		q.mu.Unlock()
 		if timer == nil {
+			s.log.Debug("long poll waiting", "queue", q.name, "wait", deadline.Sub(now))
 			timer = time.NewTimer(sleep)
 		} else {
 			timer.Reset(sleep)

@@ -1,0 +1,165 @@
+// Command worker is the fulfillment worker: it consumes order.placed events from the fulfillment queue,
+// reserves stock or rejects each order (package fulfillment), and publishes the outcome to order-events and the
+// customer's notification to notifications through its outbox relay. It serves /healthz and /readyz on
+// HTTP_ADDR for ECS; it is not behind the load balancer.
+//
+// Configuration is by environment variables only (docs/configuration.md): LOG_FORMAT, LOG_LEVEL, HTTP_ADDR
+// (default :8081), SHUTDOWN_TIMEOUT (default 60s), AWS_REGION, ORDER_EVENTS_TOPIC_ARN, NOTIFICATIONS_TOPIC_ARN,
+// FULFILLMENT_QUEUE_URL, the DATABASE_* variables, and the AWS SDK's own (AWS_ENDPOINT_URL, credentials).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment"
+	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment/fulfillmentdb"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Values from infra/services.yaml (a test keeps them equal): the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT,
+// and the visibility timeout of the queue consumed.
+const (
+	defaultAddr            = ":8081"
+	defaultShutdownTimeout = 60 * time.Second
+	queueVisibility        = 60 * time.Second
+	queue                  = "fulfillment"
+)
+
+// startTimeout bounds how long start-up waits for the database.
+const startTimeout = 60 * time.Second
+
+type settings struct {
+	log             logging.Config
+	addr            string
+	shutdownTimeout time.Duration
+	region          string
+	topicARNs       map[string]string // by topic name
+	queueURL        string
+	db              database.Config
+}
+
+// readSettings reads the environment; every problem is reported in one error.
+func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
+	r := config.NewReader(getenv)
+	s := settings{
+		log:             logging.ReadConfig(r),
+		addr:            r.String("HTTP_ADDR", defaultAddr),
+		shutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
+		region:          r.Required("AWS_REGION"),
+		topicARNs: map[string]string{
+			fulfillment.OrderEventsTopic:   r.Required(manifest.TopicEnv(fulfillment.OrderEventsTopic)),
+			fulfillment.NotificationsTopic: r.Required(manifest.TopicEnv(fulfillment.NotificationsTopic)),
+		},
+		queueURL: r.Required(manifest.QueueEnv(queue)),
+		db:       database.ReadConfig(r),
+	}
+	return s, r, r.Err()
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	s, env, err := readSettings(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := logging.New(stdout, s.log).With("service", "worker")
+	log.Info("starting", "env", env)
+
+	awsCfg, err := messaging.LoadAWSConfig(ctx, s.region)
+	if err != nil {
+		return err
+	}
+	if s.db.IAMAuth {
+		s.db.Credentials = awsCfg.Credentials
+	}
+	s.db.MaxConns = 20
+	openCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	pool, err := database.Open(openCtx, s.db, log)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	rec := metrics.New(stdout, "ECSReworked", "Service", "worker")
+	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
+	checker := health.New(log, 2*time.Second)
+	checker.Add("database", database.Ready(pool))
+	mux := http.NewServeMux()
+	checker.Register(mux)
+	srv := httpserver.New(mux, log, httpserver.Options{
+		Addr:            s.addr,
+		ShutdownTimeout: s.shutdownTimeout,
+		OnShutdown:      checker.Shutdown,
+	})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	relay := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(awsCfg)), log,
+		outbox.RelayOptions{
+			Topics:       s.topicARNs,
+			DrainTimeout: s.shutdownTimeout / 4,
+			OnPublished: func(published, failed int) {
+				rec.Add("EventsPublished", metrics.Count, float64(published))
+				rec.Add("EventsPublishFailed", metrics.Count, float64(failed))
+			},
+		})
+	consumer := messaging.NewConsumer(sqs.NewFromConfig(awsCfg), handle(svc, rec, log), log, messaging.ConsumerOptions{
+		QueueURL:          s.queueURL,
+		VisibilityTimeout: queueVisibility,
+		HandlerTimeout:    queueVisibility / 2,
+		DrainTimeout:      s.shutdownTimeout / 2,
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	err = g.Wait()
+	log.Info("stopped", "err", err)
+	return err
+}
+
+// handle hands a message of the fulfillment queue to the service and counts the outcome.
+func handle(svc *fulfillment.Service, rec *metrics.Recorder, log *slog.Logger) messaging.Handler {
+	return func(ctx context.Context, m messaging.Received) error {
+		if err := svc.Handle(ctx, []byte(m.Body)); err != nil {
+			rec.Add("MessagesFailed", metrics.Count, 1)
+			log.WarnContext(ctx, "order.placed not handled", "message_id", m.MessageID, "receive_count", m.ReceiveCount, "err", err)
+			return err
+		}
+		rec.Add("MessagesHandled", metrics.Count, 1)
+		return nil
+	}
+}
