@@ -9,6 +9,9 @@ ENV         ?= dev
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+CDK         := _cli/node_modules/.bin/cdk
+IMAGE_CTX    = $(if $(IMAGE_DIGEST),-c image_digest=$(IMAGE_DIGEST),-c image_tag=$(IMAGE_TAG))
 
 .PHONY: help
 help: ## List the targets.
@@ -45,13 +48,18 @@ lint: ## Run golangci-lint and govulncheck.
 synth: ## Synthesize every environment into infra/cdk.out/.
 	cd infra && CDK_OUTDIR=cdk.out $(GO) run .
 
+.PHONY: cdk-cli
+cdk-cli: ## Install the pinned CDK CLI into infra/_cli.
+	cd infra/_cli && npm ci --no-audit --no-fund --loglevel=error
+
 .PHONY: diff
-diff: ## Show what a deploy would change: make diff ENV=dev (needs AWS credentials).
-	cd infra && npx --no-install cdk diff --app cdk.out 'ecsr-$(ENV)-*'
+diff: cdk-cli ## Show what a deploy would change: make diff ENV=prod [IMAGE_DIGEST=sha256:...] (needs AWS credentials).
+	cd infra && $(CDK) diff 'ecsr-$(ENV)-*' $(IMAGE_CTX)
 
 .PHONY: deploy
-deploy: ## Deploy an environment: make deploy ENV=dev IMAGE_TAG=<git sha> (needs AWS credentials).
-	cd infra && npx --no-install cdk deploy -c image_tag=$(IMAGE_TAG) 'ecsr-$(ENV)-*'
+deploy: cdk-cli ## Deploy an environment: make deploy ENV=dev IMAGE_DIGEST=sha256:... (needs AWS credentials).
+	@test -n "$(IMAGE_DIGEST)$(IMAGE_TAG)" || { echo "deploy: set IMAGE_DIGEST=sha256:... or IMAGE_TAG=<tag> of the image to run"; exit 2; }
+	cd infra && $(CDK) deploy 'ecsr-$(ENV)-*' $(IMAGE_CTX) --require-approval broadening
 
 .PHONY: fmt
 fmt: ## Format the Go code.

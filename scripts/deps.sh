@@ -30,4 +30,3 @@ npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are m
   fi
 }
 npm_ci test/referee
-npm_ci infra
