@@ -1,0 +1,219 @@
+// Package imagecheck verifies the service image without a container engine: every command the image holds
+// cross-compiles as a static Linux binary for arm64 and amd64, the amd64 binaries start (answering -h or failing
+// on their configuration, never crashing), the image fits its size budget, and the Dockerfile follows the rules
+// that keep it reproducible and non-root. `make images-check` and the package's tests run it.
+package imagecheck
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+// Architectures are the image's platforms, as GOARCH values.
+var Architectures = []string{"amd64", "arm64"}
+
+// BaseLayerBytes is the size of the runtime base layer, gcr.io/distroless/static-debian12:nonroot, uncompressed
+// (about 2 MiB: CA certificates, tzdata, /etc/passwd with the nonroot user). The image adds the binaries and the
+// RDS CA bundle to it.
+const BaseLayerBytes = 2 << 20
+
+// SizeBudget is the largest image, uncompressed, per architecture.
+const SizeBudget = 25 << 20
+
+// Commands returns the commands the image holds: every service's command in the manifest and migrate, sorted.
+func Commands(m *manifest.Manifest) []string {
+	cmds := []string{"migrate"}
+	for _, s := range m.Services {
+		if !slices.Contains(cmds, s.Command) {
+			cmds = append(cmds, s.Command)
+		}
+	}
+	slices.Sort(cmds)
+	return cmds
+}
+
+// Build cross-compiles the commands (./cmd/<name> under root) for linux/arch into dir/<arch>/, exactly as the
+// Dockerfile does (CGO_ENABLED=0, -trimpath, -ldflags "-s -w"), and returns the binaries' paths by command.
+func Build(ctx context.Context, root, dir, arch string, commands []string) (map[string]string, error) {
+	out := filepath.Join(dir, arch)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", out + string(filepath.Separator)}
+	for _, c := range commands {
+		if _, err := os.Stat(filepath.Join(root, "cmd", c)); err != nil {
+			return nil, fmt.Errorf("command %s: no ./cmd/%s: %w", c, c, err)
+		}
+		args = append(args, "./cmd/"+c)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build for linux/%s: %w\n%s", arch, err, b)
+	}
+	paths := map[string]string{}
+	for _, c := range commands {
+		paths[c] = filepath.Join(out, c)
+	}
+	return paths, nil
+}
+
+// machines maps GOARCH to the ELF machine a binary for it must declare.
+var machines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
+
+// InspectELF checks that path is a static Linux ELF executable for arch: the right machine, no program
+// interpreter and no shared library dependencies (the distroless static base has no libc).
+func InspectELF(path, arch string) error {
+	want, ok := machines[arch]
+	if !ok {
+		return fmt.Errorf("unknown architecture %q", arch)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s as ELF: %w", path, err)
+	}
+	defer f.Close()
+	if f.Machine != want {
+		return fmt.Errorf("%s: machine %v; want %v", path, f.Machine, want)
+	}
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return fmt.Errorf("%s: ELF type %v is not an executable", path, f.Type)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s: dynamically linked (has a program interpreter)", path)
+		}
+	}
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		return fmt.Errorf("%s: read dynamic section: %w", path, err)
+	}
+	if len(libs) > 0 {
+		return fmt.Errorf("%s: needs shared libraries %v", path, libs)
+	}
+	return nil
+}
+
+// startTimeout bounds how long a binary may take to answer -h or reject its configuration.
+const startTimeout = 20 * time.Second
+
+// Start runs the binary with -h and an empty environment, as a container without configuration would. It
+// passes when the process exits by itself (0 for help, non-zero for a configuration error) and fails when it
+// panics, is killed by a signal, or is still running after startTimeout (it should have refused to start).
+func Start(ctx context.Context, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-h")
+	cmd.Env = []string{}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s -h: still running after %v with no configuration", filepath.Base(path), startTimeout)
+	}
+	text := out.String()
+	if strings.Contains(text, "panic:") || strings.Contains(text, "fatal error:") {
+		return fmt.Errorf("%s -h crashed:\n%s", filepath.Base(path), firstLines(text, 8))
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && !exit.Exited() {
+		return fmt.Errorf("%s -h: killed: %v", filepath.Base(path), exit)
+	}
+	if err != nil && !errors.As(err, &exit) {
+		return fmt.Errorf("run %s: %w", filepath.Base(path), err)
+	}
+	if strings.TrimSpace(text) == "" {
+		return fmt.Errorf("%s -h: exited without a word", filepath.Base(path))
+	}
+	return nil
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Options configures Check.
+type Options struct {
+	// Root is the repository root (holding go.mod, cmd/, Dockerfile, certs/).
+	Root string
+	// Dir receives the binaries.
+	Dir string
+	// Commands are the commands to build; Commands(manifest) in the repository.
+	Commands []string
+	// ExtraBytes are the other files the image adds (the CA bundle).
+	ExtraBytes int64
+}
+
+// Check builds every command for every architecture, inspects the binaries, starts the amd64 ones on an amd64
+// host, estimates the image size per architecture against SizeBudget and lints the Dockerfile. It writes a
+// report to w and returns every problem found, joined.
+func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) error {
+	var errs []error
+	for _, arch := range Architectures {
+		paths, err := Build(ctx, opts.Root, opts.Dir, arch, opts.Commands)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		total := int64(BaseLayerBytes) + opts.ExtraBytes
+		for _, c := range opts.Commands {
+			p := paths[c]
+			if err := InspectELF(p, arch); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			total += fi.Size()
+			started := "not run (inspected only)"
+			if arch == hostArch {
+				started = "starts"
+				if err := Start(ctx, p); err != nil {
+					errs = append(errs, err)
+					started = "FAILED to start"
+				}
+			}
+			fmt.Fprintf(w, "linux/%s %-8s static ELF %6.1f MiB  %s\n", arch, c, mib(fi.Size()), started)
+		}
+		verdict := "within"
+		if total > SizeBudget {
+			verdict = "OVER"
+			errs = append(errs, fmt.Errorf("linux/%s image estimate %.1f MiB is over the %.0f MiB budget", arch, mib(total), mib(SizeBudget)))
+		}
+		fmt.Fprintf(w, "linux/%s image estimate %.1f MiB (binaries + %.0f MiB distroless static base + CA bundle): %s the %.0f MiB budget\n",
+			arch, mib(total), mib(BaseLayerBytes), verdict, mib(SizeBudget))
+	}
+	df, err := os.ReadFile(filepath.Join(opts.Root, "Dockerfile"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("read Dockerfile: %w", err))
+	} else if findings := LintDockerfile(string(df), opts.Commands); len(findings) > 0 {
+		for _, f := range findings {
+			errs = append(errs, errors.New("Dockerfile: "+f))
+		}
+	} else {
+		fmt.Fprintln(w, "Dockerfile: lint clean")
+	}
+	return errors.Join(errs...)
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
