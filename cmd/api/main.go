@@ -1,0 +1,170 @@
+// Command api is the orders API: the HTTP API (package api) with its health probes, the relay that publishes
+// the orders outbox to the order-events topic, and the consumer of the order-updates queue that applies
+// fulfillment outcomes and records customer notifications. The three run in one process, composed with an
+// errgroup, and drain in order on SIGTERM within SHUTDOWN_TIMEOUT.
+//
+// Configuration is by environment variables only (docs/configuration.md): LOG_FORMAT, LOG_LEVEL, HTTP_ADDR
+// (default :8080), SHUTDOWN_TIMEOUT (default 20s), AWS_REGION, ORDER_EVENTS_TOPIC_ARN, ORDER_UPDATES_QUEUE_URL,
+// the DATABASE_* variables, and the AWS SDK's own (AWS_ENDPOINT_URL, credentials).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/api"
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/orders"
+	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "api: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Values from infra/services.yaml (a test keeps them equal): the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT,
+// and the visibility timeout of the queue consumed.
+const (
+	defaultAddr            = ":8080"
+	defaultShutdownTimeout = 20 * time.Second
+	queueVisibility        = 30 * time.Second
+	topic                  = "order-events"
+	queue                  = "order-updates"
+)
+
+// startTimeout bounds how long start-up waits for the database.
+const startTimeout = 60 * time.Second
+
+type settings struct {
+	log             logging.Config
+	addr            string
+	shutdownTimeout time.Duration
+	region          string
+	topicARN        string
+	queueURL        string
+	db              database.Config
+}
+
+// readSettings reads the environment; every problem is reported in one error.
+func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
+	r := config.NewReader(getenv)
+	s := settings{
+		log:             logging.ReadConfig(r),
+		addr:            r.String("HTTP_ADDR", defaultAddr),
+		shutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
+		region:          r.Required("AWS_REGION"),
+		topicARN:        r.Required(manifest.TopicEnv(topic)),
+		queueURL:        r.Required(manifest.QueueEnv(queue)),
+		db:              database.ReadConfig(r),
+	}
+	return s, r, r.Err()
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	s, env, err := readSettings(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := logging.New(stdout, s.log).With("service", "api")
+	log.Info("starting", "env", env)
+
+	awsCfg, err := messaging.LoadAWSConfig(ctx, s.region)
+	if err != nil {
+		return err
+	}
+	if s.db.IAMAuth {
+		s.db.Credentials = awsCfg.Credentials
+	}
+	s.db.MaxConns = 20
+	openCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	pool, err := database.Open(openCtx, s.db, log)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	rec := metrics.New(stdout, "ECSReworked", "Service", "api")
+	svc := orders.NewService(ordersdb.New(pool), log)
+	checker := health.New(log, 2*time.Second)
+	checker.Add("database", database.Ready(pool))
+	mux := http.NewServeMux()
+	checker.Register(mux)
+	api.New(svc, log).Register(mux)
+	srv := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
+		Addr:            s.addr,
+		ShutdownTimeout: s.shutdownTimeout,
+		// Keep serving briefly after reporting not ready, so the load balancer stops routing to this task first.
+		ShutdownDelay: s.shutdownTimeout / 10,
+		OnShutdown:    checker.Shutdown,
+	})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(awsCfg)), log,
+		outbox.RelayOptions{
+			Topics:       map[string]string{topic: s.topicARN},
+			DrainTimeout: s.shutdownTimeout / 4,
+			OnPublished:  func(published, failed int) { recordPublished(rec, published, failed) },
+		})
+	consumer := messaging.NewConsumer(sqs.NewFromConfig(awsCfg), applyUpdate(svc, log), log, messaging.ConsumerOptions{
+		QueueURL:          s.queueURL,
+		VisibilityTimeout: queueVisibility,
+		HandlerTimeout:    queueVisibility / 2,
+		DrainTimeout:      s.shutdownTimeout / 2,
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return relay.Run(gctx) })
+	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	err = g.Wait()
+	log.Info("stopped", "err", err)
+	return err
+}
+
+// applyUpdate handles a message of the order-updates queue. A message that is not a valid event is refused
+// (and reaches the dead-letter queue after the queue's maxReceiveCount).
+func applyUpdate(svc *orders.Service, log *slog.Logger) messaging.Handler {
+	return func(ctx context.Context, m messaging.Received) error {
+		e, err := events.Decode([]byte(m.Body))
+		if err != nil {
+			log.WarnContext(ctx, "invalid message", "message_id", m.MessageID, "receive_count", m.ReceiveCount, "err", err)
+			return err
+		}
+		return svc.Apply(ctx, e)
+	}
+}
+
+func recordPublished(rec *metrics.Recorder, published, failed int) {
+	rec.Add("EventsPublished", metrics.Count, float64(published))
+	rec.Add("EventsPublishFailed", metrics.Count, float64(failed))
+}
