@@ -59,6 +59,7 @@ func NewEdge(scope constructs.Construct, id string, props EdgeProps) *Edge {
 		OrdersPath:             OrdersPath,
 		BotControl:             env.WAF.BotControl,
 		LogRetention:           logRetention(env),
+		LogKey:                 obs.Key,
 		LogRemoval:             removalPolicy(env.Removal.Logs),
 		AlarmTopic:             obs.AlarmTopic,
 		BlockedPer5Minutes:     env.Alarms.WAFBlockedPer5Minutes,

@@ -40,7 +40,12 @@ func TestEdgeStack(t *testing.T) {
 		if !strings.Contains(rules, `"Limit":`+toJSON(s.env.WAF.RateLimitOrdersPerIP)) || !strings.Contains(rules, `"SearchString":"`+OrdersPath+`"`) {
 			t.Errorf("rules lack the POST %s limit of %d", OrdersPath, s.env.WAF.RateLimitOrdersPerIP)
 		}
-		tmpl.hasResource(t, "AWS::Logs::LogGroup", map[string]any{"LogGroupName": "aws-waf-logs-ecsr-" + s.env.Name})
+		for _, r := range tmpl.ofType("AWS::Logs::LogGroup") {
+			if r.Properties["LogGroupName"] != "aws-waf-logs-ecsr-"+s.env.Name || r.Properties["KmsKeyId"] == nil ||
+				r.Properties["RetentionInDays"] != float64(s.env.LogRetentionDays) {
+				t.Errorf("WAF log group = %v; want aws-waf-logs-ecsr-%s, encrypted, kept %d days", r.Properties, s.env.Name, s.env.LogRetentionDays)
+			}
+		}
 		tmpl.countOf(t, "AWS::WAFv2::LoggingConfiguration", 1)
 		tmpl.hasResource(t, "AWS::CloudWatch::Alarm", map[string]any{"Namespace": "AWS/WAFV2", "Threshold": s.env.Alarms.WAFBlockedPer5Minutes})
 		if _, ok := tmpl.Outputs[""]; ok {

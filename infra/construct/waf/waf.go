@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
@@ -45,8 +46,10 @@ type Props struct {
 	OrdersPath string
 	// BotControl adds the Bot Control rule group at the targeted inspection level.
 	BotControl bool
-	// LogRetention and LogRemoval configure the log group.
+	// LogRetention, LogKey (optional; its policy must admit CloudWatch Logs) and LogRemoval configure the log
+	// group.
 	LogRetention awslogs.RetentionDays
+	LogKey       awskms.IKey
 	LogRemoval   awscdk.RemovalPolicy
 	// AlarmTopic (in the same region) receives the blocked-requests alarm; BlockedPer5Minutes is its threshold.
 	AlarmTopic         awssns.ITopic
@@ -169,6 +172,7 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 	w.LogGroup = awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(logName),
 		Retention:     props.LogRetention,
+		EncryptionKey: props.LogKey,
 		RemovalPolicy: props.LogRemoval,
 	})
 	// WAF wants the log group ARN without the ":*" suffix that LogGroup.LogGroupArn carries.
