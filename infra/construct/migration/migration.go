@@ -72,7 +72,7 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	secret := awssecretsmanager.Secret_FromSecretCompleteArn(c, jsii.String("MasterSecret"), props.MasterSecretArn)
 	m.TaskDefinition.AddContainer(jsii.String("migrate"), &awsecs.ContainerDefinitionOptions{
 		Image:                  props.Image,
-		Command:                jsii.Strings("/app/migrate"),
+		EntryPoint:             jsii.Strings("/app/migrate"),
 		Essential:              jsii.Bool(true),
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		Environment: &map[string]*string{

@@ -198,8 +198,10 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		func(t string) string { return *props.Topics[t].TopicArn() },
 		func(q string) string { return *props.Queues[q].QueueUrl() })
 	s.TaskDefinition.AddContainer(jsii.String(ms.Name), &awsecs.ContainerDefinitionOptions{
-		Image:       props.Image,
-		Command:     jsii.Strings("/app/" + ms.Command),
+		Image: props.Image,
+		// The entry point, not only the command: the image's ENTRYPOINT is one of the binaries, and a command
+		// alone would become its arguments.
+		EntryPoint:  jsii.Strings("/app/" + ms.Command),
 		Environment: stringMap(env),
 		Essential:   jsii.Bool(true),
 		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.

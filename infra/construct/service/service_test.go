@@ -128,8 +128,8 @@ func TestTaskDefinitions(t *testing.T) {
 				t.Errorf("CpuArchitecture = %v; want ARM64", got)
 			}
 			c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
-			if got := c["Command"].([]any)[0]; got != tc.command {
-				t.Errorf("Command = %v; want %s", got, tc.command)
+			if got := constructtest.JSON(c["EntryPoint"]); got != `["`+tc.command+`"]` || c["Command"] != nil {
+				t.Errorf("EntryPoint = %s, Command = %v; want only the entry point %s", got, c["Command"], tc.command)
 			}
 			if got, want := c["ReadonlyRootFilesystem"], !devSizing[tc.service].ECSExec; got != want {
 				t.Errorf("ReadonlyRootFilesystem = %v; want %v (writable only for ECS Exec)", got, want)
