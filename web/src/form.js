@@ -5,9 +5,11 @@ import { ApiError, newIdempotencyKey, placeOrder } from './api.js';
 import { integerOrRaw, el, money } from './format.js';
 
 const itemFields = ['sku', 'quantity', 'price_cents'];
-const itemFieldNames = { sku: 'SKU', quantity: 'quantity', price_cents: 'unit price' };
+const itemFieldNames = { sku: 'SKU', quantity: 'quantity', price_cents: 'price' };
 const itemFieldPattern = /^items\[(\d+)\]\.(sku|quantity|price_cents)$/;
 const itemPattern = /^items\[(\d+)\]$/;
+// How long after an order is placed the submit button ignores clicks: longer than a double click.
+const doubleClickMillis = 800;
 
 /**
  * OrderForm drives the order form. onPlaced(order) is called once per placed order; announce(text) speaks a
@@ -44,6 +46,11 @@ export class OrderForm {
       this.key = null;
       this.clearFieldError(e.target);
       this.updateTotals();
+    });
+    // A click on the button while an order is on its way or just placed must not take focus from the order
+    // that focus was moved to.
+    this.submitButton.addEventListener('mousedown', (e) => {
+      if (this.busy) e.preventDefault();
     });
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -136,14 +143,17 @@ export class OrderForm {
   }
 
   async submit() {
-    if (this.busy) return; // a second click while the first is on its way
+    // The second click of a double click arrives while the order is on its way or just placed: ignore it. The
+    // idempotency key covers what this cannot, such as a retry after the answer was lost.
+    if (this.busy) return;
     this.busy = true;
     this.key ??= newIdempotencyKey();
-    this.submitButton.setAttribute('aria-disabled', 'true');
-    this.submitButton.textContent = 'Placing order…';
+    this.setButton('Placing order…', true);
     this.clearErrors();
+    let placed = false;
     try {
       const order = await placeOrder(this.order(), this.key);
+      placed = true;
       this.key = null;
       this.resetItems();
       this.onPlaced(order);
@@ -151,10 +161,23 @@ export class OrderForm {
       if (!(err instanceof ApiError)) throw err;
       this.showProblem(err);
     } finally {
-      this.busy = false;
-      this.submitButton.removeAttribute('aria-disabled');
-      this.submitButton.textContent = 'Place order';
+      const done = () => {
+        this.busy = false;
+        this.setButton('Place order', false);
+      };
+      if (placed) {
+        this.setButton('Order placed', true);
+        setTimeout(done, doubleClickMillis);
+      } else {
+        done();
+      }
     }
+  }
+
+  setButton(label, busy) {
+    this.submitButton.textContent = label;
+    if (busy) this.submitButton.setAttribute('aria-disabled', 'true');
+    else this.submitButton.removeAttribute('aria-disabled');
   }
 
   /** resetItems leaves one empty item row after an order is placed; the email stays for the next order. */

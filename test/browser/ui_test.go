@@ -1,0 +1,409 @@
+// Package browser tests the web UI end to end in headless Chromium: the built UI is served by devenv's edge
+// beside the real API, worker, PostgreSQL and SQS/SNS endpoint, exactly as `make up` runs them, and the test
+// uses it as a person would.
+//
+// Set SCREENSHOT_DIR to a directory to keep the screenshots the test takes (ui.png on a desktop screen,
+// ui-phone.png on a phone); the README shows docs/img/ui.png:
+//
+//	SCREENSHOT_DIR=$PWD/docs/img go test ./test/browser
+package browser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestOrderFlow places an order through the UI and follows it to fulfilled with its notification, sees an
+// order of an out-of-stock SKU rejected, submits a bad order and sees each field's error next to the field, and
+// checks that the page fits a 360 px wide phone screen.
+func TestOrderFlow(t *testing.T) {
+	bin := buildBinaries(t)
+	dist := filepath.Join(t.TempDir(), "dist")
+	if out, err := exec.Command(filepath.Join(bin, "webbuild"), "-src", "../../web", "-out", dist).CombinedOutput(); err != nil {
+		t.Fatalf("build the web UI: %v\n%s", err, out)
+	}
+	base := startSystem(t, bin, dist)
+	b := newBrowser(t)
+
+	b.do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("order-form")))
+	if got := b.eval(`document.querySelector('script[type=module]').getAttribute('src')`); !strings.HasPrefix(got, "assets/main.") {
+		t.Errorf("the page loads its script from %q; want the hashed asset assets/main.<hash>.js", got)
+	}
+
+	// An order of two items, submitted with two quick clicks: one order is placed, and focus moves to it.
+	b.do(
+		chromedp.SendKeys(chromedp.ID("customer_email"), "ada@example.com"),
+		fill(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=quantity]`), "2"),
+		chromedp.Click(chromedp.ID("add-item")),
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(2) [data-name=sku]`), "SKU-2"),
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(2) [data-name=price_cents]`), "500"),
+		chromedp.Click(chromedp.ID("submit-order")),
+		chromedp.Click(chromedp.ID("submit-order")),
+		chromedp.WaitVisible(chromedp.CSS(`#orders > li.order`)),
+	)
+	placed := b.eval(`document.querySelector('#orders > li.order').dataset.orderId`)
+	b.waitTrue(`document.activeElement && document.activeElement.dataset.orderId === ` + jsString(placed))
+	b.waitTrue(`document.querySelector('#order-` + placed + ` .notification') !== null`)
+	if got := b.text(`#order-` + placed + ` .status`); !strings.Contains(got, "Fulfilled") {
+		t.Errorf("status of the order = %q; want Fulfilled", got)
+	}
+	if got := b.text(`#order-` + placed + ` .order-total`); !strings.Contains(got, "$30.00") {
+		t.Errorf("total shown = %q; want $30.00 (2 × $12.50 + 1 × $5.00)", got)
+	}
+	if got := b.text(`#order-` + placed + ` .notification`); !strings.Contains(got, "ada@example.com") {
+		t.Errorf("notification shown = %q; want one to ada@example.com", got)
+	}
+	if got := countOrders(t, base); got != 1 {
+		t.Errorf("orders in the API after a double click = %d; want 1", got)
+	}
+
+	// An order of a SKU without stock is rejected, with its reason.
+	b.waitTrue(submitReady)
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=sku]`), "SKU-9"),
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=price_cents]`), "990"),
+		chromedp.Click(chromedp.ID("submit-order")),
+	)
+	b.waitTrue(`document.querySelectorAll('#orders > li.order').length === 2`)
+	rejected := b.eval(`document.querySelector('#orders > li.order').dataset.orderId`)
+	b.waitTrue(`document.querySelector('#order-` + rejected + ` .notification') !== null`)
+	if got := b.text(`#order-` + rejected + ` .status`); !strings.Contains(got, "Rejected") {
+		t.Errorf("status of the SKU-9 order = %q; want Rejected", got)
+	}
+	if got := b.text(`#order-` + rejected + ` .status-reason`); got == "" {
+		t.Errorf("the rejected order shows no reason")
+	}
+
+	// A bad order: the API's problem details appear next to the offending fields, and focus moves to the summary.
+	b.waitTrue(submitReady)
+	b.do(
+		fill(chromedp.CSS("#customer_email"), "ada.example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=sku]`), "SKU-3"),
+		fill(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=quantity]`), "0"),
+		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=price_cents]`), "1250"),
+		chromedp.Click(chromedp.ID("submit-order")),
+		chromedp.WaitVisible(chromedp.ID("error-summary")),
+	)
+	quantity := b.eval(`document.querySelector('#item-rows > li:nth-child(1) [data-name=quantity]').id`)
+	tests := []struct {
+		input, reason string
+	}{
+		{"customer_email", "email address"},
+		{quantity, "between 1 and"},
+	}
+	for _, tt := range tests {
+		invalid := b.eval(`document.getElementById(` + jsString(tt.input) + `).getAttribute('aria-invalid') || ''`)
+		describedBy := b.eval(`document.getElementById(` + jsString(tt.input) + `).getAttribute('aria-describedby') || ''`)
+		shown := b.text(`#` + tt.input + `-error`)
+		if invalid != "true" || !strings.Contains(describedBy, tt.input+"-error") || !strings.Contains(shown, tt.reason) {
+			t.Errorf("field %s: aria-invalid %q, aria-describedby %q, error %q; want true, its error, %q",
+				tt.input, invalid, describedBy, shown, tt.reason)
+		}
+	}
+	if got := b.eval(`document.activeElement.id`); got != "error-summary" {
+		t.Errorf("focus after a refused order is on %q; want the error summary", got)
+	}
+	if got := countOrders(t, base); got != 2 {
+		t.Errorf("orders in the API after a refused order = %d; want 2", got)
+	}
+
+	// Typing into a field clears its error.
+	b.do(chromedp.SendKeys(chromedp.ID("customer_email"), "x"))
+	if got := b.eval(`document.getElementById('customer_email').getAttribute('aria-invalid') || 'none'`); got != "none" {
+		t.Errorf("aria-invalid after editing the email = %q; want it removed", got)
+	}
+	b.do(
+		fill(chromedp.CSS("#customer_email"), "ada.example.com"),
+		chromedp.Click(chromedp.ID("submit-order")),
+		chromedp.WaitVisible(chromedp.ID("customer_email-error")),
+	)
+	b.screenshot("ui.png", 1280)
+
+	// A phone: nothing is wider than the screen.
+	b.do(chromedp.EmulateViewport(360, 800))
+	if got := b.eval(`String(document.documentElement.scrollWidth)`); got != "360" {
+		t.Errorf("page width on a 360 px screen = %s px; want 360 (no horizontal scrolling)", got)
+	}
+	b.screenshot("ui-phone.png", 360)
+
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// submitReady is true once the submit button accepts clicks again after an order was placed.
+const submitReady = `!document.getElementById('submit-order').hasAttribute('aria-disabled')`
+
+// browser is a headless Chromium tab with the helpers the test uses. Its methods fail the test on error.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu      sync.Mutex
+	console []string
+}
+
+// newBrowser starts headless Chromium with a fresh profile. The flags keep it from reaching the internet,
+// which this machine does not have.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Fatal("no Chromium found: install Debian's chromium package (apt-get install chromium)")
+	}
+	logs := &lockedBuffer{}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(logs),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		if t.Failed() {
+			t.Logf("Chromium output:\n%s", logs.String())
+		}
+	})
+	b := &browser{t: t, ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// Answers of 4xx are part of the test (the refused order); the network log says nothing more.
+			if m.Source != "network" && (m.Type == chromedp.ConsoleError || m.IsException()) {
+				b.mu.Lock()
+				b.console = append(b.console, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// step bounds one action: the system is eventually consistent, and the worker may take a moment.
+const step = time.Minute
+
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression whose value is a string.
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitTrue waits until a JavaScript expression is true.
+func (b *browser) waitTrue(expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(step))); err != nil {
+		b.t.Fatalf("waiting for %s: %v\npage text:\n%s", expr, err, b.eval(`document.body.innerText`))
+	}
+}
+
+// text is the rendered text of the first element matching a CSS selector, or "" when there is none.
+func (b *browser) text(selector string) string {
+	b.t.Helper()
+	return b.eval(`(document.querySelector(` + jsString(selector) + `) || {}).innerText || ''`)
+}
+
+// screenshot takes a full-page PNG, checks its width, and keeps it in SCREENSHOT_DIR when that is set.
+func (b *browser) screenshot(name string, width int) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		b.t.Fatalf("screenshot %s is not a PNG: %v", name, err)
+	}
+	if got := img.Bounds().Dx(); got != width {
+		b.t.Errorf("screenshot %s is %d px wide; want %d", name, got, width)
+	}
+	if dir := os.Getenv("SCREENSHOT_DIR"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// fill replaces the text of an input by typing, as a person would, so the page sees input events.
+func fill(input chromedp.CSS, text string) chromedp.Action[chromedp.Void] {
+	empty := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[string](`(e => (e.value = '', e.value))(document.querySelector(` + jsString(string(input)) + `))`)(ctx, t)
+		return err
+	})
+	return chromedp.Steps(empty, chromedp.SendKeys(input, text))
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// buildBinaries builds the services, devenv and the web UI builder into a temporary directory.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", bin+"/", "../../cmd/...", "../../web/webbuild")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startSystem runs devenv as `make up` does, serving the web UI from dist, and returns the edge's base URL. The
+// system is stopped with Ctrl-C when the test ends.
+func startSystem(t *testing.T, bin, dist string) string {
+	t.Helper()
+	addr, awsAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(filepath.Join(bin, "devenv"), "-addr", addr, "-aws-addr", awsAddr,
+		"-manifest", "../../infra/services.yaml", "-web", dist)
+	cmd.Env = append(os.Environ(), "DB_PORT=0")
+	out := &lockedBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(out, pw), out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); pw.Close() }()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		var once sync.Once
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "ready in") {
+				once.Do(func() { close(ready) })
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(90 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Errorf("devenv did not stop within 90 s of Ctrl-C")
+		}
+		if t.Failed() {
+			t.Logf("devenv output:\n%s", out.String())
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-exited:
+		t.Fatalf("devenv exited before it was ready: %v\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("devenv was not ready within 2 minutes\n%s", out.String())
+	}
+	return "http://" + addr
+}
+
+// countOrders asks the API how many orders there are (the system is fresh, so one page holds them all).
+func countOrders(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/api/orders?limit=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Orders []json.RawMessage `json:"orders"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/orders: %s: %v", resp.Status, err)
+	}
+	return len(page.Orders)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
