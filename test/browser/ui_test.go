@@ -293,7 +293,7 @@ func (b *browser) consoleErrors() []string {
 // fill replaces the text of an input by typing, as a person would, so the page sees input events.
 func fill(input chromedp.CSS, text string) chromedp.Action[chromedp.Void] {
 	empty := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[string](`(e => (e.value = '', e.value))(document.querySelector(` + jsString(string(input)) + `))`)(ctx, t)
+		_, err := chromedp.Evaluate[string](`(e => (e.value = '', e.value))(document.querySelector(`+jsString(string(input))+`))`)(ctx, t)
 		return err
 	})
 	return chromedp.Steps(empty, chromedp.SendKeys(input, text))
