@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net"
@@ -53,6 +54,20 @@ func TestOrderFlow(t *testing.T) {
 		chromedp.Click(chromedp.ID("add-item")),
 		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(2) [data-name=sku]`), "SKU-2"),
 		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(2) [data-name=price_cents]`), "500"),
+		chromedp.Click(chromedp.ID("add-item")),
+	)
+	// Focus follows rows added and removed, with the keyboard alone.
+	if got := b.eval(`document.activeElement.id`); got != b.eval(`document.querySelector('#item-rows > li:nth-child(3) [data-name=sku]').id`) {
+		t.Errorf("focus after adding an item is on %q; want the new item's SKU", got)
+	}
+	b.do(
+		chromedp.Focus(chromedp.CSS(`#item-rows > li:nth-child(3) [data-action=remove]`)),
+		chromedp.KeyEvent("\r"),
+	)
+	if got := b.eval(`document.querySelectorAll('#item-rows > li').length + ' ' + document.activeElement.closest('li').id`); got != "2 "+b.eval(`document.querySelector('#item-rows > li:nth-child(2)').id`) {
+		t.Errorf("after removing the third item: %q; want 2 items and focus in the second", got)
+	}
+	b.do(
 		chromedp.Click(chromedp.ID("submit-order")),
 		chromedp.Click(chromedp.ID("submit-order")),
 		chromedp.WaitVisible(chromedp.CSS(`#orders > li.order`)),
@@ -86,9 +101,10 @@ func TestOrderFlow(t *testing.T) {
 	if got := b.text(`#order-` + rejected + ` .status`); !strings.Contains(got, "Rejected") {
 		t.Errorf("status of the SKU-9 order = %q; want Rejected", got)
 	}
-	if got := b.text(`#order-` + rejected + ` .status-reason`); got == "" {
-		t.Errorf("the rejected order shows no reason")
+	if got := b.text(`#order-` + rejected + ` .status-reason`); !strings.Contains(got, "SKU-9") {
+		t.Errorf("reason shown for the rejected order = %q; want one naming SKU-9", got)
 	}
+	b.waitTrue(`document.getElementById('announcer').textContent.includes(` + jsString(shortID(rejected)+" rejected") + `)`)
 
 	// A bad order: the API's problem details appear next to the offending fields, and focus moves to the summary.
 	b.waitTrue(submitReady)
@@ -141,6 +157,21 @@ func TestOrderFlow(t *testing.T) {
 		t.Errorf("page width on a 360 px screen = %s px; want 360 (no horizontal scrolling)", got)
 	}
 	b.screenshot("ui-phone.png", 360)
+
+	// Keyset pagination: the first page holds 20 orders, "Load more" brings the rest and moves focus to them.
+	for i := range 20 {
+		placeOrder(t, base, fmt.Sprintf("bulk-%d", i))
+	}
+	b.do(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/"))
+	b.waitTrue(`document.querySelectorAll('#orders > li.order').length === 20 && !document.getElementById('load-more').hidden`)
+	b.do(chromedp.Click(chromedp.ID("load-more")))
+	b.waitTrue(`document.querySelectorAll('#orders > li.order').length === 22`)
+	if got := b.eval(`document.activeElement.dataset.orderId || ''`); got != rejected {
+		t.Errorf("focus after loading more is on order %q; want the newest of the older ones, %s", got, rejected)
+	}
+	if got := b.eval(`String(document.getElementById('load-more').hidden)`); got != "true" {
+		t.Errorf("load more hidden = %s after the last page; want true", got)
+	}
 
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("the page reported errors:\n%s", strings.Join(errs, "\n"))
@@ -362,6 +393,28 @@ func startSystem(t *testing.T, bin, dist string) string {
 		t.Fatalf("devenv was not ready within 2 minutes\n%s", out.String())
 	}
 	return "http://" + addr
+}
+
+// placeOrder places an order of SKU-1 through the API.
+func placeOrder(t *testing.T, base, key string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/orders",
+		strings.NewReader(`{"customer_email": "bulk@example.com", "items": [{"sku": "SKU-1", "quantity": 1, "price_cents": 100}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/orders = %s; want 201", resp.Status)
+	}
+}
+
+func shortID(id string) string {
+	first, _, _ := strings.Cut(id, "-")
+	return first
 }
 
 // countOrders asks the API how many orders there are (the system is fresh, so one page holds them all).
