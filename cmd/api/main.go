@@ -32,6 +32,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
@@ -57,6 +58,10 @@ const (
 	topic                  = "order-events"
 	queue                  = "order-updates"
 )
+
+// inboxRetention is how long processed event ids are kept: longer than a message can be redelivered (the
+// queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
+const inboxRetention = 21 * 24 * time.Hour
 
 // startTimeout bounds how long start-up waits for the database.
 const startTimeout = 60 * time.Second
@@ -111,7 +116,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer pool.Close()
 
 	rec := metrics.New(stdout, "ECSReworked", "Service", "api")
-	svc := orders.NewService(ordersdb.New(pool), log)
+	store := ordersdb.New(pool)
+	svc := orders.NewService(store, log)
 	checker := health.New(log, 2*time.Second)
 	checker.Add("database", database.Ready(pool))
 	mux := http.NewServeMux()
@@ -146,6 +152,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	g.Go(func() error {
+		return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inboxRetention, time.Hour, log)
+	})
+	g.Go(func() error { return store.RunKeyPruner(gctx, time.Hour, log) })
 	err = g.Wait()
 	log.Info("stopped", "err", err)
 	return err

@@ -30,6 +30,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
@@ -54,6 +55,10 @@ const (
 	queueVisibility        = 60 * time.Second
 	queue                  = "fulfillment"
 )
+
+// inboxRetention is how long processed event ids are kept: longer than a message can be redelivered (the
+// queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
+const inboxRetention = 21 * 24 * time.Hour
 
 // startTimeout bounds how long start-up waits for the database.
 const startTimeout = 60 * time.Second
@@ -146,6 +151,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	g.Go(func() error {
+		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inboxRetention, time.Hour, log)
+	})
 	err = g.Wait()
 	log.Info("stopped", "err", err)
 	return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -304,4 +305,44 @@ func unavailable(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// IdempotencyKeyRetention is how long an idempotency key is remembered: a retry within it returns the first
+// order; after it the key may be used again for a new order.
+const IdempotencyKeyRetention = 24 * time.Hour
+
+// PruneIdempotencyKeys deletes the keys stored before retention ago, a thousand per statement so as not to hold
+// long locks, and returns how many it deleted.
+func (s *Store) PruneIdempotencyKeys(ctx context.Context, retention time.Duration) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM orders.idempotency_keys WHERE key IN (SELECT key
+			FROM orders.idempotency_keys WHERE created_at < now() - $1::interval LIMIT 1000)`, retention)
+		if err != nil {
+			return total, storeError(fmt.Errorf("prune idempotency keys: %w", err))
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < 1000 {
+			return total, nil
+		}
+	}
+}
+
+// RunKeyPruner prunes idempotency keys older than IdempotencyKeyRetention every interval until ctx ends,
+// logging failures, and returns nil.
+func (s *Store) RunKeyPruner(ctx context.Context, interval time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := s.PruneIdempotencyKeys(ctx, IdempotencyKeyRetention); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "prune idempotency keys failed", "err", err)
+			} else if n > 0 {
+				log.InfoContext(ctx, "idempotency keys pruned", "count", n)
+			}
+		}
+	}
 }

@@ -280,3 +280,25 @@ func TestRecordNotificationOnce(t *testing.T) {
 		t.Errorf("RecordNotification(unknown order) = %v; want ErrNotFound", err)
 	}
 }
+
+func TestPruneIdempotencyKeys(t *testing.T) {
+	ctx := context.Background()
+	store, admin := newStore(t)
+	for _, key := range []string{"old", "new"} {
+		if _, _, err := store.Create(ctx, newOrder(t, time.Now()), orders.Idempotency{Key: key, RequestHash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := admin.Exec(ctx, `UPDATE orders.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.PruneIdempotencyKeys(ctx, ordersdb.IdempotencyKeyRetention); err != nil || n != 1 {
+		t.Fatalf("PruneIdempotencyKeys() = %d, %v; want 1", n, err)
+	}
+	// The pruned key starts a new order; the kept one still returns its first.
+	for key, wantCreated := range map[string]bool{"old": true, "new": false} {
+		if _, created, err := store.Create(ctx, newOrder(t, time.Now()), orders.Idempotency{Key: key, RequestHash: "other"}); err != nil && wantCreated || created != wantCreated {
+			t.Errorf("Create(key %s) = created %v, %v; want created %v", key, created, err, wantCreated)
+		}
+	}
+}
