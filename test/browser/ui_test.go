@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 )
 
 // TestOrderFlow places an order through the UI and follows it to fulfilled with its notification, sees an
@@ -204,7 +206,7 @@ func newBrowser(t *testing.T) *browser {
 	if path == "" {
 		t.Fatal("no Chromium found: install Debian's chromium package (apt-get install chromium)")
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -354,7 +356,7 @@ func startSystem(t *testing.T, bin, dist string) string {
 	cmd := exec.Command(filepath.Join(bin, "devenv"), "-addr", addr, "-aws-addr", awsAddr,
 		"-manifest", "../../infra/services.yaml", "-web", dist)
 	cmd.Env = append(os.Environ(), "DB_PORT=0")
-	out := &lockedBuffer{}
+	out := &logtest.Buffer{}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(out, pw), out
 	if err := cmd.Start(); err != nil {
@@ -442,21 +444,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
