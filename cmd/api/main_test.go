@@ -24,6 +24,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
@@ -148,15 +149,14 @@ func (p *proxy) setBlocked(b bool) {
 
 // addrWriter collects the output of run and reports the address the HTTP server listens on.
 type addrWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	logtest.Buffer
 	addr chan string
 }
 
 func (w *addrWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
+	if _, err := w.Buffer.Write(p); err != nil {
+		return 0, err
+	}
 	sc := bufio.NewScanner(bytes.NewReader(p))
 	for sc.Scan() {
 		var line struct{ Msg, Addr string }
@@ -228,9 +228,7 @@ func startAPI(t *testing.T) *apiProcess {
 			t.Errorf("api run() = %v; want a clean stop", err)
 		}
 		if t.Failed() {
-			out.mu.Lock()
-			t.Logf("api output:\n%s", out.buf.String())
-			out.mu.Unlock()
+			t.Logf("api output:\n%s", out.String())
 		}
 	})
 	select {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
@@ -144,7 +144,7 @@ func startWorker(t *testing.T) *worker {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	var out lockedBuffer
+	var out logtest.Buffer
 	go func() { done <- run(runCtx, func(k string) string { return env[k] }, &out) }()
 	t.Cleanup(func() {
 		cancel()
@@ -156,23 +156,6 @@ func startWorker(t *testing.T) *worker {
 		}
 	})
 	return w
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // eventually polls cond until it holds; the bound only stops a broken test from hanging.
