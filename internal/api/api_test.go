@@ -361,3 +361,15 @@ func TestServesOpenAPI(t *testing.T) {
 		t.Errorf("GET /api/openapi.yaml = %d, %d bytes; want 200 and the document", rec.Code, rec.Body.Len())
 	}
 }
+
+func TestAbandonedRequestIsNotAServerError(t *testing.T) {
+	c, _ := newClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/orders", nil)
+	rec := httptest.NewRecorder()
+	c.handler.ServeHTTP(rec, req)
+	if rec.Code == http.StatusInternalServerError || rec.Code == http.StatusOK {
+		t.Errorf("GET /api/orders with the client gone = %d; want neither 200 nor 500", rec.Code)
+	}
+}

@@ -83,6 +83,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		h.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
 		writeProblem(w, problem{Type: typeUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 			Detail: "the database is unavailable; retry later"})
+	case r.Context().Err() != nil:
+		// The client went away or the server is shutting down; nobody reads this answer.
+		h.log.DebugContext(r.Context(), "request abandoned", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the request was abandoned"})
 	default:
 		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		writeProblem(w, problem{Status: http.StatusInternalServerError})
