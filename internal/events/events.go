@@ -106,6 +106,7 @@ type DecodeError struct {
 	Reason string
 }
 
+// Error describes the problem with the field.
 func (e *DecodeError) Error() string {
 	if e.Field == "" {
 		return "decode event: " + e.Reason

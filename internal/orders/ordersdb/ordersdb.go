@@ -170,26 +170,33 @@ func (s *Store) Get(ctx context.Context, id string) (orders.Order, error) {
 	return o, storeError(err)
 }
 
-// List implements orders.Store. The query is built per combination of filters rather than with "$1 IS NULL OR"
-// conditions, so that each variant keeps an index plan when PostgreSQL switches to a generic plan.
+// listSQL holds the list query per combination of filters, rather than one query with "$1 IS NULL OR"
+// conditions, so that each keeps its index plan when PostgreSQL switches to a generic plan. Index: whether the
+// status filter is set, then whether the page starts after a cursor.
+var listSQL = [2][2]string{
+	{
+		selectOrder + ` ORDER BY o.created_at DESC, o.id DESC LIMIT $1`,
+		selectOrder + ` WHERE (o.created_at, o.id) < ($2, $3::uuid) ORDER BY o.created_at DESC, o.id DESC LIMIT $1`,
+	},
+	{
+		selectOrder + ` WHERE o.status = $2 ORDER BY o.created_at DESC, o.id DESC LIMIT $1`,
+		selectOrder + ` WHERE o.status = $2 AND (o.created_at, o.id) < ($3, $4::uuid) ORDER BY o.created_at DESC, o.id DESC LIMIT $1`,
+	},
+}
+
+// List implements orders.Store.
 func (s *Store) List(ctx context.Context, q orders.ListQuery) ([]orders.Order, error) {
-	var where []string
-	var args []any
+	args := []any{q.Limit}
+	filtered, after := 0, 0
 	if q.Status != "" {
+		filtered = 1
 		args = append(args, string(q.Status))
-		where = append(where, fmt.Sprintf("o.status = $%d", len(args)))
 	}
 	if q.After != nil {
+		after = 1
 		args = append(args, q.After.CreatedAt, q.After.ID)
-		where = append(where, fmt.Sprintf("(o.created_at, o.id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
 	}
-	sql := selectOrder
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	args = append(args, q.Limit)
-	sql += fmt.Sprintf(" ORDER BY o.created_at DESC, o.id DESC LIMIT $%d", len(args))
-	rows, err := s.pool.Query(ctx, sql, args...)
+	rows, err := s.pool.Query(ctx, listSQL[filtered][after], args...)
 	if err != nil {
 		return nil, storeError(fmt.Errorf("list orders: %w", err))
 	}
