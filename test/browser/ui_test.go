@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -27,6 +28,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
@@ -90,14 +94,27 @@ func TestOrderFlow(t *testing.T) {
 		t.Errorf("orders in the API after a double click = %d; want 1", got)
 	}
 
-	// An order of a SKU without stock is rejected, with its reason.
+	// An order of a SKU without stock, whose first answer is lost on the way back: the API placed it, the page
+	// says it was not reached, and the retry with the same idempotency key gets that order, not a second one.
 	b.waitTrue(submitReady)
 	b.do(
 		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=sku]`), "SKU-9"),
 		chromedp.SendKeys(chromedp.CSS(`#item-rows > li:nth-child(1) [data-name=price_cents]`), "990"),
-		chromedp.Click(chromedp.ID("submit-order")),
+		loseAnswer(chromedp.Click(chromedp.ID("submit-order"))),
+		chromedp.WaitVisible(chromedp.ID("error-summary")),
 	)
+	if got := b.text("#error-summary"); !strings.Contains(got, "safely try again") {
+		t.Errorf("error summary after a lost answer = %q; want it to say a retry is safe", got)
+	}
+	if got := countOrders(t, base); got != 2 {
+		t.Errorf("orders in the API after the lost answer = %d; want 2", got)
+	}
+	b.do(chromedp.Click(chromedp.ID("submit-order")))
 	b.waitTrue(`document.querySelectorAll('#orders > li.order').length === 2`)
+	if got := countOrders(t, base); got != 2 {
+		t.Errorf("orders in the API after retrying = %d; want still 2", got)
+	}
+	// It is rejected, with its reason.
 	rejected := b.eval(`document.querySelector('#orders > li.order').dataset.orderId`)
 	b.waitTrue(`document.querySelector('#order-` + rejected + ` .notification') !== null`)
 	if got := b.text(`#order-` + rejected + ` .status`); !strings.Contains(got, "Rejected") {
@@ -321,6 +338,39 @@ func (b *browser) consoleErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.console...)
+}
+
+// loseAnswer runs the action, lets the POST /api/orders it causes reach the API, and then drops the answer as
+// a connection reset would.
+func loseAnswer(action chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		paused := cdp.Events(ctx, t, fetch.RequestPaused)
+		patterns := []*fetch.RequestPattern{{URLPattern: "*/api/orders", RequestStage: fetch.RequestStageResponse}}
+		if _, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: patterns}); err != nil {
+			return err
+		}
+		defer cdp.Call(ctx, t, fetch.Disable, cdp.Empty{})
+		if _, err := action(ctx, t); err != nil {
+			return err
+		}
+		for ev, err := range paused {
+			if err != nil {
+				return err
+			}
+			if ev.Request.Method != http.MethodPost {
+				if _, err := cdp.Call(ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID}); err != nil {
+					return err
+				}
+				continue
+			}
+			if ev.ResponseStatusCode != http.StatusCreated {
+				return fmt.Errorf("the API answered the order %d; want 201", ev.ResponseStatusCode)
+			}
+			_, err := cdp.Call(ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+			return err
+		}
+		return errors.New("no order request was made")
+	})
 }
 
 // fill replaces the text of an input by typing, as a person would, so the page sees input events.

@@ -71,6 +71,7 @@ export class OrderForm {
   /** addRow appends an item row, with values if given, and returns it. */
   addRow(values = {}) {
     const row = this.template.content.firstElementChild.cloneNode(true);
+    this.key = null; // the order changes
     const rowId = `item-${this.nextRowId++}`;
     row.id = rowId;
     for (const name of itemFields) {
@@ -159,6 +160,8 @@ export class OrderForm {
       this.onPlaced(order);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
+      // The key was used for other contents: the next submit is a new order.
+      if (err.status === 409) this.key = null;
       this.showProblem(err);
     } finally {
       const done = () => {
