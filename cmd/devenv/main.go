@@ -183,7 +183,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	}
 
 	const dbName = "ecsreworked"
-	if err := createDatabase(ctx, s.db, dbName); err != nil {
+	if err := s.db.CreateDatabase(ctx, dbName); err != nil {
 		return err
 	}
 	servicePassword := randomSecret()

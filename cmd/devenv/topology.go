@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
 )
 
 // tapQueue is a local-only queue subscribed to every topic so devenv can print what the services publish;
@@ -80,17 +76,4 @@ func topicARN(cfg config, topic string) string {
 
 func queueURL(cfg config, queue string) string {
 	return fmt.Sprintf("http://%s/%s/%s", cfg.awsAddr, cfg.account, queue)
-}
-
-// createDatabase creates the application's database, as RDS does from the instance's database name.
-func createDatabase(ctx context.Context, db *pgserver.Server, name string) error {
-	conn, err := pgx.Connect(ctx, db.DSN("postgres"))
-	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("create database %s: %w", name, err)
-	}
-	return nil
 }
