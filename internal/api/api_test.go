@@ -356,7 +356,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 func TestServesOpenAPI(t *testing.T) {
 	h := New(nil, slog.New(slog.DiscardHandler))
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/openapi.yaml", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/openapi.yaml", nil))
 	if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), OpenAPI()) {
 		t.Errorf("GET /api/openapi.yaml = %d, %d bytes; want 200 and the document", rec.Code, rec.Body.Len())
 	}

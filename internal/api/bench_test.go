@@ -40,7 +40,7 @@ func BenchmarkGetOrder(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := func(url string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			if err != nil {
 				return err
 			}
@@ -52,7 +52,7 @@ func BenchmarkGetOrder(b *testing.B) {
 			if _, err := io.Copy(io.Discard, res.Body); err != nil {
 				return err
 			}
-			if res.StatusCode != 200 {
+			if res.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET %s = %d", url, res.StatusCode)
 			}
 			return nil

@@ -110,7 +110,7 @@ func FuzzCreateOrder(f *testing.F) {
 	spec := newSpecValidator(f)
 	h := New(validatingOrders{}, slog.New(slog.DiscardHandler))
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequest("POST", "/api/orders", strings.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "/api/orders", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -126,7 +126,7 @@ func FuzzCreateOrder(f *testing.F) {
 			t.Fatalf("POST %q = %d %s; want a problem naming a field", body, rec.Code, rec.Body)
 		}
 		res := rec.Result()
-		vreq := httptest.NewRequest("POST", "/api/orders", nil)
+		vreq := httptest.NewRequest(http.MethodPost, "/api/orders", nil)
 		vreq.Header = req.Header
 		if ok, errs := spec.ValidateHttpResponse(vreq, res); !ok {
 			t.Fatalf("POST %q: response %s does not match openapi.yaml: %v", body, rec.Body, errs[0].Message)

@@ -92,8 +92,9 @@ func TestTotal(t *testing.T) {
 func TestHash(t *testing.T) {
 	a := NewOrder{"a@example.com", []Item{{"A", 1, 1}}}
 	b := NewOrder{"a@example.com", []Item{{"A", 2, 1}}}
-	if a.Hash() != a.Hash() {
-		t.Error("Hash() differs for the same request")
+	same := NewOrder{"a@example.com", []Item{{"A", 1, 1}}}
+	if a.Hash() != same.Hash() {
+		t.Error("Hash() differs for equal requests")
 	}
 	if a.Hash() == b.Hash() {
 		t.Error("Hash() is the same for different requests")
