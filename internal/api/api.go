@@ -45,11 +45,14 @@ type Orders interface {
 type Handler struct {
 	orders Orders
 	log    *slog.Logger
+	mux    *http.ServeMux // the API alone, for ServeHTTP
 }
 
 // New returns a Handler serving svc.
 func New(svc Orders, log *slog.Logger) *Handler {
-	return &Handler{orders: svc, log: log}
+	h := &Handler{orders: svc, log: log, mux: http.NewServeMux()}
+	h.Register(h.mux)
+	return h
 }
 
 // route is one operation of the API.
@@ -99,9 +102,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // ServeHTTP serves the API alone, for tests and benchmarks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	mux := http.NewServeMux()
-	h.Register(mux)
-	mux.ServeHTTP(w, r)
+	h.mux.ServeHTTP(w, r)
 }
 
 // orderJSON is an order as the API shows it.
