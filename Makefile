@@ -17,8 +17,12 @@ IMAGE_CTX    = $(if $(IMAGE_DIGEST),-c image_digest=$(IMAGE_DIGEST),-c image_tag
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+.PHONY: web
+web: ## Build the web UI into web/dist/ (content-hashed assets).
+	$(GO) run ./web/webbuild -src web -out web/dist
+
 .PHONY: build
-build: ## Build every binary into bin/.
+build: web ## Build every binary into bin/ and the web UI into web/dist/.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -45,7 +49,7 @@ lint: ## Run golangci-lint and govulncheck.
 	@bash scripts/lint.sh
 
 .PHONY: synth
-synth: ## Synthesize every environment into infra/cdk.out/.
+synth: web ## Synthesize every environment into infra/cdk.out/.
 	cd infra && CDK_OUTDIR=cdk.out $(GO) run .
 
 .PHONY: cdk-cli
@@ -61,10 +65,19 @@ deploy: cdk-cli ## Deploy an environment: make deploy ENV=dev IMAGE_DIGEST=sha25
 	@test -n "$(IMAGE_DIGEST)$(IMAGE_TAG)" || { echo "deploy: set IMAGE_DIGEST=sha256:... or IMAGE_TAG=<tag> of the image to run"; exit 2; }
 	cd infra && $(CDK) deploy 'ecsr-$(ENV)-*' $(IMAGE_CTX) --require-approval broadening
 
+.PHONY: images-check
+images-check: ## Cross-compile, inspect and start the image's binaries for arm64 and amd64; lint the Dockerfile.
+	$(GO) run ./cmd/imagescheck
+
+.PHONY: cost
+cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost ENV=dev (runs make synth first).
+	@test -d infra/cdk.out || $(MAKE) synth
+	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: clean
 clean: ## Remove build output.
-	rm -rf $(BIN) infra/cdk.out
+	rm -rf $(BIN) infra/cdk.out web/dist

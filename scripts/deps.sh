@@ -21,6 +21,12 @@ if [ ! -x /usr/bin/aws ]; then
   apt_install awscli
 fi
 
+# Debian's Chromium runs the web UI's end-to-end test.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "deps: installing Chromium"
+  apt_install chromium
+fi
+
 npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are missing or stale.
   local dir=$1
   [ -f "$dir/package-lock.json" ] || return 0
