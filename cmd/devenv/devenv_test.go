@@ -1,26 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 )
 
 func TestLocalTopologyMatchesManifest(t *testing.T) {
@@ -60,45 +54,11 @@ func TestLocalTopologyMatchesManifest(t *testing.T) {
 // places orders over HTTP through the edge, sees one fulfilled and one rejected with their notifications, and
 // then stops it with Ctrl-C and checks that nothing is left listening.
 func TestUp(t *testing.T) {
-	bin := buildBinaries(t)
-	addr, awsAddr := freeTestAddr(t), freeTestAddr(t)
-	cmd := exec.Command(filepath.Join(bin, "devenv"), "-addr", addr, "-aws-addr", awsAddr, "-manifest", "../../infra/services.yaml")
-	cmd.Env = append(os.Environ(), "DB_PORT=0")
-	out := &logtest.Buffer{}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(out, pw), out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("devenv output:\n%s", out.String())
-		}
-	})
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "ready in") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-exited:
-		t.Fatalf("devenv exited before it was ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		t.Fatal("devenv was not ready within 2 minutes")
-	}
-	base := "http://" + addr
-	// A new process group per child means devenv must forward the stop itself; find the PostgreSQL port now to
+	sys := devenvtest.Start(t, devenvtest.Build(t))
+	base := sys.URL
+	// Children run in their own process groups, so devenv must stop them itself; note the PostgreSQL port now to
 	// prove later that it was stopped.
-	dbPort := regexp.MustCompile(`PostgreSQL 127\.0\.0\.1:(\d+)`).FindStringSubmatch(out.String())
+	dbPort := regexp.MustCompile(`PostgreSQL 127\.0\.0\.1:(\d+)`).FindStringSubmatch(sys.Output.String())
 	if dbPort == nil {
 		t.Fatalf("devenv did not print the PostgreSQL address")
 	}
@@ -116,7 +76,7 @@ func TestUp(t *testing.T) {
 			return len(got.Notifications) > 0
 		})
 		waitFor(t, "devenv to print the notification for "+id, func() bool {
-			return strings.Contains(out.String(), "NOTIFICATION email to e2e@example.com for order "+id)
+			return strings.Contains(sys.Output.String(), "NOTIFICATION email to e2e@example.com for order "+id)
 		})
 	}
 	resp, err := http.Get(base + "/")
@@ -128,42 +88,15 @@ func TestUp(t *testing.T) {
 		t.Errorf("GET / = %s; want 200 from the web UI", resp.Status)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
+	if err := sys.Stop(); err != nil {
+		t.Errorf("devenv after Ctrl-C: %v; want a clean exit", err)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("devenv after Ctrl-C: %v; want a clean exit", err)
-		}
-	case <-time.After(90 * time.Second):
-		t.Fatal("devenv did not stop within 90 s of Ctrl-C")
-	}
-	for _, a := range []string{addr, awsAddr, "127.0.0.1:" + dbPort[1]} {
+	for _, a := range []string{strings.TrimPrefix(base, "http://"), sys.AWSAddr, "127.0.0.1:" + dbPort[1]} {
 		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts connections after devenv stopped", a)
 		}
 	}
-}
-
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/", "../../cmd/...")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeTestAddr(t *testing.T) string {
-	t.Helper()
-	a, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
 }
 
 func placeOrder(t *testing.T, base, sku, key string) string {

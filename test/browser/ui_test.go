@@ -9,22 +9,18 @@
 package browser
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +29,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 )
 
@@ -40,12 +37,12 @@ import (
 // order of an out-of-stock SKU rejected, submits a bad order and sees each field's error next to the field, and
 // checks that the page fits a 360 px wide phone screen.
 func TestOrderFlow(t *testing.T) {
-	bin := buildBinaries(t)
+	bin := devenvtest.Build(t, "./web/webbuild")
 	dist := filepath.Join(t.TempDir(), "dist")
 	if out, err := exec.Command(filepath.Join(bin, "webbuild"), "-src", "../../web", "-out", dist).CombinedOutput(); err != nil {
 		t.Fatalf("build the web UI: %v\n%s", err, out)
 	}
-	base := startSystem(t, bin, dist)
+	base := devenvtest.Start(t, bin, "-web", dist).URL
 	b := newBrowser(t)
 
 	b.do(chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("order-form")))
@@ -387,66 +384,6 @@ func jsString(s string) string {
 	return string(q)
 }
 
-// buildBinaries builds the services, devenv and the web UI builder into a temporary directory.
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/", "../../cmd/...", "../../web/webbuild")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startSystem runs devenv as `make up` does, serving the web UI from dist, and returns the edge's base URL. The
-// system is stopped with Ctrl-C when the test ends.
-func startSystem(t *testing.T, bin, dist string) string {
-	t.Helper()
-	addr, awsAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(filepath.Join(bin, "devenv"), "-addr", addr, "-aws-addr", awsAddr,
-		"-manifest", "../../infra/services.yaml", "-web", dist)
-	cmd.Env = append(os.Environ(), "DB_PORT=0")
-	out := &logtest.Buffer{}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(out, pw), out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		var once sync.Once
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "ready in") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(90 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("devenv did not stop within 90 s of Ctrl-C")
-		}
-		if t.Failed() {
-			t.Logf("devenv output:\n%s", out.String())
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-exited:
-		t.Fatalf("devenv exited before it was ready: %v\n%s", err, out.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("devenv was not ready within 2 minutes\n%s", out.String())
-	}
-	return "http://" + addr
-}
-
 // placeOrder places an order of SKU-1 through the API.
 func placeOrder(t *testing.T, base, key string) {
 	t.Helper()
@@ -484,14 +421,4 @@ func countOrders(t *testing.T, base string) int {
 		t.Fatalf("GET /api/orders: %s: %v", resp.Status, err)
 	}
 	return len(page.Orders)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
