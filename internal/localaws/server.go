@@ -185,7 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		s.serveAdmin(w, hr)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, maxRequestBody))
+	body, err := readBody(w, hr)
 	target := hr.Header.Get("X-Amz-Target")
 	isJSON := target != ""
 	if err != nil {
@@ -248,6 +248,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	writeXML(w, http.StatusOK, queryResponse(r.action, xmlns, reqID, out, flat))
+}
+
+// readBody reads the request body, up to maxRequestBody, in one allocation
+// when the client sent its length.
+func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, error) {
+	r := http.MaxBytesReader(w, hr.Body, maxRequestBody)
+	if n := hr.ContentLength; n > 0 && n <= maxRequestBody {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		// Nothing may follow the declared length.
+		if _, err := r.Read(make([]byte, 1)); err != io.EOF {
+			return nil, fmt.Errorf("request body longer than its Content-Length")
+		}
+		return b, nil
+	}
+	return io.ReadAll(r)
 }
 
 func parseForm(hr *http.Request, body []byte) (url.Values, *APIError) {
@@ -316,10 +334,17 @@ func (s *Server) call(r *request, ops map[string]opFunc) (out any, apiErr *APIEr
 	return op(s, r)
 }
 
+// jsonAppender is an output that renders itself as JSON without reflection.
+type jsonAppender interface{ appendJSON(b []byte) []byte }
+
 func writeJSON(w http.ResponseWriter, out any) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	if out == nil {
 		_, _ = w.Write([]byte("{}"))
+		return
+	}
+	if a, ok := out.(jsonAppender); ok {
+		_, _ = w.Write(a.appendJSON(make([]byte, 0, 1024)))
 		return
 	}
 	var b bytes.Buffer

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,10 +37,19 @@ var sqsOps = map[string]opFunc{
 	"RemovePermission":             (*Server).permissionNoop,
 }
 
-var (
-	queueNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
-	batchIDRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
-)
+// validName reports whether s is 1 to 80 letters, digits, hyphens and
+// underscores: the rule for queue names and batch entry ids.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 80 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // settable and read-only queue attribute names.
 var queueAttrNames = map[string]bool{
@@ -275,7 +283,7 @@ func (s *Server) CreateQueue(name string, attrs, tags map[string]string) (string
 		return "", errMissingParameter("QueueName")
 	}
 	fifo := strings.HasSuffix(name, ".fifo")
-	if !queueNameRE.MatchString(strings.TrimSuffix(name, ".fifo")) || len(name) > 80 {
+	if !validName(strings.TrimSuffix(name, ".fifo")) || len(name) > 80 {
 		return "", errInvalidParameterValue("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
 	}
 	if v, ok := attrs["FifoQueue"]; ok {
@@ -364,10 +372,16 @@ type queueInput struct {
 
 func (in *queueInput) queueURL() string { return in.QueueURL }
 
+// scanner is an input with a reflection-free decoder for its usual shape
+// (see jsonScanner).
+type scanner interface{ scan(b []byte) bool }
+
 // decodeQueue decodes the input of a queue operation and finds its queue.
 func (s *Server) decodeQueue(r *request, in interface{ queueURL() string }) (*queue, *APIError) {
-	if e := r.decode(in); e != nil {
-		return nil, e
+	if sc, ok := in.(scanner); !ok || len(r.body) == 0 || !sc.scan(r.body) {
+		if e := r.decode(in); e != nil {
+			return nil, e
+		}
 	}
 	return s.queueByURL(in.queueURL())
 }
@@ -709,7 +723,7 @@ func checkBatch(ids []string) *APIError {
 	}
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if !batchIDRE.MatchString(id) {
+		if !validName(id) {
 			return sqsErr("InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
 		}
 		if seen[id] {
