@@ -825,7 +825,12 @@ func (n *snsNotification) messageFor(protocol string) string {
 }
 
 // envelope renders the JSON document SNS delivers when raw delivery is off,
-// with AWS's key order and layout.
+// byte for byte in AWS's layout: two-space indent, " : " between key and
+// value, keys in the order Type, MessageId, SequenceNumber (FIFO), TopicArn,
+// Subject (if any), Message, Timestamp, SignatureVersion, Signature and
+// SigningCertURL (standard topics only: AWS does not sign notifications of
+// FIFO topics), UnsubscribeURL, then MessageAttributes (if any) in name order,
+// each on its own line as compact {"Type":...,"Value":...}.
 func (s *Server) envelope(sub *subscription, n *snsNotification, protocol string) string {
 	var b bytes.Buffer
 	kv := func(k, v string, last bool) {
@@ -850,9 +855,11 @@ func (s *Server) envelope(sub *subscription, n *snsNotification, protocol string
 	}
 	kv("Message", n.messageFor(protocol), false)
 	kv("Timestamp", n.at.UTC().Format("2006-01-02T15:04:05.000Z"), false)
-	kv("SignatureVersion", "1", false)
-	kv("Signature", fakeSignature, false)
-	kv("SigningCertURL", "https://sns."+s.region+".amazonaws.com/SimpleNotificationService-0000000000000000000000.pem", false)
+	if n.seq == "" {
+		kv("SignatureVersion", "1", false)
+		kv("Signature", fakeSignature, false)
+		kv("SigningCertURL", "https://sns."+s.region+".amazonaws.com/SimpleNotificationService-0000000000000000000000.pem", false)
+	}
 	kv("UnsubscribeURL", sub.baseURL+"/?Action=Unsubscribe&SubscriptionArn="+sub.arn, len(n.attrs) == 0)
 	if len(n.attrs) > 0 {
 		b.WriteString(`  "MessageAttributes" : {` + "\n")

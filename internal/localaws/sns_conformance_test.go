@@ -53,6 +53,10 @@ func numAttr(v string) snstypes.MessageAttributeValue {
 // envelopeRE is the layout of a notification as SNS delivers it to SQS.
 var envelopeRE = regexp.MustCompile(`^\{\n  "Type" : "Notification",\n  "MessageId" : "[0-9a-f-]{36}",\n  "TopicArn" : "[^"]+",\n  "Subject" : "greeting",\n  "Message" : "hello \\"world\\"",\n  "Timestamp" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",\n  "SignatureVersion" : "1",\n  "Signature" : "[^"]+",\n  "SigningCertURL" : "https://sns\.us-east-1\.amazonaws\.com/[^"]+\.pem",\n  "UnsubscribeURL" : "[^"]+\?Action=Unsubscribe&SubscriptionArn=[^"]+",\n  "MessageAttributes" : \{\n    "color" : \{"Type":"String","Value":"blue"\},\n    "size" : \{"Type":"Number","Value":"3"\}\n  \}\n\}$`)
 
+// fifoEnvelopeRE is the layout of a notification of a FIFO topic as SNS
+// delivers it to SQS: with SequenceNumber and without the signature fields.
+var fifoEnvelopeRE = regexp.MustCompile(`^\{\n  "Type" : "Notification",\n  "MessageId" : "[0-9a-f-]{36}",\n  "SequenceNumber" : "(\d+)",\n  "TopicArn" : "[^"]+\.fifo",\n  "Message" : "hello",\n  "Timestamp" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",\n  "UnsubscribeURL" : "[^"]+\?Action=Unsubscribe&SubscriptionArn=[^"]+",\n  "MessageAttributes" : \{\n    "color" : \{"Type":"String","Value":"blue"\}\n  \}\n\}$`)
+
 var snsCases = []snsCase{
 	{name: "topic lifecycle", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
 		arn := createTopic(t, c, "", nil)
@@ -220,6 +224,24 @@ var snsCases = []snsCase{
 		var inv *snstypes.InvalidParameterException
 		if !errors.As(err, &inv) {
 			t.Errorf("FIFO publish without a group: %v; want InvalidParameterException", err)
+		}
+	}},
+	{name: "fifo topic envelope", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
+		arn := createTopic(t, c, ".fifo", map[string]string{"FifoTopic": "true", "ContentBasedDeduplication": "true"})
+		u, _ := subscribeQueue(t, c, q, arn, nil)
+		out := must(c.Publish(ctxT(t), &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("hello"), MessageGroupId: aws.String("g"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{"color": strAttr("blue")}}))
+		got := receive(t, q, u, 10, 30, 1)
+		if len(got) != 1 {
+			t.Fatalf("queue got %d messages; want 1", len(got))
+		}
+		body := aws.ToString(got[0].Body)
+		m := fifoEnvelopeRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("FIFO envelope does not have AWS's shape:\n%s", body)
+		}
+		if m[1] != aws.ToString(out.SequenceNumber) {
+			t.Errorf("envelope SequenceNumber = %s; want %s from Publish", m[1], aws.ToString(out.SequenceNumber))
 		}
 	}},
 	{name: "http subscription with confirmation", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
