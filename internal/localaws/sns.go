@@ -170,9 +170,77 @@ func (s *Server) topicByARN(arn string) (*topic, *APIError) {
 	return t, nil
 }
 
-type nextTokenInput struct {
+// topicInput, subscriptionInput and resourceInput are embedded by the inputs
+// of operations on a topic, a subscription or a taggable resource; onSNS finds
+// what they name.
+type topicInput struct {
+	TopicArn string `json:"TopicArn"`
+}
+
+type subscriptionInput struct {
+	SubscriptionArn string `json:"SubscriptionArn"`
+}
+
+type resourceInput struct {
+	ResourceArn string `json:"ResourceArn"`
+}
+
+func (in *topicInput) target() string        { return in.TopicArn }
+func (in *subscriptionInput) target() string { return in.SubscriptionArn }
+func (in *resourceInput) target() string     { return in.ResourceArn }
+
+// lockMode says whether an SNS operation changes what it finds.
+type lockMode bool
+
+const (
+	reading lockMode = false
+	writing lockMode = true
+)
+
+// onSNS decodes the input of an SNS operation into in, finds what it names
+// with find and runs fn on it, all under the server's lock (exclusive when
+// writing).
+func onSNS[T any](s *Server, r *request, in interface{ target() string }, mode lockMode,
+	find func(s *Server, arn string) (T, *APIError), fn func(T) (any, *APIError)) (any, *APIError) {
+	if e := r.decode(in); e != nil {
+		return nil, e
+	}
+	if mode == writing {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	} else {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	x, e := find(s, in.target())
+	if e != nil {
+		return nil, e
+	}
+	return fn(x)
+}
+
+// subscriptionByARN and resourceByARN find what an input names; called with
+// Server.mu held, like topicByARN.
+func (s *Server) subscriptionByARN(arn string) (*subscription, *APIError) {
+	sub := s.subs[arn]
+	if sub == nil {
+		return nil, errSNSNotFound("Subscription does not exist")
+	}
+	return sub, nil
+}
+
+func (s *Server) resourceByARN(arn string) (*topic, *APIError) {
+	t := s.topics[arn]
+	if t == nil {
+		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
+	}
+	return t, nil
+}
+
+// listInput is the input of the paginated list operations.
+type listInput struct {
+	topicInput
 	NextToken string `json:"NextToken"`
-	TopicArn  string `json:"TopicArn"`
 }
 
 type topicEntry struct {
@@ -206,7 +274,7 @@ func page(keys []string, token string) ([]string, string) {
 }
 
 func (s *Server) listTopics(r *request) (any, *APIError) {
-	var in nextTokenInput
+	var in listInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
@@ -229,16 +297,12 @@ type snsAttributesOutput struct {
 }
 
 func (s *Server) getTopicAttributes(r *request) (any, *APIError) {
-	var in nextTokenInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, e := s.topicByARN(in.TopicArn)
-	if e != nil {
-		return nil, e
-	}
+	var in topicInput
+	return onSNS(s, r, &in, reading, (*Server).topicByARN, s.topicAttributes)
+}
+
+// topicAttributes answers GetTopicAttributes; called with Server.mu held.
+func (s *Server) topicAttributes(t *topic) (any, *APIError) {
 	a := map[string]string{
 		"TopicArn": t.arn, "Owner": s.account, "DisplayName": "",
 		"SubscriptionsPending": "0", "SubscriptionsConfirmed": "0", "SubscriptionsDeleted": "0",
@@ -264,36 +328,30 @@ func (s *Server) getTopicAttributes(r *request) (any, *APIError) {
 	return snsAttributesOutput{a}, nil
 }
 
-type setAttributeInput struct {
-	TopicArn        string `json:"TopicArn"`
-	SubscriptionArn string `json:"SubscriptionArn"`
-	AttributeName   string `json:"AttributeName"`
-	AttributeValue  string `json:"AttributeValue"`
+type attributeInput struct {
+	AttributeName  string `json:"AttributeName"`
+	AttributeValue string `json:"AttributeValue"`
 }
 
 func (s *Server) setTopicAttributes(r *request) (any, *APIError) {
-	var in setAttributeInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
+	var in struct {
+		topicInput
+		attributeInput
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, e := s.topicByARN(in.TopicArn)
-	if e != nil {
-		return nil, e
-	}
-	if !topicAttrNames[in.AttributeName] || in.AttributeName == "FifoTopic" {
-		return nil, errSNSInvalidParameter("AttributeName")
-	}
-	if in.AttributeName == "ContentBasedDeduplication" && !t.fifo {
-		return nil, errSNSInvalidParameter("AttributeName: ContentBasedDeduplication can only be set for FIFO topics")
-	}
-	t.attrs[in.AttributeName] = in.AttributeValue
-	return nil, nil
+	return onSNS(s, r, &in, writing, (*Server).topicByARN, func(t *topic) (any, *APIError) {
+		if !topicAttrNames[in.AttributeName] || in.AttributeName == "FifoTopic" {
+			return nil, errSNSInvalidParameter("AttributeName")
+		}
+		if in.AttributeName == "ContentBasedDeduplication" && !t.fifo {
+			return nil, errSNSInvalidParameter("AttributeName: ContentBasedDeduplication can only be set for FIFO topics")
+		}
+		t.attrs[in.AttributeName] = in.AttributeValue
+		return nil, nil
+	})
 }
 
 func (s *Server) deleteTopic(r *request) (any, *APIError) {
-	var in nextTokenInput
+	var in topicInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
@@ -477,37 +535,24 @@ func (sub *subscription) set(name, value string) *APIError {
 	return nil
 }
 
-type confirmInput struct {
-	TopicArn string `json:"TopicArn"`
-	Token    string `json:"Token"`
-}
-
 func (s *Server) confirmSubscription(r *request) (any, *APIError) {
-	var in confirmInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
+	var in struct {
+		topicInput
+		Token string `json:"Token"`
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, e := s.topicByARN(in.TopicArn)
-	if e != nil {
-		return nil, e
-	}
-	for _, sub := range t.subs {
-		if in.Token != "" && sub.token == in.Token {
-			sub.confirmed = true
-			return subscriptionARNOutput{sub.arn}, nil
+	return onSNS(s, r, &in, writing, (*Server).topicByARN, func(t *topic) (any, *APIError) {
+		for _, sub := range t.subs {
+			if in.Token != "" && sub.token == in.Token {
+				sub.confirmed = true
+				return subscriptionARNOutput{sub.arn}, nil
+			}
 		}
-	}
-	return nil, errSNSInvalidParameter("Token")
-}
-
-type subARNInput struct {
-	SubscriptionArn string `json:"SubscriptionArn"`
+		return nil, errSNSInvalidParameter("Token")
+	})
 }
 
 func (s *Server) unsubscribe(r *request) (any, *APIError) {
-	var in subARNInput
+	var in subscriptionInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
@@ -564,7 +609,7 @@ func (s *Server) subscriptionList(subs map[string]*subscription, token string) l
 }
 
 func (s *Server) listSubscriptions(r *request) (any, *APIError) {
-	var in nextTokenInput
+	var in listInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
@@ -574,34 +619,24 @@ func (s *Server) listSubscriptions(r *request) (any, *APIError) {
 }
 
 func (s *Server) listSubscriptionsByTopic(r *request) (any, *APIError) {
-	var in nextTokenInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t, e := s.topicByARN(in.TopicArn)
-	if e != nil {
-		return nil, e
-	}
-	subs := make(map[string]*subscription, len(t.subs))
-	for _, sub := range t.subs {
-		subs[sub.arn] = sub
-	}
-	return s.subscriptionList(subs, in.NextToken), nil
+	var in listInput
+	return onSNS(s, r, &in, reading, (*Server).topicByARN, func(t *topic) (any, *APIError) {
+		subs := make(map[string]*subscription, len(t.subs))
+		for _, sub := range t.subs {
+			subs[sub.arn] = sub
+		}
+		return s.subscriptionList(subs, in.NextToken), nil
+	})
 }
 
 func (s *Server) getSubscriptionAttributes(r *request) (any, *APIError) {
-	var in subARNInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	sub := s.subs[in.SubscriptionArn]
-	if sub == nil {
-		return nil, errSNSNotFound("Subscription does not exist")
-	}
+	var in subscriptionInput
+	return onSNS(s, r, &in, reading, (*Server).subscriptionByARN, s.subscriptionAttributes)
+}
+
+// subscriptionAttributes answers GetSubscriptionAttributes; called with
+// Server.mu held.
+func (s *Server) subscriptionAttributes(sub *subscription) (any, *APIError) {
 	a := map[string]string{
 		"SubscriptionArn": sub.arn, "TopicArn": sub.topicARN, "Owner": s.account, "Protocol": sub.protocol,
 		"Endpoint": sub.endpoint, "ConfirmationWasAuthenticated": strconv.FormatBool(sub.confirmed),
@@ -618,17 +653,13 @@ func (s *Server) getSubscriptionAttributes(r *request) (any, *APIError) {
 }
 
 func (s *Server) setSubscriptionAttributes(r *request) (any, *APIError) {
-	var in setAttributeInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
+	var in struct {
+		subscriptionInput
+		attributeInput
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.subs[in.SubscriptionArn]
-	if sub == nil {
-		return nil, errSNSNotFound("Subscription does not exist")
-	}
-	return nil, sub.set(in.AttributeName, in.AttributeValue)
+	return onSNS(s, r, &in, writing, (*Server).subscriptionByARN, func(sub *subscription) (any, *APIError) {
+		return nil, sub.set(in.AttributeName, in.AttributeValue)
+	})
 }
 
 type snsAttr struct {
@@ -1069,7 +1100,7 @@ func (s *Server) sendConfirmation(sub *subscription) {
 }
 
 type publishBatchInput struct {
-	TopicArn                   string         `json:"TopicArn"`
+	topicInput
 	PublishBatchRequestEntries []publishEntry `json:"PublishBatchRequestEntries"`
 }
 
@@ -1080,13 +1111,8 @@ type publishBatchOutput struct {
 
 func (s *Server) publishBatch(r *request) (any, *APIError) {
 	var in publishBatchInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	_, e := s.topicByARN(in.TopicArn)
-	s.mu.RUnlock()
-	if e != nil {
+	exists := func(*topic) (any, *APIError) { return nil, nil }
+	if _, e := onSNS(s, r, &in, reading, (*Server).topicByARN, exists); e != nil {
 		return nil, e
 	}
 	ids := make([]string, len(in.PublishBatchRequestEntries))
@@ -1112,9 +1138,9 @@ func (s *Server) publishBatch(r *request) (any, *APIError) {
 }
 
 type tagResourceInput struct {
-	ResourceArn string   `json:"ResourceArn"`
-	Tags        []tag    `json:"Tags"`
-	TagKeys     []string `json:"TagKeys"`
+	resourceInput
+	Tags    []tag    `json:"Tags"`
+	TagKeys []string `json:"TagKeys"`
 }
 
 type listTagsOutput struct {
@@ -1123,53 +1149,32 @@ type listTagsOutput struct {
 
 func (s *Server) tagResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.topics[in.ResourceArn]
-	if t == nil {
-		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
-	}
-	for _, tg := range in.Tags {
-		t.tags[tg.Key] = tg.Value
-	}
-	return nil, nil
+	return onSNS(s, r, &in, writing, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+		for _, tg := range in.Tags {
+			t.tags[tg.Key] = tg.Value
+		}
+		return nil, nil
+	})
 }
 
 func (s *Server) untagResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.topics[in.ResourceArn]
-	if t == nil {
-		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
-	}
-	for _, k := range in.TagKeys {
-		delete(t.tags, k)
-	}
-	return nil, nil
+	return onSNS(s, r, &in, writing, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+		for _, k := range in.TagKeys {
+			delete(t.tags, k)
+		}
+		return nil, nil
+	})
 }
 
 func (s *Server) listTagsForResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	t := s.topics[in.ResourceArn]
-	if t == nil {
-		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
-	}
-	out := listTagsOutput{Tags: []tag{}}
-	for k, v := range t.tags {
-		out.Tags = append(out.Tags, tag{k, v})
-	}
-	sort.Slice(out.Tags, func(i, j int) bool { return out.Tags[i].Key < out.Tags[j].Key })
-	return out, nil
+	return onSNS(s, r, &in, reading, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+		out := listTagsOutput{Tags: []tag{}}
+		for k, v := range t.tags {
+			out.Tags = append(out.Tags, tag{k, v})
+		}
+		sort.Slice(out.Tags, func(i, j int) bool { return out.Tags[i].Key < out.Tags[j].Key })
+		return out, nil
+	})
 }

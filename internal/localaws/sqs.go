@@ -1234,11 +1234,6 @@ func (s *Server) listDeadLetterSourceQueues(r *request) (any, *APIError) {
 
 func (s *Server) permissionNoop(r *request) (any, *APIError) {
 	var in queueInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	if _, e := s.queueByURL(in.QueueURL); e != nil {
-		return nil, e
-	}
-	return nil, nil
+	_, e := s.decodeQueue(r, &in)
+	return nil, e
 }
