@@ -160,6 +160,22 @@ func (s *jsonScanner) strings() ([]string, bool) {
 	return out, ok
 }
 
+// strInto, stringsInto and integerInto read a value into *v.
+func (s *jsonScanner) strInto(v *string) (ok bool) {
+	*v, ok = s.str()
+	return ok
+}
+
+func (s *jsonScanner) stringsInto(v *[]string) (ok bool) {
+	*v, ok = s.strings()
+	return ok
+}
+
+func (s *jsonScanner) integerInto(v *flexInt) (ok bool) {
+	*v, ok = s.integer()
+	return ok
+}
+
 // integer reads an integer sent as a number (JSON protocol) or a string
 // (query protocol), as flexInt does.
 func (s *jsonScanner) integer() (flexInt, bool) {
@@ -201,173 +217,132 @@ func bytesTrimMinus(b []byte) []byte {
 	return b
 }
 
-// The scanners of the busiest inputs. Each reports whether it read the whole
-// input; on false the input is left as it was.
-
-func (in *sendMessageBatchInput) scan(b []byte) bool {
-	var x sendMessageBatchInput
+// scanObject reads b, one object, into a fresh T with member, which reads
+// the value of the named member, and stores it in *in if all of b was read.
+func scanObject[T any](in *T, b []byte, member func(s *jsonScanner, x *T, name string) bool) bool {
+	var x T
 	s := newJSONScanner(b)
-	s.object(func(name string) bool {
-		var ok bool
-		switch name {
-		case "QueueUrl":
-			x.QueueURL, ok = s.str()
-		case "Entries":
-			x.Entries = []sendInput{}
-			ok = s.array(func() bool {
-				var en sendInput
-				if !en.scanFields(s, true) {
-					return false
-				}
-				x.Entries = append(x.Entries, en)
-				return true
-			})
-		}
-		return ok
-	})
+	s.object(func(name string) bool { return member(s, &x, name) })
 	if !s.end() {
 		return false
 	}
 	*in = x
 	return true
+}
+
+// objects reads an array of objects into *list, each with member.
+func objects[T any](s *jsonScanner, list *[]T, member func(x *T, name string) bool) bool {
+	*list = []T{}
+	return s.array(func() bool {
+		var x T
+		if !s.object(func(name string) bool { return member(&x, name) }) {
+			return false
+		}
+		*list = append(*list, x)
+		return true
+	})
+}
+
+// The scanners of the busiest inputs. Each reports whether it read the whole
+// input; on false the input is left as it was. A member not named here, or
+// named with another spelling, fails the scan.
+
+func (in *sendMessageBatchInput) scan(b []byte) bool {
+	return scanObject(in, b, func(s *jsonScanner, x *sendMessageBatchInput, name string) bool {
+		switch name {
+		case "QueueUrl":
+			return s.strInto(&x.QueueURL)
+		case "Entries":
+			return objects(s, &x.Entries, func(en *sendInput, name string) bool { return en.scanField(s, name, true) })
+		}
+		return false
+	})
 }
 
 func (in *sendMessageInput) scan(b []byte) bool {
-	var x sendMessageInput
-	s := newJSONScanner(b)
-	s.object(func(name string) bool {
+	return scanObject(in, b, func(s *jsonScanner, x *sendMessageInput, name string) bool {
 		if name == "QueueUrl" {
-			var ok bool
-			x.QueueURL, ok = s.str()
-			return ok
+			return s.strInto(&x.QueueURL)
 		}
 		return x.sendInput.scanField(s, name, false)
 	})
-	if !s.end() {
-		return false
-	}
-	*in = x
-	return true
-}
-
-// scanFields reads a batch entry object.
-func (en *sendInput) scanFields(s *jsonScanner, batch bool) bool {
-	return s.object(func(name string) bool { return en.scanField(s, name, batch) })
 }
 
 // scanField reads one member of a message to send; messages with attributes
 // are left to encoding/json.
 func (en *sendInput) scanField(s *jsonScanner, name string, batch bool) bool {
-	var ok bool
 	switch name {
 	case "Id":
-		if !batch {
-			return false
-		}
-		en.ID, ok = s.str()
+		return batch && s.strInto(&en.ID)
 	case "MessageBody":
-		var v string
-		v, ok = s.str()
-		en.MessageBody = &v
+		en.MessageBody = new(string)
+		return s.strInto(en.MessageBody)
 	case "DelaySeconds":
-		en.DelaySeconds, ok = s.integer()
+		return s.integerInto(&en.DelaySeconds)
 	case "MessageDeduplicationId":
-		en.MessageDeduplicationID, ok = s.str()
+		return s.strInto(&en.MessageDeduplicationID)
 	case "MessageGroupId":
-		en.MessageGroupID, ok = s.str()
+		return s.strInto(&en.MessageGroupID)
 	}
-	return ok
+	return false
 }
 
 func (in *receiveMessageInput) scan(b []byte) bool {
-	var x receiveMessageInput
-	s := newJSONScanner(b)
-	s.object(func(name string) bool {
-		var ok bool
+	return scanObject(in, b, func(s *jsonScanner, x *receiveMessageInput, name string) bool {
 		switch name {
 		case "QueueUrl":
-			x.QueueURL, ok = s.str()
+			return s.strInto(&x.QueueURL)
 		case "AttributeNames":
-			x.AttributeNames, ok = s.strings()
+			return s.stringsInto(&x.AttributeNames)
 		case "MessageSystemAttributeNames":
-			x.MessageSystemAttributeNames, ok = s.strings()
+			return s.stringsInto(&x.MessageSystemAttributeNames)
 		case "MessageAttributeNames":
-			x.MessageAttributeNames, ok = s.strings()
+			return s.stringsInto(&x.MessageAttributeNames)
 		case "MaxNumberOfMessages":
-			x.MaxNumberOfMessages, ok = s.integer()
+			return s.integerInto(&x.MaxNumberOfMessages)
 		case "VisibilityTimeout":
-			x.VisibilityTimeout, ok = s.integer()
+			return s.integerInto(&x.VisibilityTimeout)
 		case "WaitTimeSeconds":
-			x.WaitTimeSeconds, ok = s.integer()
+			return s.integerInto(&x.WaitTimeSeconds)
 		case "ReceiveRequestAttemptId":
-			x.ReceiveRequestAttemptID, ok = s.str()
+			return s.strInto(&x.ReceiveRequestAttemptID)
 		}
-		return ok
-	})
-	if !s.end() {
 		return false
-	}
-	*in = x
-	return true
+	})
 }
 
 func (in *batchInput) scan(b []byte) bool {
-	var x batchInput
-	s := newJSONScanner(b)
-	s.object(func(name string) bool {
-		var ok bool
+	return scanObject(in, b, func(s *jsonScanner, x *batchInput, name string) bool {
 		switch name {
 		case "QueueUrl":
-			x.QueueURL, ok = s.str()
+			return s.strInto(&x.QueueURL)
 		case "Entries":
-			x.Entries = []batchEntry{}
-			ok = s.array(func() bool {
-				var en batchEntry
-				if !s.object(func(name string) bool {
-					var ok bool
-					switch name {
-					case "Id":
-						en.ID, ok = s.str()
-					case "ReceiptHandle":
-						en.ReceiptHandle, ok = s.str()
-					case "VisibilityTimeout":
-						en.VisibilityTimeout, ok = s.integer()
-					}
-					return ok
-				}) {
-					return false
+			return objects(s, &x.Entries, func(en *batchEntry, name string) bool {
+				switch name {
+				case "Id":
+					return s.strInto(&en.ID)
+				case "ReceiptHandle":
+					return s.strInto(&en.ReceiptHandle)
+				case "VisibilityTimeout":
+					return s.integerInto(&en.VisibilityTimeout)
 				}
-				x.Entries = append(x.Entries, en)
-				return true
+				return false
 			})
 		}
-		return ok
-	})
-	if !s.end() {
 		return false
-	}
-	*in = x
-	return true
+	})
 }
 
 func (in *deleteMessageInput) scan(b []byte) bool {
-	var x deleteMessageInput
-	s := newJSONScanner(b)
-	s.object(func(name string) bool {
-		var ok bool
+	return scanObject(in, b, func(s *jsonScanner, x *deleteMessageInput, name string) bool {
 		switch name {
 		case "QueueUrl":
-			x.QueueURL, ok = s.str()
+			return s.strInto(&x.QueueURL)
 		case "ReceiptHandle":
-			x.ReceiptHandle, ok = s.str()
+			return s.strInto(&x.ReceiptHandle)
 		}
-		return ok
-	})
-	if !s.end() {
 		return false
-	}
-	*in = x
-	return true
+	})
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
@@ -438,25 +413,36 @@ func appendMember(b []byte, first bool, name, value string, always bool) []byte 
 	return appendJSONString(b, value)
 }
 
-func (e batchError) appendJSON(b []byte) []byte {
+// appendList appends "name":[...] with each element rendered by elem.
+func appendList[T any](b []byte, name string, list []T, elem func(b []byte, x T) []byte) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':', '[')
+	for i, x := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return append(b, ']')
+}
+
+func appendBatchError(b []byte, e batchError) []byte {
 	b = appendMember(b, true, "Id", e.ID, true)
 	b = append(b, `,"SenderFault":`...)
 	b = strconv.AppendBool(b, e.SenderFault)
 	b = appendMember(b, false, "Code", e.Code, true)
-	return appendMember(b, false, "Message", e.Message, false)
+	b = appendMember(b, false, "Message", e.Message, false)
+	return append(b, '}')
 }
 
-func appendFailed(b []byte, failed []batchError) []byte {
-	b = append(b, `,"Failed":[`...)
-	for i, f := range failed {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = f.appendJSON(b)
-		b = append(b, '}')
-	}
-	return append(b, ']', '}')
+// appendBatchOutput appends {"Successful":[...],"Failed":[...]}.
+func appendBatchOutput[T any](b []byte, ok []T, elem func(b []byte, x T) []byte, failed []batchError) []byte {
+	b = append(b, '{')
+	b = appendList(b, "Successful", ok, elem)
+	b = append(b, ',')
+	b = appendList(b, "Failed", failed, func(b []byte, e batchError) []byte { return appendBatchError(append(b, '{'), e) })
+	return append(b, '}')
 }
 
 func (o sendOutput) appendJSON(b []byte) []byte {
@@ -471,29 +457,13 @@ func (o sendOutput) appendJSON(b []byte) []byte {
 }
 
 func (o sendMessageBatchOutput) appendJSON(b []byte) []byte {
-	b = append(b, `{"Successful":[`...)
-	for i, e := range o.Successful {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = e.appendJSON(b)
-	}
-	b = append(b, ']')
-	return appendFailed(b, o.Failed)
+	return appendBatchOutput(b, o.Successful, func(b []byte, e sendOutput) []byte { return e.appendJSON(b) }, o.Failed)
 }
 
 func (o deleteMessageBatchOutput) appendJSON(b []byte) []byte {
-	b = append(b, `{"Successful":[`...)
-	for i, e := range o.Successful {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = appendMember(b, true, "Id", e.ID, true)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
-	return appendFailed(b, o.Failed)
+	return appendBatchOutput(b, o.Successful, func(b []byte, e idEntry) []byte {
+		return append(appendMember(append(b, '{'), true, "Id", e.ID, true), '}')
+	}, o.Failed)
 }
 
 // appendJSON renders the output; messages with attributes are rendered by
@@ -507,20 +477,15 @@ func (o receiveMessageOutput) appendJSON(b []byte) []byte {
 	if len(o.Messages) == 0 {
 		return append(b, '{', '}')
 	}
-	b = append(b, `{"Messages":[`...)
-	for i, m := range o.Messages {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '{')
-		b = appendMember(b, true, "MessageId", m.MessageID, true)
+	b = appendList(append(b, '{'), "Messages", o.Messages, func(b []byte, m outMessage) []byte {
+		b = appendMember(append(b, '{'), true, "MessageId", m.MessageID, true)
 		b = appendMember(b, false, "ReceiptHandle", m.ReceiptHandle, true)
 		b = appendMember(b, false, "MD5OfBody", m.MD5OfBody, true)
 		b = appendMember(b, false, "Body", m.Body, true)
 		b = appendMember(b, false, "MD5OfMessageAttributes", m.MD5OfMessageAttributes, false)
-		b = append(b, '}')
-	}
-	return append(b, ']', '}')
+		return append(b, '}')
+	})
+	return append(b, '}')
 }
 
 // appendEncoded appends v as encoding/json renders it with HTML escaping off.
