@@ -126,7 +126,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			Database: service.Database{
 				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(),
 				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
-				AllowFrom:    func(p awsec2.IConnectable) { allowDatabase(p, db, true, "service "+ms.Name) },
+				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "service "+ms.Name) },
 			},
 			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
@@ -139,7 +139,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 		Cluster: cluster, Vpc: vpc, Image: image,
 		Host: *db.InstanceEndpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: service.CAFile,
 		MasterSecretArn: db.Secret().SecretArn(), MasterSecretKey: db.Key,
-		AllowFrom:    func(p awsec2.IConnectable) { allowDatabase(p, db, false, "migration task") },
+		AllowFrom:    func(p awsec2.IConnectable) { db.AllowDirectFrom(p, "migration task") },
 		LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
 	})
 
@@ -210,18 +210,6 @@ func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section
 		}
 	}
 	return observability.Section{Title: "Services and edge", Widgets: widgets}
-}
-
-// allowDatabase opens the database's security group (the proxy's when viaProxy and there is one) to peer on the
-// PostgreSQL port. The rule is declared from the peer's side (AllowTo): CDK then creates the ingress rule in the
-// peer's stack, this one; declared from the database's side it would sit in the stateful stack and refer back to
-// this stack's security groups, a dependency cycle.
-func allowDatabase(peer awsec2.IConnectable, db *database.Database, viaProxy bool, description string) {
-	target := db.SecurityGroup
-	if viaProxy && db.Proxy != nil {
-		target = db.ProxySecurityGroup
-	}
-	peer.Connections().AllowTo(target, awsec2.Port_Tcp(jsii.Number(database.Port)), jsii.String(description))
 }
 
 // imageRef is the tag or digest to deploy: the digest when given (it pins the exact image), else the tag.

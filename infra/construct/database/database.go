@@ -3,7 +3,7 @@
 // parameter group (rds.force_ssl=1), IAM authentication, a master password generated and rotated by RDS in
 // Secrets Manager, log exports to encrypted log groups with retention, an optional RDS Proxy that requires TLS
 // and IAM authentication, and alarms on CPU, free storage and connections. Its security groups admit nobody
-// until a stack calls AllowFrom.
+// until a client is let in with AllowFrom or AllowDirectFrom.
 package database
 
 import (
@@ -262,20 +262,28 @@ func (d *Database) SecretArn() *string { return d.Instance.Secret().SecretArn() 
 // InstanceResourceID is the instance's resource ID (db-...), the resource part of its rds-db:connect ARN.
 func (d *Database) InstanceResourceID() *string { return d.Instance.InstanceResourceId() }
 
-// AllowFrom lets peer reach the endpoint the services use (the proxy when there is one) on the PostgreSQL port:
-// an ingress rule on the endpoint's security group and, where the peer restricts egress, the matching egress
-// rule on the peer's.
+// AllowFrom lets peer reach the endpoint the services use (the proxy when there is one) on the PostgreSQL port.
+// It is the one way to open the database to a client, declared from the peer's side (Connections().AllowTo): CDK
+// then puts both the peer's egress rule and the database's ingress rule into the peer's stack. Declared from the
+// database's side, the ingress rule would sit in this (stateful) stack and refer to the peer's security group in
+// the stateless stack, which already depends on this one: a dependency cycle.
 func (d *Database) AllowFrom(peer awsec2.IConnectable, description string) {
+	target := d.SecurityGroup
 	if d.Proxy != nil {
-		d.ProxySecurityGroup.Connections().AllowFrom(peer, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String(description))
-		return
+		target = d.ProxySecurityGroup
 	}
-	d.AllowDirectFrom(peer, description)
+	allow(peer, target, description)
 }
 
-// AllowDirectFrom lets peer reach the instance itself on the PostgreSQL port (migrations), like AllowFrom.
+// AllowDirectFrom lets peer reach the instance itself on the PostgreSQL port (the migration task, which logs in
+// with the master password the proxy would refuse), declared from the peer's side like AllowFrom.
 func (d *Database) AllowDirectFrom(peer awsec2.IConnectable, description string) {
-	d.SecurityGroup.Connections().AllowFrom(peer, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String(description))
+	allow(peer, d.SecurityGroup, description)
+}
+
+// allow opens target to peer on the PostgreSQL port, from the peer's side.
+func allow(peer awsec2.IConnectable, target awsec2.ISecurityGroup, description string) {
+	peer.Connections().AllowTo(target, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String(description))
 }
 
 // GrantConnect lets grantee connect as dbUser with an IAM authentication token (rds-db:connect) to the endpoint

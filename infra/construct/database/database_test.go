@@ -1,0 +1,107 @@
+package database_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
+)
+
+func TestMain(m *testing.M) { constructtest.Main(m) }
+
+// TestAllowFromPeerStack opens the database to security groups of another stack, as the stateless stack does:
+// every rule must land in the peer's stack, so the peer's stack depends on the database's and not the reverse.
+func TestAllowFromPeerStack(t *testing.T) {
+	tests := []struct {
+		name       string
+		proxy      bool
+		wantTarget string // the security group the services' rule opens
+	}{
+		{"instance", false, "SecurityGroup"},
+		{"proxy", true, "ProxySecurityGroup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbStack := constructtest.NewStack(t, "stateful", "eu-west-1")
+			logKey := awskms.NewKey(dbStack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+			vpc := network.New(dbStack, "Network", network.Props{
+				Network: config.Network{CIDR: "10.0.0.0/16", AZCount: 2, NATGateways: 1},
+				Region:  "eu-west-1", LogKey: logKey, LogRetention: awslogs.RetentionDays_ONE_WEEK,
+			}).Vpc
+			db := database.New(dbStack, "Database", database.Props{
+				Identifier: "ecsr-test",
+				Settings: config.Database{
+					EngineVersion: "18", InstanceClass: "t4g.micro", Name: "orders", BackupRetentionDays: 1,
+					AllocatedStorageGiB: 20, MaxAllocatedStorageGiB: 50, RDSProxy: tt.proxy,
+				},
+				Removal:      config.RemovalDestroy,
+				Vpc:          vpc,
+				Thresholds:   config.Alarms{DatabaseCPUPercent: 80, DatabaseFreeStorageGiB: 2, DatabaseConnections: 50},
+				AlarmTopic:   awssns.NewTopic(dbStack, jsii.String("Alarms"), nil),
+				LogKey:       logKey,
+				LogRetention: awslogs.RetentionDays_ONE_WEEK,
+			})
+
+			peerStack := awscdk.NewStack(dbStack.Node().Scope().(awscdk.App), jsii.String("stateless"), &awscdk.StackProps{
+				Env: &awscdk.Environment{Region: jsii.String("eu-west-1")},
+			})
+			service := awsec2.NewSecurityGroup(peerStack, jsii.String("Service"), &awsec2.SecurityGroupProps{Vpc: vpc, AllowAllOutbound: jsii.Bool(false)})
+			migration := awsec2.NewSecurityGroup(peerStack, jsii.String("Migration"), &awsec2.SecurityGroupProps{Vpc: vpc, AllowAllOutbound: jsii.Bool(false)})
+			db.AllowFrom(service, "service api")
+			db.AllowDirectFrom(migration, "migration task")
+
+			dbTpl := constructtest.TemplateOf(dbStack)
+			peerTpl := constructtest.TemplateOf(peerStack)
+			for id, r := range dbTpl.Resources("AWS::EC2::SecurityGroupIngress") {
+				if strings.Contains(constructtest.JSON(r), "Fn::ImportValue") {
+					t.Errorf("database stack rule %s refers to the peer's stack: %s", id, constructtest.JSON(r))
+				}
+			}
+			for _, dep := range *dbStack.Dependencies() {
+				if *dep.StackName() == *peerStack.StackName() {
+					t.Errorf("the database stack depends on the peer's stack: a dependency cycle with the peer's imports")
+				}
+			}
+
+			wantTarget := map[string]string{"service api": tt.wantTarget, "migration task": "SecurityGroup"}
+			got := map[string]string{}
+			for _, r := range peerTpl.Resources("AWS::EC2::SecurityGroupIngress") {
+				p := constructtest.Props(r)
+				if p["FromPort"] != 5432.0 || p["ToPort"] != 5432.0 {
+					t.Errorf("ingress %s; want port 5432 only", constructtest.JSON(p))
+				}
+				group := constructtest.JSON(p["GroupId"])
+				if !strings.Contains(group, "Fn::ImportValue") {
+					t.Errorf("ingress on %s; want a database security group imported from the database's stack", group)
+				}
+				target := "SecurityGroup"
+				if strings.Contains(group, "DatabaseProxySecurityGroup") {
+					target = "ProxySecurityGroup"
+				}
+				got[p["Description"].(string)] = target
+			}
+			if constructtest.JSON(got) != constructtest.JSON(wantTarget) {
+				t.Errorf("ingress rules in the peer's stack = %v; want %v", got, wantTarget)
+			}
+			egress := 0
+			for _, r := range peerTpl.Resources("AWS::EC2::SecurityGroupEgress") {
+				if constructtest.Props(r)["FromPort"] == 5432.0 {
+					egress++
+				}
+			}
+			if egress != 2 {
+				t.Errorf("egress rules to the database = %d; want 2 (service and migration task)", egress)
+			}
+		})
+	}
+}
