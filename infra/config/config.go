@@ -242,10 +242,10 @@ type ServiceSizing struct {
 	// CPU is the task's Fargate CPU units (256 = 0.25 vCPU); Memory its MiB, a valid pair for Fargate.
 	CPU    int `yaml:"cpu"`
 	Memory int `yaml:"memory"`
-	// MinTasks and MaxTasks bound autoscaling; DesiredTasks is the count at creation.
-	MinTasks     int `yaml:"min_tasks"`
-	MaxTasks     int `yaml:"max_tasks"`
-	DesiredTasks int `yaml:"desired_tasks"`
+	// MinTasks and MaxTasks bound autoscaling. There is no desired count: Application Auto Scaling owns it,
+	// starting at MinTasks, so a deployment never resets a scaled-out service.
+	MinTasks int `yaml:"min_tasks"`
+	MaxTasks int `yaml:"max_tasks"`
 	// Spot runs the service on Fargate Spot (workers; web services only outside production).
 	Spot bool `yaml:"spot"`
 	// ScaleFromZero lets a worker scale in to zero tasks and out again from its backlog (MinTasks may be 0).

@@ -51,14 +51,16 @@ func (e *Environment) guard(c *checker, m *manifest.Manifest) {
 			continue // reported by validate
 		}
 		key := "services." + s.Name
+		// Two tasks at least, which ECS spreads over the AZs: one task failing or one AZ going down leaves the
+		// service running (a web service answering, a worker draining its queue).
+		c.check(sz.MinTasks >= 2, key+".min_tasks",
+			"%s at least 2 tasks for every service, spread across AZs, so one failure or AZ outage does not stop it; got %d", why, sz.MinTasks)
+		for i, a := range sz.ScheduledScaling {
+			c.check(a.MinTasks >= 2, fmt.Sprintf("%s.scheduled_scaling[%d].min_tasks", key, i),
+				"%s at least 2 tasks for every service at all times; got %d", why, a.MinTasks)
+		}
 		if s.Kind == manifest.KindWeb {
-			c.check(sz.MinTasks >= 2, key+".min_tasks",
-				"%s at least 2 tasks for a web service, spread across AZs, so one failure does not take it down; got %d", why, sz.MinTasks)
 			c.check(!sz.Spot, key+".spot", "%s on-demand Fargate for a web service: Spot interruptions drop requests", why)
-			for i, a := range sz.ScheduledScaling {
-				c.check(a.MinTasks >= 2, fmt.Sprintf("%s.scheduled_scaling[%d].min_tasks", key, i),
-					"%s at least 2 tasks for a web service at all times; got %d", why, a.MinTasks)
-			}
 		}
 		c.check(!sz.ECSExec, key+".ecs_exec", "%s ECS Exec off: it opens a shell into production tasks", why)
 	}

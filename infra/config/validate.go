@@ -259,8 +259,6 @@ func (e *Environment) validateServices(c *checker, m *manifest.Manifest) {
 		c.check(sz.MinTasks >= minAllowed, key+".min_tasks", "%d must be at least %d (0 needs scale_from_zero on a worker)", sz.MinTasks, minAllowed)
 		c.check(sz.MaxTasks >= max(sz.MinTasks, 1) && sz.MaxTasks <= 100, key+".max_tasks",
 			"%d must be at least min_tasks (%d), at least 1 and at most 100", sz.MaxTasks, sz.MinTasks)
-		c.check(sz.DesiredTasks >= sz.MinTasks && sz.DesiredTasks <= sz.MaxTasks, key+".desired_tasks",
-			"%d must be between min_tasks (%d) and max_tasks (%d)", sz.DesiredTasks, sz.MinTasks, sz.MaxTasks)
 		seen := map[string]bool{}
 		for i, a := range sz.ScheduledScaling {
 			akey := fmt.Sprintf("%s.scheduled_scaling[%d]", key, i)
