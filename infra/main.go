@@ -1,6 +1,7 @@
 // Command infra is the CDK app of ECS Reworked: it synthesizes the stacks of every environment in
-// environments/*.yaml from the services manifest services.yaml. It is the only place that reads files, the
-// process environment or the CDK context; everything below it receives plain values.
+// environments/*.yaml from the services manifest services.yaml, and the delivery pipeline's stack from
+// cicd.yaml. It is the only place that reads files, the process environment or the CDK context; everything below
+// it receives plain values.
 //
 // Usage (from infra/): CDK_OUTDIR=cdk.out go run . — or through the CDK CLI (cdk.json), which sets CDK_OUTDIR
 // and passes the deploy-time context: -c image_tag=<tag> or -c image_digest=sha256:<digest>.
@@ -24,6 +25,9 @@ import (
 // defaultImageTag is the image tag synthesized when no image_tag or image_digest context is given. It lets
 // `make synth` and the tests run without a build; deployments always pass the tag or digest CI built.
 const defaultImageTag = "latest"
+
+// cicdFile holds the settings of the delivery pipeline's stack (image repository, OIDC provider, deploy roles).
+const cicdFile = "cicd.yaml"
 
 // siteSource is the built web UI, deployed to the site bucket when it exists.
 const siteSource = "../web/dist"
@@ -64,6 +68,17 @@ func run(getenv func(string) string, stdout io.Writer) error {
 	for _, env := range envs {
 		stacks.AddEnvironment(app, env, in)
 	}
+	// The pipeline's stack is shared by the environments it deploys (one OIDC provider per account, one
+	// repository per region), so it is added once, after them.
+	data, err := os.ReadFile(cicdFile)
+	if err != nil {
+		return fmt.Errorf("read CI/CD settings: %w", err)
+	}
+	cicd, err := config.DecodeCICD(cicdFile, data, envs)
+	if err != nil {
+		return err
+	}
+	stacks.AddCICD(app, stacks.CICDProps{Settings: cicd, Environments: envs})
 	asm := app.Synth(nil)
 	fmt.Fprintf(stdout, "synthesized %d environment(s) into %s\n", len(envs), *asm.Directory())
 	return nil

@@ -57,6 +57,9 @@ func TestRunSynthesizesEveryEnvironment(t *testing.T) {
 			}
 		}
 	}
+	if asm.Artifacts["ecsr-cicd"].Type != "aws:cloudformation:stack" {
+		t.Error("cloud assembly has no stack ecsr-cicd (the pipeline's, from cicd.yaml)")
+	}
 }
 
 // TestLoadEnvironmentsReportsEveryFile shows that the problems of every environment file come back at once,

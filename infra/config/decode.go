@@ -46,46 +46,60 @@ func (e *Error) Error() string {
 // manifest and, for a production environment, against the guardrails. Every problem is reported in one *Error.
 func Decode(file string, data []byte, m *manifest.Manifest) (*Environment, error) {
 	errs := &Error{File: file}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: err.Error()})
-		return nil, errs
-	}
-	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: "want a mapping of settings"})
-		return nil, errs
-	}
-	keys := indexKeys(root.Content[0], "")
-
 	var env Environment
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&env); err != nil && !errors.Is(err, io.EOF) {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: err.Error()})
-			return nil, errs
-		}
-		for _, msg := range te.Errors {
-			errs.Problems = append(errs.Problems, keys.explain(msg))
-		}
+	if !decodeStrict(data, &env, errs) {
+		return nil, errs
 	}
-	requireKeys(root.Content[0], reflect.TypeFor[Environment](), "", &errs.Problems)
 	c := &checker{}
 	env.validate(c, file, m)
 	if env.Production {
 		env.guard(c, m)
 	}
-	// A key that failed to decode holds a zero value; checking it again would only repeat the problem.
-	for _, p := range c.problems {
-		if !errs.covers(p.Key) {
-			errs.Problems = append(errs.Problems, p)
-		}
-	}
+	errs.addUncovered(c.problems)
 	if len(errs.Problems) > 0 {
 		return nil, errs
 	}
 	return &env, nil
+}
+
+// addUncovered adds the checks' problems, except those about a key that already failed to decode: such a key holds
+// a zero value, and checking it again would only repeat the problem.
+func (e *Error) addUncovered(problems []Problem) {
+	for _, p := range problems {
+		if !e.covers(p.Key) {
+			e.Problems = append(e.Problems, p)
+		}
+	}
+}
+
+// decodeStrict decodes data into v (a pointer to a struct with yaml tags) strictly: an unknown key, a wrong type
+// or a missing key without omitempty is a problem naming its key, appended to errs. It returns false when the file
+// is not a YAML mapping at all, so nothing further can be checked.
+func decodeStrict[T any](data []byte, v *T, errs *Error) bool {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: err.Error()})
+		return false
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: "want a mapping of settings"})
+		return false
+	}
+	keys := indexKeys(root.Content[0], "")
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			errs.Problems = append(errs.Problems, Problem{Key: "(file)", Reason: err.Error()})
+			return false
+		}
+		for _, msg := range te.Errors {
+			errs.Problems = append(errs.Problems, keys.explain(msg))
+		}
+	}
+	requireKeys(root.Content[0], reflect.TypeFor[T](), "", &errs.Problems)
+	return true
 }
 
 // covers reports whether a problem was already found for key or a key around or inside it.

@@ -132,12 +132,19 @@ func synthEnvironment(t *testing.T, env *config.Environment, m *manifest.Manifes
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out), Context: AppContext()})
 	stacks := AddEnvironment(app, env, config.Inputs{Manifest: m, ImageTag: "test"})
 	app.Synth(nil)
+	s := readAssembly(t, out)
+	s.env, s.manifest, s.stacks = env, m, stacks
+	return s
+}
 
+// readAssembly reads the templates and annotations of every stack of the cloud assembly in out.
+func readAssembly(t *testing.T, out string) *synthesized {
+	t.Helper()
 	var asm struct {
 		Artifacts map[string]json.RawMessage `json:"artifacts"`
 	}
 	readJSON(t, filepath.Join(out, "manifest.json"), &asm)
-	s := &synthesized{env: env, manifest: m, stacks: stacks, templates: map[string]template{},
+	s := &synthesized{templates: map[string]template{},
 		messages: map[string][]message{}, artifacts: map[string]artifact{}}
 	for id, raw := range asm.Artifacts {
 		var a artifact

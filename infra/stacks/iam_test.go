@@ -17,7 +17,9 @@ type wildcardAllowance struct {
 	Resource     *regexp.Regexp
 	// Principal (a regexp on the principal, rendered as JSON), when set, must match too.
 	Principal *regexp.Regexp
-	Reason    string
+	// Stack (a regexp on the stack's name), when set, limits the allowance to those stacks.
+	Stack  *regexp.Regexp
+	Reason string
 }
 
 // wildcardAllowances lists every wildcard the templates may contain. Anything else fails TestIAMNoWildcards.
@@ -74,28 +76,75 @@ var wildcardAllowances = []wildcardAllowance{
 		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
 		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
 	},
+	// The pipeline's deploy roles (stack ecsr-cicd) act on the stateless stack of their one environment, which is
+	// deployed after them: what CloudFormation names there can only be named here by prefix.
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^ecs:(RegisterTaskDefinition|DescribeTaskDefinition)$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason:       "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions; AWS requires Resource \"*\"",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^ecs:RunTask$`),
+		Resource:     regexp.MustCompile(`:task-definition/ecsr[a-z0-9]+statelessMigrationTask\*:\*"\]\]\}$`),
+		Reason: "every revision of the environment's migration task family, whose name CloudFormation generates " +
+			"(<stack>MigrationTask<hash>); the statement's condition also limits it to the environment's cluster",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^ecs:DescribeTasks$`),
+		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+-stateless-Cluster\*/\*"\]\]\}$`),
+		Reason:       "the tasks of the environment's cluster, whose name CloudFormation generates (<stack>-Cluster<hash>-<suffix>)",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^iam:PassRole$`),
+		Resource:     regexp.MustCompile(`:role/ecsr-[a-z0-9]+-stateless-MigrationTask\*"\]\]\}$`),
+		Reason: "the migration task's task and execution roles, whose names CloudFormation generates " +
+			"(<stack>-MigrationTask...-<suffix>); passed to ECS tasks only (iam:PassedToService)",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^cloudformation:DescribeStacks$`),
+		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-stateless/\*"\]\]\}$`),
+		Reason:       "the environment's stateless stack by name; the trailing id is the stack's generated UUID",
+	},
 }
+
+// cicdStack matches the delivery pipeline's stack, the only one allowed the deploy roles' wildcards.
+var cicdStack = regexp.MustCompile(`^` + CICDStackName + `$`)
 
 // TestIAMNoWildcards walks every Allow statement of every policy in every template (IAM policies and roles,
 // key policies, queue, topic, bucket and secret policies) and fails on a wildcard action or resource that no
 // allowance above covers.
 func TestIAMNoWildcards(t *testing.T) {
-	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
-		var problems []string
-		for _, name := range s.stackNames() {
-			for id, r := range s.templates[name].Resources {
-				for _, st := range statements(r) {
-					for _, p := range wildcards(r.Type, st) {
-						problems = append(problems, fmt.Sprintf("%s %s (%s): %s", name, id, r.Type, p))
-					}
+	forEachEnvironment(t, checkWildcards)
+	t.Run("cicd", func(t *testing.T) { checkWildcards(t, synthCICD(t)) })
+}
+
+// checkWildcards fails on every wildcard of s's templates that no allowance covers.
+func checkWildcards(t *testing.T, s *synthesized) {
+	t.Helper()
+	var problems []string
+	for _, name := range s.stackNames() {
+		for id, r := range s.templates[name].Resources {
+			for _, st := range statements(r) {
+				for _, p := range wildcards(name, r.Type, st) {
+					problems = append(problems, fmt.Sprintf("%s %s (%s): %s", name, id, r.Type, p))
 				}
 			}
 		}
-		sort.Strings(problems)
-		if len(problems) > 0 {
-			t.Errorf("%d wildcard(s) where a specific action or resource exists:\n%s", len(problems), strings.Join(problems, "\n"))
-		}
-	})
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		t.Errorf("%d wildcard(s) where a specific action or resource exists:\n%s", len(problems), strings.Join(problems, "\n"))
+	}
 }
 
 // statements returns the policy statements a resource carries.
@@ -136,7 +185,7 @@ func statements(r resource) []map[string]any {
 
 // wildcards returns the wildcard actions and resources of an Allow statement no allowance covers. Deny
 // statements may be as broad as they like.
-func wildcards(resourceType string, st map[string]any) []string {
+func wildcards(stack, resourceType string, st map[string]any) []string {
 	if st["Effect"] != "Allow" {
 		return nil
 	}
@@ -144,7 +193,7 @@ func wildcards(resourceType string, st map[string]any) []string {
 	allowed := func(action, res string) bool {
 		for _, a := range wildcardAllowances {
 			if a.ResourceType == resourceType && a.Action.MatchString(action) && a.Resource.MatchString(res) &&
-				(a.Principal == nil || a.Principal.MatchString(principal)) {
+				(a.Principal == nil || a.Principal.MatchString(principal)) && (a.Stack == nil || a.Stack.MatchString(stack)) {
 				return true
 			}
 		}

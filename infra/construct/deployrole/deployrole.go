@@ -1,0 +1,171 @@
+// Package deployrole provides the IAM role a GitHub Actions job assumes by OIDC to act on one environment: no
+// long-lived keys, a trust policy that admits only the given repository and GitHub environment (the `sub` claim)
+// and tokens minted for AWS STS (the `aud` claim), and permissions limited to what the pipeline does there.
+//
+// The role deploys through the CDK bootstrap roles of the environment's account and regions (`cdk deploy`
+// assumes them; CloudFormation acts with the bootstrap execution role), so it holds no resource permissions of
+// its own beyond pushing the image and running the migration task, which happen outside CloudFormation.
+package deployrole
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// GitHubOIDCHost is the issuer host of GitHub Actions' OIDC tokens; the claims' condition keys start with it.
+const GitHubOIDCHost = "token.actions.githubusercontent.com"
+
+// Audience is the `aud` claim configure-aws-credentials requests: tokens for any other audience are refused.
+const Audience = "sts.amazonaws.com"
+
+// BootstrapQualifier is the CDK bootstrap qualifier (the default of `cdk bootstrap`); the bootstrap roles are
+// named cdk-<qualifier>-<kind>-<account>-<region>.
+const BootstrapQualifier = "hnb659fds"
+
+// The CDK bootstrap roles a pipeline job may assume.
+const (
+	// BootstrapDeploy is the role `cdk deploy` (and `cdk diff` with change sets) assumes to drive CloudFormation.
+	BootstrapDeploy = "deploy-role"
+	// BootstrapFilePublishing uploads file assets (the web UI, Lambda code) to the bootstrap bucket.
+	BootstrapFilePublishing = "file-publishing-role"
+	// BootstrapLookup reads deployed templates and context lookups; it is read-only.
+	BootstrapLookup = "lookup-role"
+)
+
+// Props configures a role.
+type Props struct {
+	// Provider is the account's GitHub OIDC provider.
+	Provider awsiam.IOidcProvider
+	// Subject is the only `sub` claim admitted, repo:<owner>/<repo>:environment:<github environment>.
+	Subject string
+	// Description says what the role is for.
+	Description string
+	// Regions are the regions of the environment's stacks; BootstrapRoles (BootstrapDeploy, ...) are the
+	// bootstrap roles the job may assume in each of them, in this account.
+	Regions        []string
+	BootstrapRoles []string
+	// PushTo, when set, is the one repository the role may push images to (and pull from).
+	PushTo awsecr.IRepository
+	// Migration, when set, lets the role run the environment's migration task.
+	Migration *Migration
+	// MaxSession bounds the role's sessions (a first deploy of a production environment takes longer than an
+	// hour); zero means one hour.
+	MaxSession awscdk.Duration
+}
+
+// Migration names the migration task the pipeline runs before a deploy, by the names CloudFormation generates
+// from the stack's and constructs' names (the stateless stack is deployed after this role exists, so its
+// resources can only be named by pattern).
+type Migration struct {
+	// Region is the environment's region.
+	Region string
+	// Stack is the name of the stack whose outputs locate the task (aws cloudformation describe-stacks).
+	Stack string
+	// FamilyPrefix starts the task definition's family; RolePrefix starts its task and execution roles' names;
+	// ClusterPrefix starts the name of the cluster it runs in.
+	FamilyPrefix, RolePrefix, ClusterPrefix string
+}
+
+// Role is a role for one GitHub environment.
+type Role struct {
+	constructs.Construct
+	// Role is the IAM role; its ARN goes into the GitHub environment's variables.
+	Role awsiam.Role
+}
+
+// New creates the role.
+func New(scope constructs.Construct, id string, props Props) *Role {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	stack := awscdk.Stack_Of(c)
+	principal := awsiam.NewWebIdentityPrincipal(props.Provider.OidcProviderArn(), &map[string]any{
+		"StringEquals": map[string]any{
+			GitHubOIDCHost + ":aud": Audience,
+			GitHubOIDCHost + ":sub": props.Subject,
+		},
+	})
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:          principal,
+		Description:        jsii.String(props.Description),
+		MaxSessionDuration: props.MaxSession,
+	})
+	r := &Role{Construct: c, Role: role}
+
+	var bootstrap []*string
+	for _, region := range props.Regions {
+		for _, kind := range props.BootstrapRoles {
+			bootstrap = append(bootstrap, arn(stack, "iam", "", "role",
+				"cdk-"+BootstrapQualifier+"-"+kind+"-"+*stack.Account()+"-"+region))
+		}
+	}
+	if len(bootstrap) > 0 {
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("sts:AssumeRole"), Resources: &bootstrap,
+		}))
+	}
+	var suppress []string
+	if props.PushTo != nil {
+		props.PushTo.GrantPullPush(role)
+		suppress = append(suppress, "Resource::*")
+	}
+	if m := props.Migration; m != nil {
+		suppress = append(suppress, r.allowMigration(stack, m)...)
+	}
+	if len(suppress) > 0 {
+		applies := make([]any, len(suppress))
+		for i, s := range suppress {
+			applies[i] = jsii.String(s)
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no " +
+				"resource-level permissions; the migration task's family, roles and tasks and the stack's id are generated by " +
+				"CloudFormation, so they are named by prefix within the one environment's stack."),
+			AppliesTo: &applies,
+		}}, jsii.Bool(true))
+	}
+	return r
+}
+
+// allowMigration lets the role register a revision of the migration task with the new image, run it in the
+// environment's cluster, wait for it, and read the stack outputs that locate it. It returns the wildcards it
+// grants, as cdk-nag names them.
+func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
+	ecsArn := func(resource, name string) *string { return arn(stack, "ecs", m.Region, resource, name) }
+	add := func(actions []string, resources []*string, conditions map[string]any) {
+		st := &awsiam.PolicyStatementProps{Actions: jsii.Strings(actions...), Resources: &resources}
+		if conditions != nil {
+			st.Conditions = &conditions
+		}
+		r.Role.AddToPolicy(awsiam.NewPolicyStatement(st))
+	}
+	add([]string{"ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}, []*string{jsii.String("*")}, nil)
+	add([]string{"ecs:RunTask"}, []*string{ecsArn("task-definition", m.FamilyPrefix+"*:*")}, map[string]any{
+		"ArnLike": map[string]any{"ecs:cluster": ecsArn("cluster", m.ClusterPrefix+"*")},
+	})
+	add([]string{"ecs:DescribeTasks"}, []*string{ecsArn("task", m.ClusterPrefix+"*/*")}, nil)
+	add([]string{"iam:PassRole"}, []*string{arn(stack, "iam", "", "role", m.RolePrefix+"*")}, map[string]any{
+		"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+	})
+	add([]string{"cloudformation:DescribeStacks"}, []*string{arn(stack, "cloudformation", m.Region, "stack", m.Stack+"/*")}, nil)
+	nag := func(service, region, resource string) string {
+		return "Resource::arn:<AWS::Partition>:" + service + ":" + region + ":<AWS::AccountId>:" + resource
+	}
+	return []string{
+		"Resource::*",
+		nag("ecs", m.Region, "task-definition/"+m.FamilyPrefix+"*:*"),
+		nag("ecs", m.Region, "task/"+m.ClusterPrefix+"*/*"),
+		nag("iam", "", "role/"+m.RolePrefix+"*"),
+		nag("cloudformation", m.Region, "stack/"+m.Stack+"/*"),
+	}
+}
+
+// arn formats the ARN of a resource of this account (in region, or global when region is empty).
+func arn(stack awscdk.Stack, service, region, resource, name string) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String(service), Region: jsii.String(region),
+		Resource: jsii.String(resource), ResourceName: jsii.String(name),
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME})
+}

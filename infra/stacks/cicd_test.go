@@ -1,0 +1,248 @@
+package stacks
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+)
+
+// cicdSettings decodes the shipped infra/cicd.yaml against the shipped environments.
+func cicdSettings(t *testing.T) (*config.CICD, []*config.Environment) {
+	t.Helper()
+	var envs []*config.Environment
+	for _, name := range environments {
+		envs = append(envs, synth(t, name).env)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "cicd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := config.DecodeCICD("cicd.yaml", data, envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, envs
+}
+
+// synthCICD returns the synthesized CI/CD stack of the shipped settings (cached like the environments).
+func synthCICD(t *testing.T) *synthesized {
+	t.Helper()
+	s, envs := cicdSettings(t)
+	return synthCICDWith(t, "cicd", s, envs)
+}
+
+func synthCICDWith(t *testing.T, key string, s *config.CICD, envs []*config.Environment) *synthesized {
+	t.Helper()
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if c, ok := cache[key]; ok {
+		return c
+	}
+	out, err := os.MkdirTemp(outRoot, key+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out), Context: AppContext()})
+	AddCICD(app, CICDProps{Settings: s, Environments: envs})
+	app.Synth(nil)
+	c := readAssembly(t, out)
+	cache[key] = c
+	return c
+}
+
+func TestCICDRepository(t *testing.T) {
+	s, _ := cicdSettings(t)
+	tmpl := synthCICD(t).templates[CICDStackName]
+	tmpl.countOf(t, "AWS::ECR::Repository", 1)
+	tmpl.hasResource(t, "AWS::ECR::Repository", map[string]any{
+		"RepositoryName":             s.Repository.Name,
+		"ImageTagMutability":         "IMMUTABLE",
+		"ImageScanningConfiguration": map[string]any{"ScanOnPush": true},
+		"EncryptionConfiguration":    map[string]any{"EncryptionType": "KMS"},
+	})
+	for id, r := range tmpl.ofType("AWS::ECR::Repository") {
+		if r.DeletionPolicy != "Retain" {
+			t.Errorf("repository %s DeletionPolicy = %q; want Retain (images outlive the stack)", id, r.DeletionPolicy)
+		}
+		policy := mustJSON(r.Properties["LifecyclePolicy"])
+		if want := `\"countNumber\":` + strconv.Itoa(s.Repository.KeepImages); !strings.Contains(policy, want) {
+			t.Errorf("lifecycle policy = %s; want it to keep %d images", policy, s.Repository.KeepImages)
+		}
+		if !strings.Contains(mustJSON(r.Properties["EncryptionConfiguration"]), "KmsKey") {
+			t.Errorf("repository %s is not encrypted with the stack's key", id)
+		}
+	}
+	tmpl.hasResource(t, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
+	tmpl.hasResource(t, "AWS::IAM::OIDCProvider", map[string]any{
+		"Url": "https://token.actions.githubusercontent.com", "ClientIdList": []any{"sts.amazonaws.com"},
+	})
+	if !synthCICD(t).artifacts[CICDStackName].Properties.TerminationProtection {
+		t.Error("the CI/CD stack has no termination protection")
+	}
+}
+
+// roleOf returns the role and its policy statements (of its default policy) for a construct ID such as DeployDev.
+func roleOf(t *testing.T, tmpl template, id string) (resource, []map[string]any) {
+	t.Helper()
+	var role resource
+	var sts []map[string]any
+	found := false
+	for lid, r := range tmpl.Resources {
+		switch {
+		case r.Type == "AWS::IAM::Role" && strings.HasPrefix(lid, id+"Role") && !strings.HasPrefix(lid, id+"RoleDefaultPolicy"):
+			role, found = r, true
+		case r.Type == "AWS::IAM::Policy" && strings.HasPrefix(lid, id+"RoleDefaultPolicy"):
+			sts = append(sts, statements(r)...)
+		}
+	}
+	if !found {
+		t.Fatalf("no role %s", id)
+	}
+	return role, sts
+}
+
+// actionsOf returns every action the statements allow, sorted.
+func actionsOf(sts []map[string]any) []string {
+	var out []string
+	for _, st := range sts {
+		out = append(out, asStrings(st["Action"])...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func TestCICDRoles(t *testing.T) {
+	s, _ := cicdSettings(t)
+	c := synthCICD(t)
+	tmpl := c.templates[CICDStackName]
+	deployActions := []string{
+		"cloudformation:DescribeStacks", "ecs:DescribeTaskDefinition", "ecs:DescribeTasks",
+		"ecs:RegisterTaskDefinition", "ecs:RunTask", "iam:PassRole", "sts:AssumeRole",
+	}
+	pushActions := []string{
+		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+		"ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
+		"ecr:UploadLayerPart",
+	}
+	for _, env := range s.Environments {
+		t.Run(env, func(t *testing.T) {
+			for _, tc := range []struct {
+				id, githubEnv string
+				actions       []string
+				bootstrap     []string
+			}{
+				{"Deploy" + title(env), env, deployActions, []string{"deploy-role", "file-publishing-role", "lookup-role"}},
+				{"Diff" + title(env), env + "-diff", []string{"sts:AssumeRole"}, []string{"lookup-role"}},
+			} {
+				role, sts := roleOf(t, tmpl, tc.id)
+				trust := mustJSON(role.Properties["AssumeRolePolicyDocument"])
+				for _, want := range []string{
+					`"Action":"sts:AssumeRoleWithWebIdentity"`,
+					`"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`,
+					`"token.actions.githubusercontent.com:sub":"repo:` + s.GitHub.Owner + "/" + s.GitHub.Repository + ":environment:" + tc.githubEnv + `"`,
+					`"Federated":{"Ref":"GitHubOIDC`,
+				} {
+					if !strings.Contains(trust, want) {
+						t.Errorf("%s trust policy = %s; want %s", tc.id, trust, want)
+					}
+				}
+				if strings.Contains(trust, "StringLike") {
+					t.Errorf("%s trust policy matches subjects by pattern: %s", tc.id, trust)
+				}
+				want := tc.actions
+				if tc.id == "Deploy"+title(env) && env == s.ImageEnvironment {
+					want = append(slices.Clone(want), pushActions...)
+					slices.Sort(want)
+				}
+				if got := actionsOf(sts); !slices.Equal(got, want) {
+					t.Errorf("%s actions = %v; want %v", tc.id, got, want)
+				}
+				// The bootstrap roles, by exact name, in the environment's region and us-east-1 (edge stack).
+				var assumable []string
+				for _, st := range sts {
+					if slices.Contains(asStrings(st["Action"]), "sts:AssumeRole") {
+						assumable = append(assumable, mustJSON(st["Resource"]))
+					}
+				}
+				all := strings.Join(assumable, " ")
+				for _, kind := range []string{"deploy-role", "file-publishing-role", "lookup-role"} {
+					for _, region := range []string{"eu-west-1", "us-east-1"} {
+						has := strings.Contains(all, `:role/cdk-hnb659fds-`+kind+`-",{"Ref":"AWS::AccountId"},"-`+region+`"`)
+						if wantIt := slices.Contains(tc.bootstrap, kind); has != wantIt {
+							t.Errorf("%s may assume %s in %s: %v; want %v", tc.id, kind, region, has, wantIt)
+						}
+					}
+				}
+			}
+		})
+	}
+	for _, env := range s.Environments {
+		for _, out := range []string{"DeployRoleArn" + title(env), "DiffRoleArn" + title(env)} {
+			if _, ok := tmpl.Outputs[out]; !ok {
+				t.Errorf("no output %s", out)
+			}
+		}
+	}
+	for _, out := range []string{"RepositoryName", "RepositoryUri"} {
+		if _, ok := tmpl.Outputs[out]; !ok {
+			t.Errorf("no output %s", out)
+		}
+	}
+}
+
+// TestCICDNamesMatchStatelessStack checks the prefixes the deploy roles name the migration task's family, roles
+// and cluster by against what the stateless stack synthesizes, so renaming a construct there cannot silently
+// lock the pipeline out.
+func TestCICDNamesMatchStatelessStack(t *testing.T) {
+	tmpl := synthCICD(t).templates[CICDStackName]
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		stateless := s.stack(t, "stateless")
+		_, sts := roleOf(t, tmpl, "Deploy"+title(s.env.Name))
+		policy := mustJSON(sts)
+		migration := s.stacks.Stateless.Migration.TaskDefinition
+		taskDef := stateless.Resources[stateless.logicalID(t, migration.Node().DefaultChild())]
+		family, _ := taskDef.Properties["Family"].(string)
+		prefix := regexp.MustCompile(`task-definition/([A-Za-z0-9]+)\*:\*`).FindStringSubmatch(policy)
+		if prefix == nil || !strings.HasPrefix(family, prefix[1]) {
+			t.Errorf("migration family %q does not start with the deploy role's prefix %v", family, prefix)
+		}
+		// Role and cluster names are generated by CloudFormation as <stack>-<logical ID>-<suffix>.
+		for _, ref := range []string{mustJSON(taskDef.Properties["TaskRoleArn"]), mustJSON(taskDef.Properties["ExecutionRoleArn"])} {
+			id := regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+)"`).FindStringSubmatch(ref)
+			if id == nil || !strings.Contains(policy, `:role/`+s.env.StackName("stateless")+"-"+migrationTaskID+`*"`) ||
+				!strings.HasPrefix(id[1], migrationTaskID) {
+				t.Errorf("migration role %s is not named by the deploy role's PassRole prefix", ref)
+			}
+		}
+		clusters := stateless.ofType("AWS::ECS::Cluster")
+		if len(clusters) != 1 {
+			t.Fatalf("%d clusters in the stateless stack; want 1", len(clusters))
+		}
+		for cluster := range clusters {
+			if !strings.HasPrefix(cluster, clusterID) || !strings.Contains(policy, `:task/`+s.env.StackName("stateless")+"-"+clusterID+`*/*"`) {
+				t.Errorf("cluster %s is not named by the deploy role's DescribeTasks prefix", cluster)
+			}
+		}
+	})
+}
+
+func TestCICDImportsProvider(t *testing.T) {
+	s, envs := cicdSettings(t)
+	imported := *s
+	imported.OIDCProviderARN = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+	tmpl := synthCICDWith(t, "cicd-imported", &imported, envs).templates[CICDStackName]
+	tmpl.countOf(t, "AWS::IAM::OIDCProvider", 0)
+	role, _ := roleOf(t, tmpl, "DeployDev")
+	if trust := mustJSON(role.Properties["AssumeRolePolicyDocument"]); !strings.Contains(trust, `"Federated":"`+imported.OIDCProviderARN+`"`) {
+		t.Errorf("trust policy = %s; want the imported provider", trust)
+	}
+}
