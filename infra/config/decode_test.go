@@ -24,6 +24,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"missing service key", "    spot: true\n    scale_from_zero: false\n", "    scale_from_zero: false\n", []string{"services.api.spot"}, []string{"required"}},
 		{"name differs from file", "name: dev", "name: prod", []string{"name"}, []string{"must match the file name"}},
 		{"bad region", "region: eu-west-1", "region: Europe", []string{"region"}, []string{"not an AWS region"}},
+		{"region without prefix list", "region: eu-west-1", "region: eu-south-2", []string{"region"}, []string{"eu-south-2 has no known CloudFront origin-facing prefix list", "supported regions: ", "eu-west-1, eu-west-2"}},
 		{"bad retention", "log_retention_days: 14", "log_retention_days: 15", []string{"log_retention_days"}, []string{"not a CloudWatch Logs retention period"}},
 		{"bad removal", "database: destroy", "database: delete", []string{"removal.database"}, []string{"snapshot, retain or destroy"}},
 		{"bad cidr", "cidr: 10.10.0.0/16", "cidr: 10.10.0.0/24", []string{"network.cidr"}, []string{"/16 to /18"}},

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
@@ -41,7 +42,14 @@ func (e *Environment) validate(c *checker, file string, m *manifest.Manifest) {
 	case e.Name != base:
 		c.bad("name", "%q must match the file name %q, so a copied file cannot shadow another environment", e.Name, base)
 	}
-	c.check(regionPattern.MatchString(e.Region), "region", "%q is not an AWS region name such as eu-west-1", e.Region)
+	switch regions := loadbalancer.CloudFrontPrefixListRegions(); {
+	case !regionPattern.MatchString(e.Region):
+		c.bad("region", "%q is not an AWS region name such as eu-west-1", e.Region)
+	case !slices.Contains(regions, e.Region):
+		c.bad("region", "%s has no known CloudFront origin-facing prefix list, which the load balancer admits alone; "+
+			"supported regions: %s (add the region's list id in infra/construct/loadbalancer to support it)",
+			e.Region, strings.Join(regions, ", "))
+	}
 	c.check(slices.Contains(logRetentionDays, e.LogRetentionDays), "log_retention_days",
 		"%d is not a CloudWatch Logs retention period; use one of %v", e.LogRetentionDays, logRetentionDays)
 	e.validateRemoval(c)

@@ -56,7 +56,8 @@ type Stateless struct {
 }
 
 // NewStateless creates the stateless stack of an environment. It panics (failing synthesis with the message)
-// when the environment's region has no known CloudFront origin-facing prefix list.
+// when the environment's region has no known CloudFront origin-facing prefix list, which config.Decode rejects
+// first.
 func NewStateless(scope constructs.Construct, id string, props StatelessProps) *Stateless {
 	env, st, m := props.Env, props.Stateful, props.Inputs.Manifest
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{

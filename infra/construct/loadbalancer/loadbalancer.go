@@ -28,9 +28,9 @@ const OriginHeader = "X-Origin-Verify"
 
 // cloudFrontPrefixLists maps a region to the id of its com.amazonaws.global.cloudfront.origin-facing managed
 // prefix list. The id differs per region and AWS publishes no synthesis-time lookup that works without an account
-// (ec2.PrefixList.fromLookup needs one; a custom resource needs a Lambda), so the known ids are listed here and
-// an environment in another region sets its id explicitly (`aws ec2 describe-managed-prefix-lists --filters
-// Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing`).
+// (ec2.PrefixList.fromLookup needs one; a custom resource needs a Lambda), so the known ids are listed here; to run
+// an environment in another region, add its id (`aws ec2 describe-managed-prefix-lists --filters
+// Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing` in that region).
 var cloudFrontPrefixLists = map[string]string{
 	"us-east-1":      "pl-3b927c52",
 	"us-east-2":      "pl-b6a144df",
@@ -48,14 +48,20 @@ var cloudFrontPrefixLists = map[string]string{
 func CloudFrontPrefixList(region string) (string, error) {
 	id, ok := cloudFrontPrefixLists[region]
 	if !ok {
-		regions := make([]string, 0, len(cloudFrontPrefixLists))
-		for r := range cloudFrontPrefixLists {
-			regions = append(regions, r)
-		}
-		sort.Strings(regions)
-		return "", fmt.Errorf("no CloudFront origin-facing prefix list id known for region %s (known: %v)", region, regions)
+		return "", fmt.Errorf("no CloudFront origin-facing prefix list id known for region %s (known: %v)", region, CloudFrontPrefixListRegions())
 	}
 	return id, nil
+}
+
+// CloudFrontPrefixListRegions returns the regions whose CloudFront origin-facing prefix list id is known, sorted:
+// the regions an environment can run in (infra/config rejects the others).
+func CloudFrontPrefixListRegions() []string {
+	regions := make([]string, 0, len(cloudFrontPrefixLists))
+	for r := range cloudFrontPrefixLists {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	return regions
 }
 
 // Props configures the load balancer.

@@ -1,6 +1,7 @@
 package loadbalancer_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,6 +163,15 @@ func TestAccessLogsAndAlarm(t *testing.T) {
 func TestCloudFrontPrefixList(t *testing.T) {
 	if got, err := loadbalancer.CloudFrontPrefixList("eu-west-1"); err != nil || got != "pl-4fa04526" {
 		t.Errorf("CloudFrontPrefixList(eu-west-1) = %q, %v; want pl-4fa04526", got, err)
+	}
+	regions := loadbalancer.CloudFrontPrefixListRegions()
+	if !slices.IsSorted(regions) || !slices.Contains(regions, "eu-west-1") {
+		t.Errorf("CloudFrontPrefixListRegions() = %v; want the known regions, sorted", regions)
+	}
+	for _, r := range regions {
+		if id, err := loadbalancer.CloudFrontPrefixList(r); err != nil || !strings.HasPrefix(id, "pl-") {
+			t.Errorf("CloudFrontPrefixList(%s) = %q, %v; want a prefix list id", r, id, err)
+		}
 	}
 	_, err := loadbalancer.CloudFrontPrefixList("mars-north-1")
 	if err == nil || !strings.Contains(err.Error(), "mars-north-1") {
