@@ -30,8 +30,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "devenv: %v\n", err)
 		os.Exit(1)
 	}
@@ -123,9 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	started := time.Now()
 	sys := &system{out: out, drain: map[*process]time.Duration{}}
-	defer sys.stop()
 	if err := sys.start(ctx, cfg, m); err != nil {
-		return err
+		return errors.Join(err, sys.stop())
 	}
 	out.Printf("ready in %s", time.Since(started).Round(10*time.Millisecond))
 	printBanner(out, cfg, sys)
@@ -164,14 +164,12 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	}()
 	initFile := filepath.Join(s.tmp, "localaws.json")
 	if err := writeTopology(initFile, m); err != nil {
-		<-dbc
-		return err
+		return errors.Join(err, <-dbc)
 	}
 	s.aws, err = startProcess("localaws", s.out, filepath.Join(cfg.binDir, "localaws"),
 		[]string{"-addr", cfg.awsAddr, "-init", initFile, "-region", cfg.region, "-account", cfg.account}, environ())
 	if err != nil {
-		<-dbc
-		return err
+		return errors.Join(err, <-dbc)
 	}
 	if err := <-dbc; err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
@@ -212,7 +210,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 
 	addrs := map[string]string{}
 	for _, svc := range m.Services {
-		addr, err := freeAddr()
+		addr, err := freeAddr(ctx)
 		if err != nil {
 			return err
 		}
@@ -247,7 +245,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if !ok {
 		return errors.New("the manifest declares no web service for the edge to route /api/* to")
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
@@ -336,13 +334,13 @@ func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	last := errors.New("no answer yet")
+	var last error
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if ok(resp.StatusCode) {
 				return nil
 			}
@@ -352,7 +350,7 @@ func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited: %v", p.name, p.exitErr())
+			return fmt.Errorf("%s exited: %w", p.name, p.exitErr())
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %w", timeout, last)
 		case <-time.After(50 * time.Millisecond):
@@ -360,8 +358,8 @@ func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration
 	}
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}

@@ -26,7 +26,7 @@ type process struct {
 // child gets its own process group so that a Ctrl-C in the terminal reaches only devenv, which then stops the
 // children in order.
 func startProcess(name string, out *syncWriter, bin string, args, env []string) (*process, error) {
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) //nolint:noctx // stopped by SIGTERM and a drain budget, as ECS stops tasks, not by a context
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()

@@ -51,7 +51,7 @@ func Build(t testing.TB, extra ...string) string {
 	t.Helper()
 	bin := t.TempDir()
 	args := append([]string{"build", "-o", bin + string(filepath.Separator), "./cmd/..."}, extra...)
-	cmd := exec.Command("go", args...)
+	cmd := exec.CommandContext(t.Context(), "go", args...)
 	cmd.Dir = Root(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/...: %v\n%s", err, out)
@@ -67,7 +67,7 @@ func Start(t testing.TB, bin string, extra ...string) *System {
 	args := append([]string{"-addr", addr, "-aws-addr", awsAddr,
 		"-manifest", filepath.Join(Root(t), "infra", "services.yaml")}, extra...)
 	s := &System{URL: "http://" + addr, AWSAddr: awsAddr, Output: &logtest.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(bin, "devenv"), args...)
+	s.cmd = exec.Command(filepath.Join(bin, "devenv"), args...) //nolint:noctx // stopped with Ctrl-C (SIGINT) by Stop, as a developer stops it
 	s.cmd.Dir = Root(t)
 	s.cmd.Env = append(os.Environ(), "DB_PORT=0")
 	pr, pw := io.Pipe()
@@ -75,7 +75,7 @@ func Start(t testing.TB, bin string, extra ...string) *System {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start devenv: %v", err)
 	}
-	go func() { s.waitErr = s.cmd.Wait(); pw.Close(); close(s.exited) }()
+	go func() { s.waitErr = s.cmd.Wait(); _ = pw.Close(); close(s.exited) }()
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -130,7 +130,7 @@ const errDidNotStop = stopError("did not stop within 90 s of Ctrl-C and was kill
 // FreeAddr returns a loopback address with a port that was free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
