@@ -28,6 +28,7 @@ build: web ## Build every binary into bin/ and the web UI into web/dist/.
 
 .PHONY: up
 up: build ## Run the whole system locally (PostgreSQL with TLS, SQS/SNS, API, worker, UI); Ctrl-C stops it.
+	@bash scripts/deps.sh up
 	$(BIN)/devenv
 
 .PHONY: deps

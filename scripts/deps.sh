@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need and a fresh machine may lack. Safe to run again: it only installs what is missing.
+# Installs what a fresh machine may lack. Safe to run again: it only installs what is missing.
+#   scripts/deps.sh up     what `make up` needs: PostgreSQL 15 server binaries
+#   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, pinned node packages
 set -euo pipefail
+scope=${1:-test}
 cd "$(dirname "$0")/.."
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -14,6 +17,8 @@ if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
   echo "deps: installing PostgreSQL 15 server binaries"
   apt_install postgresql
 fi
+
+[ "$scope" = up ] && exit 0
 
 # Debian's AWS CLI is an independent client for the embedded SQS endpoint's query protocol.
 if [ ! -x /usr/bin/aws ]; then

@@ -82,6 +82,12 @@ type Server struct {
 // connections. The caller must call Stop. If ctx ends first, Start stops what it started and returns ctx's error.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	opts = opts.withDefaults()
+	for _, bin := range []string{"initdb", "postgres"} {
+		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
+			return nil, fmt.Errorf("PostgreSQL server binary %s not found in %s: install PostgreSQL 15 "+
+				"(apt-get install -y postgresql; `make up` and `make test` do this themselves)", bin, opts.BinDir)
+		}
+	}
 	if opts.Password == "" {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {

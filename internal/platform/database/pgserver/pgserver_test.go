@@ -173,3 +173,10 @@ func TestHaltResume(t *testing.T) {
 		t.Errorf("SELECT n FROM kept after Resume = %d, %v; want 42", n, err)
 	}
 }
+
+func TestStartWithoutBinaries(t *testing.T) {
+	_, err := pgserver.Start(t.Context(), pgserver.Options{BinDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "install PostgreSQL 15") {
+		t.Errorf("Start(empty BinDir) = %v; want an error that says to install PostgreSQL 15", err)
+	}
+}
