@@ -2,15 +2,22 @@
 // cross-compiles as a static Linux binary for arm64 and amd64, the amd64 binaries start (answering -h or failing
 // on their configuration, never crashing), the image fits its size budget, and the Dockerfile follows the rules
 // that keep it reproducible and non-root. `make images-check` and the package's tests run it.
+//
+// The budget (25 MB) applies to the compressed size, the gzip layers a registry stores and a task pulls: ECR
+// reports and bills that size. The raw (unpacked) size is reported beside it; with three static Go binaries it is
+// about 2.5 times larger (about 46 MB against 18 MB for linux/amd64).
 package imagecheck
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +31,18 @@ import (
 // Architectures are the image's platforms, as GOARCH values.
 var Architectures = []string{"amd64", "arm64"}
 
-// BaseLayerBytes is the size of the runtime base layer, gcr.io/distroless/static-debian12:nonroot, uncompressed
-// (about 2 MiB: CA certificates, tzdata, /etc/passwd with the nonroot user). The image adds the binaries and the
-// RDS CA bundle to it.
+// BaseLayerBytes is the size of the runtime base, gcr.io/distroless/static-debian12:nonroot: one layer of CA
+// certificates, tzdata and /etc/passwd with the nonroot user, "around 2 MiB" as the distroless project documents
+// it. It counts at that size both raw and compressed (its gzip layer is smaller): an upper bound, since no
+// registry is reachable here to read the compressed size from the manifest.
 const BaseLayerBytes = 2 << 20
 
-// SizeBudget is the largest image, uncompressed, per architecture.
-const SizeBudget = 25 << 20
+// SizeBudget is the largest image per architecture, 25 MB, judged on the compressed (pushed) size: registries
+// (ECR) store, report and bill the gzip-compressed layers, and that is what a task pulls at start.
+const SizeBudget = 25_000_000
+
+// CABundlePath is where the image holds the RDS CA bundle (DATABASE_CA_FILE).
+const CABundlePath = "etc/ssl/certs/rds-global-bundle.pem"
 
 // Commands returns the commands the image holds: every service's command in the manifest and migrate, sorted.
 func Commands(m *manifest.Manifest) []string {
@@ -149,6 +161,55 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// LayerSize returns the size of an image layer holding files (path in the image -> file on disk), as a tar
+// (raw) and gzip-compressed at the default level (as BuildKit pushes it). Entries are written in path order.
+func LayerSize(files map[string]string) (raw, compressed int64, err error) {
+	var gz countingWriter
+	zw := gzip.NewWriter(&gz)
+	var tarred countingWriter
+	tw := tar.NewWriter(io.MultiWriter(&tarred, zw))
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := addFile(tw, name, files[name]); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return 0, 0, fmt.Errorf("close tar: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return 0, 0, fmt.Errorf("close gzip: %w", err)
+	}
+	return tarred.n, gz.n, nil
+}
+
+func addFile(tw *tar.Writer, name, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("layer file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("layer file: %w", err)
+	}
+	hdr := &tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("tar %s: %w", name, err)
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return fmt.Errorf("tar %s: %w", name, err)
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written to it and discards them.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
 // Options configures Check.
 type Options struct {
 	// Root is the repository root (holding go.mod, cmd/, Dockerfile, certs/).
@@ -157,13 +218,14 @@ type Options struct {
 	Dir string
 	// Commands are the commands to build; Commands(manifest) in the repository.
 	Commands []string
-	// ExtraBytes are the other files the image adds (the CA bundle).
-	ExtraBytes int64
+	// CABundle is the RDS CA bundle the image adds at CABundlePath.
+	CABundle string
 }
 
 // Check builds every command for every architecture, inspects the binaries, starts the amd64 ones on an amd64
-// host, estimates the image size per architecture against SizeBudget and lints the Dockerfile. It writes a
-// report to w and returns every problem found, joined.
+// host, measures the image per architecture (raw, and compressed as pushed: the layers the Dockerfile's COPY
+// instructions add, tarred and gzipped, plus the base) against SizeBudget, judged on the compressed size, and
+// lints the Dockerfile. It writes a report to w and returns every problem found, joined.
 func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) error {
 	var errs []error
 	for _, arch := range Architectures {
@@ -172,7 +234,7 @@ func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) erro
 			errs = append(errs, err)
 			continue
 		}
-		total := int64(BaseLayerBytes) + opts.ExtraBytes
+		binaries := map[string]string{}
 		for _, c := range opts.Commands {
 			p := paths[c]
 			if err := InspectELF(p, arch); err != nil {
@@ -184,7 +246,7 @@ func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) erro
 				errs = append(errs, err)
 				continue
 			}
-			total += fi.Size()
+			binaries["app/"+c] = p
 			started := "not run (inspected only)"
 			if arch == hostArch {
 				started = "starts"
@@ -195,13 +257,19 @@ func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) erro
 			}
 			fmt.Fprintf(w, "linux/%s %-8s static ELF %6.1f MiB  %s\n", arch, c, mib(fi.Size()), started)
 		}
-		verdict := "within"
-		if total > SizeBudget {
-			verdict = "OVER"
-			errs = append(errs, fmt.Errorf("linux/%s image estimate %.1f MiB is over the %.0f MiB budget", arch, mib(total), mib(SizeBudget)))
+		size, err := measure(binaries, opts.CABundle)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		fmt.Fprintf(w, "linux/%s image estimate %.1f MiB (binaries + %.0f MiB distroless static base + CA bundle): %s the %.0f MiB budget\n",
-			arch, mib(total), mib(BaseLayerBytes), verdict, mib(SizeBudget))
+		verdict := "within"
+		if size.compressed > SizeBudget {
+			verdict = "OVER"
+			errs = append(errs, fmt.Errorf("linux/%s image is %.1f MB compressed, over the %.0f MB budget", arch, mb(size.compressed), mb(SizeBudget)))
+		}
+		fmt.Fprintf(w, "linux/%s image estimate: %.1f MB compressed (pushed and pulled: gzip layers of /app %.1f MB, CA bundle %.2f MB, "+
+			"distroless static base at most %.1f MB), %.1f MB raw (unpacked on the task): %s the %.0f MB budget, judged on the compressed size\n",
+			arch, mb(size.compressed), mb(size.app), mb(size.bundle), mb(BaseLayerBytes), mb(size.raw), verdict, mb(SizeBudget))
 	}
 	df, err := os.ReadFile(filepath.Join(opts.Root, "Dockerfile"))
 	if err != nil {
@@ -217,3 +285,29 @@ func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) erro
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+// imageSize is one architecture's image: the compressed layers (/app, the CA bundle), the compressed total with
+// the base, and the raw total.
+type imageSize struct{ app, bundle, compressed, raw int64 }
+
+// measure sizes the image's two layers as the Dockerfile builds them (COPY of /app, COPY of the CA bundle) on
+// top of the base.
+func measure(binaries map[string]string, bundle string) (imageSize, error) {
+	appRaw, app, err := LayerSize(binaries)
+	if err != nil {
+		return imageSize{}, err
+	}
+	var bundleRaw, bundleGz int64
+	if bundle != "" {
+		if bundleRaw, bundleGz, err = LayerSize(map[string]string{CABundlePath: bundle}); err != nil {
+			return imageSize{}, err
+		}
+	}
+	return imageSize{
+		app: app, bundle: bundleGz,
+		compressed: BaseLayerBytes + app + bundleGz,
+		raw:        BaseLayerBytes + appRaw + bundleRaw,
+	}, nil
+}

@@ -35,14 +35,16 @@ func TestCheckRepository(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	err = Check(context.Background(), Options{Root: root, Dir: dir, Commands: cmds}, runtime.GOARCH, &out)
+	err = Check(context.Background(), Options{Root: root, Dir: dir, Commands: cmds,
+		CABundle: filepath.Join(root, "certs", "rds-ca-bundle.pem")}, runtime.GOARCH, &out)
 	t.Logf("report:\n%s", out.String())
 	if err != nil {
 		t.Fatalf("Check() = %v", err)
 	}
 	for _, arch := range Architectures {
-		if !strings.Contains(out.String(), "linux/"+arch+" image estimate") {
-			t.Errorf("report lacks the linux/%s size estimate", arch)
+		if !strings.Contains(out.String(), "linux/"+arch+" image estimate") ||
+			!strings.Contains(out.String(), "judged on the compressed size") {
+			t.Errorf("report lacks the linux/%s size estimate judged on the compressed size", arch)
 		}
 	}
 	// A binary built for one architecture must fail the other's inspection.
@@ -192,5 +194,41 @@ func TestCABundle(t *testing.T) {
 				t.Errorf("%s: region %s: bundle lacks %q", filepath.Base(f), env.Region, cn)
 			}
 		}
+	}
+}
+
+func TestLayerSize(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	zeros := write("zeros", make([]byte, 100_000))
+	tests := []struct {
+		name         string
+		files        map[string]string
+		raw          int64 // tar: a 512-byte header per file, contents padded to 512, two 512-byte end blocks
+		minGz, maxGz int64
+	}{
+		{"one small file", map[string]string{"a/b": write("small", []byte("hello"))}, 512 + 512 + 1024, 20, 200},
+		{"zeros compress", map[string]string{"z": zeros}, 512 + 100_352 + 1024, 20, 1_000},
+		{"two files", map[string]string{"z": zeros, "y": zeros}, 2*(512+100_352) + 1024, 20, 2_000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, gz, err := LayerSize(tc.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw != tc.raw || gz < tc.minGz || gz > tc.maxGz {
+				t.Errorf("LayerSize() = %d raw, %d compressed; want %d raw, %d..%d compressed", raw, gz, tc.raw, tc.minGz, tc.maxGz)
+			}
+		})
+	}
+	if _, _, err := LayerSize(map[string]string{"x": filepath.Join(dir, "missing")}); err == nil {
+		t.Error("LayerSize(missing file) = nil error; want one")
 	}
 }
