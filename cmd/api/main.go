@@ -123,9 +123,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	api.New(svc, log).Register(mux)
+	// The shutdown budget: the HTTP server drains first (orders placed until the last request answered), then
+	// the relay publishes what they wrote, so the sum stays within SHUTDOWN_TIMEOUT.
+	relayDrain := s.shutdownTimeout / 5
 	srv := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
 		Addr:            s.addr,
-		ShutdownTimeout: s.shutdownTimeout,
+		ShutdownTimeout: s.shutdownTimeout - relayDrain,
 		// Keep serving briefly after reporting not ready, so the load balancer stops routing to this task first.
 		ShutdownDelay: s.shutdownTimeout / 10,
 		OnShutdown:    checker.Shutdown,
@@ -137,7 +140,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(awsCfg)), log,
 		outbox.RelayOptions{
 			Topics:       map[string]string{topic: s.topicARN},
-			DrainTimeout: s.shutdownTimeout / 4,
+			DrainTimeout: relayDrain,
 			OnPublished:  func(published, failed int) { recordPublished(rec, published, failed) },
 		})
 	consumer := messaging.NewConsumer(sqs.NewFromConfig(awsCfg), applyUpdate(svc, log), log, messaging.ConsumerOptions{
@@ -148,8 +151,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return relay.Run(gctx) })
+	// The relay stops only once the HTTP server has drained, so that the events of the last orders placed are
+	// published by this task rather than left for another one.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
+	g.Go(func() error { defer stopRelay(); return srv.Run(gctx) })
+	g.Go(func() error { return relay.Run(relayCtx) })
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
 	g.Go(func() error {

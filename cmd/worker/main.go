@@ -147,9 +147,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
+	// The relay stops only once the consumer has drained, so that the outcomes of the last messages handled
+	// are published by this task rather than left for another one. The consumer's drain (half the budget) and
+	// the relay's (a quarter) stay within SHUTDOWN_TIMEOUT.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return relay.Run(gctx) })
-	g.Go(func() error { return consumer.Run(gctx) })
+	g.Go(func() error { return relay.Run(relayCtx) })
+	g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
 	g.Go(func() error {
 		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inboxRetention, time.Hour, log)
