@@ -177,7 +177,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	s.out.Printf("PostgreSQL %s:%d (TLS only, CA %s)", s.db.Host, s.db.Port, s.db.CAFile)
 	awsURL := "http://" + cfg.awsAddr
 	if err := waitHTTP(ctx, awsURL+"/", s.aws, 10*time.Second, func(int) bool { return true }); err != nil {
-		return fmt.Errorf("embedded SQS/SNS endpoint: %w", err)
+		return fmt.Errorf("embedded SQS/SNS endpoint on %s (choose another with AWS_ADDR=host:port): %w", cfg.awsAddr, err)
 	}
 
 	const dbName = "ecsreworked"
@@ -350,7 +350,10 @@ func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited: %w", p.name, p.exitErr())
+			if err := p.exitErr(); err != nil {
+				return err
+			}
+			return fmt.Errorf("%s exited", p.name)
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %w", timeout, last)
 		case <-time.After(50 * time.Millisecond):

@@ -56,11 +56,12 @@ func startProcess(name string, out *syncWriter, bin string, args, env []string) 
 	return p, nil
 }
 
-// stop sends SIGTERM and waits up to budget for the process to exit, then kills its whole process group.
+// stop sends SIGTERM and waits up to budget for the process to exit, then kills its whole process group. A
+// process that had already exited is not an error of the stop: its exit was reported when it happened.
 func (p *process) stop(budget time.Duration) error {
 	select {
 	case <-p.done:
-		return p.exitErr()
+		return nil
 	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
