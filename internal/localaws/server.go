@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,38 +339,44 @@ func (s *Server) call(r *request, ops map[string]opFunc) (out any, apiErr *APIEr
 type jsonAppender interface{ appendJSON(b []byte) []byte }
 
 func writeJSON(w http.ResponseWriter, out any) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if out == nil {
-		_, _ = w.Write([]byte("{}"))
-		return
+	switch out := out.(type) {
+	case nil:
+		writeBody(w, jsonContentType, http.StatusOK, []byte("{}"))
+	case jsonAppender:
+		writeBody(w, jsonContentType, http.StatusOK, out.appendJSON(make([]byte, 0, 1024)))
+	default:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			writeJSONError(w, &APIError{Type: "InternalError", Code: "InternalError", Status: 500, Server: true, Message: err.Error()})
+			return
+		}
+		writeBody(w, jsonContentType, http.StatusOK, b.Bytes())
 	}
-	if a, ok := out.(jsonAppender); ok {
-		_, _ = w.Write(a.appendJSON(make([]byte, 0, 1024)))
-		return
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		writeJSONError(w, &APIError{Type: "InternalError", Code: "InternalError", Status: 500, Server: true, Message: err.Error()})
-		return
-	}
-	_, _ = w.Write(b.Bytes())
 }
 
+const jsonContentType = "application/x-amz-json-1.0"
+
 func writeJSONError(w http.ResponseWriter, e *APIError) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.Header().Set("x-amzn-query-error", e.Code+";"+e.fault())
-	w.WriteHeader(e.status())
 	b, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
 	}{"com.amazonaws.sqs#" + e.Type, e.Message})
-	_, _ = w.Write(b)
+	writeBody(w, jsonContentType, e.status(), b)
 }
 
 func writeXML(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "text/xml")
+	writeBody(w, "text/xml", status, b)
+}
+
+// writeBody writes a whole response with its Content-Length, as AWS does
+// (net/http would send bodies over 4 KiB chunked).
+func writeBody(w http.ResponseWriter, contentType string, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
