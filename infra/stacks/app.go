@@ -1,5 +1,6 @@
 // Package stacks composes the constructs into the deployable stacks of one environment: stateful (network,
-// database, messaging, alarm topic), stateless (cluster, services) and edge (CloudFront, WAF; us-east-1). Stacks
+// database, messaging, alarm topic), stateless (cluster, services, load balancer, CloudFront), edge (the web ACL;
+// us-east-1) and, with Shield Advanced, edge protection (the distribution's protection; us-east-1). Stacks
 // only compose constructs and grant access between them; they read nothing but their props.
 package stacks
 
@@ -20,6 +21,9 @@ type Environment struct {
 	Edge *Edge
 	// Stateless holds the cluster, services, load balancer and distribution.
 	Stateless *Stateless
+	// EdgeProtection holds the distribution's Shield Advanced protection in us-east-1; nil unless the
+	// environment turns shield_advanced on.
+	EdgeProtection *EdgeProtection
 	// Dashboard is the environment's CloudWatch dashboard; each part adds its section.
 	Dashboard *observability.Dashboard
 }
@@ -43,10 +47,16 @@ func AddEnvironment(scope constructs.Construct, env *config.Environment, in conf
 	dashboard.AddSection(stateful.Messaging.Section())
 	dashboard.AddSection(stateless.Section(edge.WebACL.Blocked))
 
-	for _, s := range []awscdk.Stack{stateful.Stack, edge.Stack, stateless.Stack} {
+	all := []awscdk.Stack{stateful.Stack, edge.Stack, stateless.Stack}
+	var protection *EdgeProtection
+	if env.ShieldAdvanced {
+		protection = NewEdgeProtection(scope, env.StackName("edge-protection"), EdgeProtectionProps{Env: env, Stateless: stateless})
+		all = append(all, protection.Stack)
+	}
+	for _, s := range all {
 		applyPolicies(s, env)
 	}
-	return &Environment{Stateful: stateful, Edge: edge, Stateless: stateless, Dashboard: dashboard}
+	return &Environment{Stateful: stateful, Edge: edge, Stateless: stateless, EdgeProtection: protection, Dashboard: dashboard}
 }
 
 // applyPolicies tags every resource of the stack and applies the cdk-nag AwsSolutions checks to it. The checks

@@ -22,10 +22,9 @@ type EdgeProps struct {
 // Edge is the environment's us-east-1 stack: what CloudFront requires there, the CLOUDFRONT-scope web ACL with
 // its log group, and an alarm topic of its own (CloudWatch alarms notify topics in their own region only).
 //
-// The distribution itself lives in the stateless stack next to the load balancer it fronts. Its web ACL ARN
-// crosses regions through CDK's cross-region references (CrossRegionReferences on both stacks): CDK writes the
-// ARN to an SSM parameter in the environment's region at deploy time and reads it there, so synthesis needs no
-// credentials and the edge stack deploys first.
+// The distribution itself lives in the stateless stack next to the load balancer it fronts. It reads the web ACL
+// ARN from this stack's output with a weak cross-region reference (Fn::GetStackOutput, see AddEnvironment): no
+// custom resource or SSM parameter carries it, synthesis needs no credentials, and this stack deploys first.
 type Edge struct {
 	awscdk.Stack
 	// WebACL is the web ACL, its logging and alarm.

@@ -42,7 +42,8 @@ type StatelessProps struct {
 }
 
 // Stateless is the stack that can be replaced without losing data: the cluster and its services, the migration
-// task, the load balancer, the CloudFront distribution with the static site, and Shield Advanced protections.
+// task, the load balancer, the CloudFront distribution with the static site, and the load balancer's Shield
+// Advanced protection.
 type Stateless struct {
 	awscdk.Stack
 	// LoadBalancer is the API origin.
@@ -157,8 +158,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	}
 
 	if env.ShieldAdvanced {
+		// The load balancer's protection, in its region; the distribution's and the group over both are in the
+		// us-east-1 edge protection stack (see EdgeProtection).
 		shield.New(stack, "Shield", shield.Props{Name: "ecsr-" + env.Name, Resources: map[string]*string{
-			"distribution":  s.Edge.Distribution.DistributionArn(),
 			"load-balancer": s.LoadBalancer.ALB.LoadBalancerArn(),
 		}})
 	}

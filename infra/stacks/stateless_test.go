@@ -194,10 +194,10 @@ func TestStatelessLoadBalancerAndDistribution(t *testing.T) {
 		if toJSON(apiPaths) != `["/api/*"]` {
 			t.Errorf("behaviors %v; want /api/* from the manifest", apiPaths)
 		}
-		if s.env.ShieldAdvanced {
-			tmpl.countOf(t, "AWS::Shield::Protection", 2)
-		} else {
-			tmpl.countOf(t, "AWS::Shield::Protection", 0)
+		// Shipped environments leave Shield Advanced off (TestStatelessVariants turns it on).
+		tmpl.countOf(t, "AWS::Shield::Protection", 0)
+		if _, ok := s.templates[s.env.StackName("edge-protection")]; ok != s.env.ShieldAdvanced {
+			t.Errorf("edge protection stack present: %v; want %v (shield_advanced)", ok, s.env.ShieldAdvanced)
 		}
 	})
 }
@@ -249,7 +249,11 @@ func synthVariant(t *testing.T, name string, change func(*config.Environment), i
 	stacks := AddEnvironment(app, &env, in)
 	app.Synth(nil)
 	var findings []string
-	for _, st := range []awscdk.Stack{stacks.Stateful.Stack, stacks.Edge.Stack, stacks.Stateless.Stack} {
+	all := []awscdk.Stack{stacks.Stateful.Stack, stacks.Edge.Stack, stacks.Stateless.Stack}
+	if stacks.EdgeProtection != nil {
+		all = append(all, stacks.EdgeProtection.Stack)
+	}
+	for _, st := range all {
 		ann := assertions.Annotations_FromStack(st)
 		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 		for _, msgs := range []*[]*cxapi.SynthesisMessage{ann.FindError(jsii.String("*"), match), ann.FindWarning(jsii.String("*"), match)} {
@@ -276,16 +280,62 @@ func TestStatelessVariants(t *testing.T) {
 	if !strings.Contains(raw, "@sha256:0123456789abcdef") {
 		t.Errorf("task definitions do not pin the image digest")
 	}
-	protections := tmpl.FindResources(jsii.String("AWS::Shield::Protection"), nil)
-	if len(*protections) != 2 {
-		t.Errorf("Shield protections = %d; want the distribution and the load balancer", len(*protections))
-	}
-	tmpl.ResourceCountIs(jsii.String("AWS::Shield::ProtectionGroup"), jsii.Number(1))
 	tmpl.ResourceCountIs(jsii.String("Custom::CDKBucketDeployment"), jsii.Number(2))
+	checkShieldProtections(t, stacks)
 
 	_, findings = synthVariant(t, "dev", func(e *config.Environment) { e.WAF.BotControl = true }, config.Inputs{})
 	if len(findings) > 0 {
 		t.Errorf("unsuppressed cdk-nag findings with bot control:\n%s", strings.Join(findings, "\n"))
+	}
+}
+
+// checkShieldProtections checks where an environment with Shield Advanced protects what: the load balancer in the
+// regional stateless stack, the distribution and the group over both in the us-east-1 edge protection stack, which
+// reads the distribution and the load balancer across regions and deploys after the stateless stack.
+func checkShieldProtections(t *testing.T, stacks *Environment) {
+	t.Helper()
+	stateless := toJSON(assertions.Template_FromStack(stacks.Stateless.Stack, nil).ToJSON())
+	if got := strings.Count(stateless, `"AWS::Shield::Protection"`); got != 1 || strings.Contains(stateless, "AWS::Shield::ProtectionGroup") {
+		t.Errorf("stateless stack: %d protections and a group %v; want only the load balancer's protection",
+			got, strings.Contains(stateless, "AWS::Shield::ProtectionGroup"))
+	}
+	p := stacks.EdgeProtection
+	if p == nil {
+		t.Fatal("no edge protection stack with shield_advanced")
+	}
+	if got := *p.Stack.Region(); got != config.EdgeRegion {
+		t.Errorf("edge protection stack region = %s; want %s", got, config.EdgeRegion)
+	}
+	tmpl := assertions.Template_FromStack(p.Stack, nil)
+	protections := *tmpl.FindResources(jsii.String("AWS::Shield::Protection"), nil)
+	groups := *tmpl.FindResources(jsii.String("AWS::Shield::ProtectionGroup"), nil)
+	if len(protections) != 1 || len(groups) != 1 {
+		t.Fatalf("edge protection stack: %d protections, %d groups; want the distribution's and one group", len(protections), len(groups))
+	}
+	statelessName := *stacks.Stateless.Stack.StackName()
+	for _, r := range protections {
+		arn := toJSON((*r)["Properties"].(map[string]any)["ResourceArn"])
+		if !strings.Contains(arn, ":cloudfront::") || !strings.Contains(arn, `"Fn::GetStackOutput"`) || !strings.Contains(arn, statelessName) {
+			t.Errorf("protected resource %s; want the stateless stack's distribution, read across regions", arn)
+		}
+	}
+	for _, r := range groups {
+		members := (*r)["Properties"].(map[string]any)["Members"].([]any)
+		if len(members) != 2 || !strings.Contains(toJSON(members[1]), `"Fn::GetStackOutput"`) || !strings.Contains(toJSON(members[1]), `"Region":"`+*stacks.Stateless.Stack.Region()+`"`) {
+			t.Errorf("group members %s; want the distribution and the stateless stack's load balancer", toJSON(members))
+		}
+	}
+	deps := map[string]bool{}
+	for _, d := range *p.Stack.Dependencies() {
+		deps[*d.StackName()] = true
+	}
+	if !deps[statelessName] {
+		t.Errorf("edge protection stack depends on %v; want %s (deployed after the distribution exists)", deps, statelessName)
+	}
+	for _, d := range *stacks.Stateless.Stack.Dependencies() {
+		if *d.StackName() == *p.Stack.StackName() {
+			t.Errorf("the stateless stack depends on the edge protection stack: a dependency cycle")
+		}
 	}
 }
 
