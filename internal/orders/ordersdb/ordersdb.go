@@ -6,6 +6,7 @@ package ordersdb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -22,6 +24,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 )
 
 // OrderEventsTopic is the topic, by its name in infra/services.yaml, that order.placed events are published to.
@@ -35,14 +38,15 @@ var (
 
 // Store is the PostgreSQL implementation of orders.Store.
 type Store struct {
-	pool  *pgxpool.Pool
-	inbox *inbox.Inbox
-	now   func() time.Time
+	pool   *pgxpool.Pool
+	inbox  *inbox.Inbox
+	outbox *outbox.Outbox
+	now    func() time.Time
 }
 
 // New returns a Store using pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, inbox: inbox.New(InboxTable), now: time.Now}
+	return &Store{pool: pool, inbox: inbox.New(InboxTable), outbox: outbox.New(OutboxTable), now: time.Now}
 }
 
 var _ orders.Store = (*Store)(nil)
@@ -77,18 +81,10 @@ func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempote
 	return orders.Order{}, false, storeError(fmt.Errorf("insert order %s: %w", o.ID, err))
 }
 
-// insertOutboxSQL writes an event into the orders outbox (the table of migration 00003, relayed by package
-// outbox). It is queued in the order's batch; outbox.Outbox.Enqueue would cost a round trip of its own.
-const insertOutboxSQL = `INSERT INTO orders.outbox (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)`
-
 // createBatch queues the statements that store a new order: its idempotency key, the order, its items and its
-// order.placed event.
+// order.placed event in the outbox.
 func (s *Store) createBatch(o orders.Order, idem orders.Idempotency) (*pgx.Batch, error) {
-	ev, err := placedEvent(o, s.now())
-	if err != nil {
-		return nil, err
-	}
-	body, err := ev.Marshal()
+	msg, err := placedMessage(o, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -105,18 +101,47 @@ func (s *Store) createBatch(o orders.Order, idem orders.Idempotency) (*pgx.Batch
 	}
 	b.Queue(InsertOrderSQL, o.ID, o.CustomerEmail, o.TotalCents, string(o.Status), o.CreatedAt)
 	b.Queue(InsertItemsSQL, o.ID, skus, qtys, prices)
-	b.Queue(insertOutboxSQL, ev.ID, OrderEventsTopic, string(body), ev.Attributes())
+	if err := s.outbox.Queue(b, msg); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
-func placedEvent(o orders.Order, now time.Time) (events.Envelope, error) {
+// placedEnvelope is events.Envelope with the order.placed payload typed, so that the event is encoded in one
+// pass. events.New would encode the payload, decode it again strictly and validate it (about 17 µs, a tenth of
+// placing an order); the order was validated by orders.Service with the rules events.Decode applies, which a
+// test of this package keeps true by decoding what it builds. The JSON is the same: the same members in the
+// same order.
+type placedEnvelope struct {
+	Version int                    `json:"version"`
+	ID      string                 `json:"id"`
+	Type    events.Type            `json:"type"`
+	Time    time.Time              `json:"time"`
+	Source  string                 `json:"source"`
+	Subject string                 `json:"subject"`
+	Data    events.OrderPlacedData `json:"data"`
+}
+
+// placedAttributes are the SNS message attributes of every order.placed event.
+var placedAttributes = map[string]string{"type": string(events.OrderPlaced)}
+
+// placedMessage builds the order.placed event of a new order as the outbox message that publishes it.
+func placedMessage(o orders.Order, now time.Time) (outbox.Message, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("new event id: %w", err)
+	}
 	items := make([]events.Item, len(o.Items))
 	for i, it := range o.Items {
 		items[i] = events.Item(it)
 	}
-	return events.New(events.OrderPlaced, events.SourceAPI, o.ID, events.OrderPlacedData{
-		OrderID: o.ID, CustomerEmail: o.CustomerEmail, Items: items, TotalCents: o.TotalCents,
-	}, now)
+	body, err := json.Marshal(placedEnvelope{Version: events.Version, ID: id.String(), Type: events.OrderPlaced,
+		Time: now.UTC(), Source: events.SourceAPI, Subject: o.ID, Data: events.OrderPlacedData{
+			OrderID: o.ID, CustomerEmail: o.CustomerEmail, Items: items, TotalCents: o.TotalCents}})
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("encode order.placed of order %s: %w", o.ID, err)
+	}
+	return outbox.Message{EventID: id.String(), Topic: OrderEventsTopic, Body: string(body), Attributes: placedAttributes}, nil
 }
 
 // The statements that write and read an order. They are exported so that the benchmarks' baseline (package

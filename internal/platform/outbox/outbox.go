@@ -43,27 +43,50 @@ type Message struct {
 
 // Outbox writes messages into one outbox table ("<schema>.outbox", see migrations).
 type Outbox struct {
-	table string
+	table  string
+	insert string
 }
 
 // New returns the Outbox of table, such as pgx.Identifier{"orders", "outbox"}.
-func New(table pgx.Identifier) *Outbox { return &Outbox{table: table.Sanitize()} }
+func New(table pgx.Identifier) *Outbox {
+	t := table.Sanitize()
+	return &Outbox{table: t, insert: "INSERT INTO " + t + " (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)"}
+}
 
 // Enqueue writes msg into the outbox in tx, the caller's transaction: it is published once tx commits.
 func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msg Message) error {
-	attrs, err := json.Marshal(msg.Attributes)
+	attrs, err := attributes(msg)
 	if err != nil {
-		return fmt.Errorf("enqueue event %s: attributes: %w", msg.EventID, err)
+		return err
 	}
-	if msg.Attributes == nil {
-		attrs = []byte("{}")
-	}
-	_, err = tx.Exec(ctx, "INSERT INTO "+o.table+" (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)",
-		msg.EventID, msg.Topic, msg.Body, attrs)
-	if err != nil {
+	if _, err := tx.Exec(ctx, o.insert, msg.EventID, msg.Topic, msg.Body, attrs); err != nil {
 		return fmt.Errorf("enqueue event %s: %w", msg.EventID, err)
 	}
 	return nil
+}
+
+// Queue adds the statement that writes msg into the outbox to b, the caller's batch of statements that make
+// one change: it costs no round trip of its own. The batch must run as one transaction (a batch sent outside
+// a transaction runs in one implicit transaction), so that the message is published if and only if the change
+// commits.
+func (o *Outbox) Queue(b *pgx.Batch, msg Message) error {
+	attrs, err := attributes(msg)
+	if err != nil {
+		return err
+	}
+	b.Queue(o.insert, msg.EventID, msg.Topic, msg.Body, attrs)
+	return nil
+}
+
+func attributes(msg Message) ([]byte, error) {
+	if len(msg.Attributes) == 0 {
+		return []byte("{}"), nil
+	}
+	attrs, err := json.Marshal(msg.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue event %s: attributes: %w", msg.EventID, err)
+	}
+	return attrs, nil
 }
 
 // Publisher publishes messages to a topic; *messaging.Publisher is one. An error that is not a
@@ -255,12 +278,19 @@ func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, map[int64]er
 			continue
 		}
 		msgs := make([]messaging.Message, 0, len(rows))
+		seen := make(map[string]bool, len(rows))
 		for _, x := range rows {
+			if seen[x.msg.EventID] {
+				// The same event enqueued twice (event ids are not unique in the table): published once, as
+				// SNS refuses a batch with repeated entry ids; the other row goes with it.
+				continue
+			}
 			m := messaging.Message{ID: x.msg.EventID, Body: x.msg.Body}
 			if err := json.Unmarshal(x.attrs, &m.Attributes); err != nil {
 				errs[x.id] = fmt.Errorf("event %s: attributes: %w", x.msg.EventID, err)
 				continue
 			}
+			seen[x.msg.EventID] = true
 			msgs = append(msgs, m)
 		}
 		err := r.pub.PublishBatch(ctx, arn, msgs)
