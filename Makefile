@@ -75,6 +75,12 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	@test -d infra/cdk.out || $(MAKE) synth
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
+.PHONY: diagram
+diagram: ## Draw docs/architecture.dot and .svg from the synthesized dev templates (runs make synth first).
+	@bash scripts/deps.sh diagram
+	@test -d infra/cdk.out || $(MAKE) synth
+	$(GO) run ./cmd/diagram -env dev -assembly infra/cdk.out -out docs/architecture
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine may lack. Safe to run again: it only installs what is missing.
 #   scripts/deps.sh up     what `make up` needs: PostgreSQL 15 server binaries
+#   scripts/deps.sh diagram  graphviz, for `make diagram`
 #   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, pinned node packages
 set -euo pipefail
 scope=${1:-test}
@@ -18,6 +19,10 @@ if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
   apt_install postgresql
 fi
 
+if [ "$scope" = diagram ]; then
+  command -v dot >/dev/null 2>&1 || { echo "deps: installing graphviz"; apt_install graphviz; }
+  exit 0
+fi
 [ "$scope" = up ] && exit 0
 
 # Debian's AWS CLI is an independent client for the embedded SQS endpoint's query protocol.
