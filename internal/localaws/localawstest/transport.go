@@ -1,10 +1,8 @@
 package localawstest
 
 import (
-	"bytes"
-	"io"
 	"net/http"
-	"strconv"
+	"net/http/httptest"
 )
 
 // Client returns an http.Client whose requests h serves in memory, in the
@@ -37,45 +35,12 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if sr.Body == nil {
 		sr.Body = http.NoBody
 	}
-	w := &responseWriter{header: http.Header{}}
-	t.h.ServeHTTP(w, sr)
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, sr)
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return &http.Response{
-		Status:        strconv.Itoa(w.status) + " " + http.StatusText(w.status),
-		StatusCode:    w.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        w.header,
-		Body:          io.NopCloser(bytes.NewReader(w.body.Bytes())),
-		ContentLength: int64(w.body.Len()),
-		Request:       req,
-	}, nil
-}
-
-// responseWriter collects a handler's response.
-type responseWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *responseWriter) Header() http.Header { return w.header }
-
-func (w *responseWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *responseWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.body.Write(b)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
 }
