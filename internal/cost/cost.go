@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -312,8 +313,8 @@ func num(v any) float64 {
 	case int:
 		return float64(x)
 	case string:
-		var f float64
-		fmt.Sscan(x, &f)
+		// A number that is not a number is priced at 0 and shows as such in the estimate.
+		f, _ := strconv.ParseFloat(strings.TrimSpace(x), 64)
 		return f
 	}
 	return 0

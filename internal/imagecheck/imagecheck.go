@@ -142,7 +142,7 @@ func Start(ctx context.Context, path string) error {
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && !exit.Exited() {
-		return fmt.Errorf("%s -h: killed: %v", filepath.Base(path), exit)
+		return fmt.Errorf("%s -h: killed: %w", filepath.Base(path), exit)
 	}
 	if err != nil && !errors.As(err, &exit) {
 		return fmt.Errorf("run %s: %w", filepath.Base(path), err)
