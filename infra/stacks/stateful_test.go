@@ -374,7 +374,16 @@ func TestDashboard(t *testing.T) {
 			for _, r := range tmpl.ofType("AWS::CloudWatch::Dashboard") {
 				found = append(found, name)
 				body := mustJSON(r.Properties["DashboardBody"])
-				for _, want := range []string{"## Database", "## Messaging", "CPUUtilization", "ApproximateAgeOfOldestMessage"} {
+				wafMetric := "BlockedRequests"
+				if s.env.WAF.Mode == config.WAFCount {
+					wafMetric = "CountedRequests"
+				}
+				for _, want := range []string{
+					"## Database", "CPUUtilization", "DatabaseConnections", "FreeStorageSpace",
+					"## Messaging", "ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible",
+					"## Services and edge", "RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime",
+					"RunningTaskCount", "DesiredTaskCount", wafMetric, `{\"region\":\"us-east-1\"`,
+				} {
 					if !strings.Contains(body, want) {
 						t.Errorf("dashboard in %s lacks %q", name, want)
 					}

@@ -189,8 +189,9 @@ func (s *Stateless) addRecords(d *config.Domain) {
 	})
 }
 
-// Section is the stateless part of the dashboard: requests and errors at the load balancer, per-service tasks
-// and resource use, the worker backlog, and the web ACL's blocked requests (a us-east-1 metric).
+// Section is the stateless part of the dashboard: requests and errors at the load balancer, per service its
+// resource use and running against desired tasks (what the tasks-below-desired alarm watches), the web services'
+// p99 response time, and the web ACL's blocked requests (a us-east-1 metric).
 func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
@@ -206,7 +207,8 @@ func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section
 	for _, name := range sortedKeys(s.Services) {
 		svc := s.Services[name]
 		widgets = append(widgets,
-			graph(name+" CPU and memory (%)", svc.Service.MetricCpuUtilization(nil), svc.Service.MetricMemoryUtilization(nil)))
+			graph(name+" CPU and memory (%)", svc.Service.MetricCpuUtilization(nil), svc.Service.MetricMemoryUtilization(nil)),
+			graph(name+" tasks (running, desired)", svc.TaskCountMetric("RunningTaskCount"), svc.TaskCountMetric("DesiredTaskCount")))
 		if svc.TargetGroup != nil {
 			widgets = append(widgets, graph(name+" p99 response time (s)",
 				svc.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})))

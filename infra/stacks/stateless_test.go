@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -87,6 +89,81 @@ func TestStatelessServices(t *testing.T) {
 			}
 		}
 		tmpl.countOf(t, "AWS::CloudWatch::Dashboard", 1)
+		tmpl.hasResource(t, "AWS::ECS::ClusterCapacityProviderAssociations", map[string]any{"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"}})
+		checkDrainOrder(t, s, tmpl)
+	})
+}
+
+// checkDrainOrder checks, for every web service as synthesized, that the load balancer stops sending a task new
+// requests and finishes in-flight ones (deregistration delay) before the service's own drain budget
+// (SHUTDOWN_TIMEOUT) runs out, and that the drain ends before ECS kills the container (stop timeout).
+func checkDrainOrder(t *testing.T, s *synthesized, tmpl template) {
+	t.Helper()
+	containers := map[string]map[string]any{}
+	for _, r := range tmpl.ofType("AWS::ECS::TaskDefinition") {
+		c := r.Properties["ContainerDefinitions"].([]any)[0].(map[string]any)
+		containers[c["Name"].(string)] = c
+	}
+	webServices := 0
+	for _, r := range tmpl.ofType("AWS::ECS::Service") {
+		lbs, _ := r.Properties["LoadBalancers"].([]any)
+		for _, lb := range lbs {
+			lb := lb.(map[string]any)
+			name := lb["ContainerName"].(string)
+			tg := tmpl.Resources[lb["TargetGroupArn"].(map[string]any)["Ref"].(string)]
+			dereg := -1
+			for _, a := range tg.Properties["TargetGroupAttributes"].([]any) {
+				if a := a.(map[string]any); a["Key"] == "deregistration_delay.timeout_seconds" {
+					dereg, _ = strconv.Atoi(a["Value"].(string))
+				}
+			}
+			c := containers[name]
+			stop := int(c["StopTimeout"].(float64))
+			drain := -1
+			for _, e := range c["Environment"].([]any) {
+				if e := e.(map[string]any); e["Name"] == "SHUTDOWN_TIMEOUT" {
+					d, err := time.ParseDuration(e["Value"].(string))
+					if err != nil {
+						t.Fatal(err)
+					}
+					drain = int(d.Seconds())
+				}
+			}
+			if !(0 < dereg && dereg < drain && drain < stop) {
+				t.Errorf("%s: deregistration delay %d s, drain %d s, stop timeout %d s; want them strictly increasing", name, dereg, drain, stop)
+			}
+			webServices++
+		}
+	}
+	want := 0
+	for _, ms := range s.manifest.Services {
+		if ms.Kind == manifest.KindWeb {
+			want++
+		}
+	}
+	if webServices != want {
+		t.Errorf("services behind the load balancer = %d; want %d", webServices, want)
+	}
+}
+
+// TestEveryLogGroup checks every log group of every stack: the environment's retention, encrypted with a
+// customer-managed key, and removed as removal.logs says.
+func TestEveryLogGroup(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		wantPolicy := map[config.RemovalPolicy]string{config.RemovalRetain: "Retain", config.RemovalDestroy: "Delete"}[s.env.Removal.Logs]
+		groups := 0
+		for _, name := range s.stackNames() {
+			for id, r := range s.templates[name].ofType("AWS::Logs::LogGroup") {
+				groups++
+				if r.Properties["RetentionInDays"] != float64(s.env.LogRetentionDays) || r.Properties["KmsKeyId"] == nil || r.DeletionPolicy != wantPolicy {
+					t.Errorf("%s log group %s: retention %v, key %v, deletion policy %s; want %d days, a key, %s",
+						name, id, r.Properties["RetentionInDays"], r.Properties["KmsKeyId"], r.DeletionPolicy, s.env.LogRetentionDays, wantPolicy)
+				}
+			}
+		}
+		if groups == 0 {
+			t.Error("no log groups found")
+		}
 	})
 }
 
@@ -223,6 +300,15 @@ func TestStatelessAlarms(t *testing.T) {
 		}
 		if len(metrics) != 6 {
 			t.Errorf("alarms cover %v; want 5xx, latency, unhealthy hosts, tasks below desired and dead letters", metrics)
+		}
+		belowDesired := 0
+		for _, r := range tmpl.ofType("AWS::CloudWatch::Alarm") {
+			if doc := toJSON(r.Properties["Metrics"]); strings.Contains(doc, `"DesiredTaskCount"`) && strings.Contains(doc, `"RunningTaskCount"`) {
+				belowDesired++
+			}
+		}
+		if belowDesired != len(s.manifest.Services) {
+			t.Errorf("running-below-desired alarms = %d; want one per service (%d)", belowDesired, len(s.manifest.Services))
 		}
 		tmpl.hasResource(t, "AWS::CloudWatch::Alarm", map[string]any{
 			"MetricName": "HTTPCode_ELB_5XX_Count", "Threshold": s.env.Alarms.HTTP5xxPerMinute,

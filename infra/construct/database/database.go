@@ -335,7 +335,8 @@ func suppressFindings(instance awsrds.DatabaseInstance, s config.Database) {
 				"guardrail (infra/config) rejects an environment without deletion protection."),
 		})
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(instance, &suppressions, jsii.Bool(true))
+	// On the DB instance resource alone, not on the construct's children (subnet group, secret attachment).
+	cdknag.NagSuppressions_AddResourceSuppressions(instance.Node().DefaultChild(), &suppressions, jsii.Bool(false))
 }
 
 func engineVersion(major string) awsrds.PostgresEngineVersion {

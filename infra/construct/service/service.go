@@ -512,18 +512,11 @@ func (s *Service) worker(c constructs.Construct, props Props) {
 // cannot be placed, or Spot capacity is gone).
 func (s *Service) alarmTasksBelowDesired(c constructs.Construct, props Props) {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	dims := &map[string]*string{"ClusterName": props.Cluster.ClusterName(), "ServiceName": s.Service.ServiceName()}
-	metric := func(name string) awscloudwatch.IMetric {
-		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String("ECS/ContainerInsights"), MetricName: jsii.String(name),
-			DimensionsMap: dims, Period: minute, Statistic: jsii.String("Average"),
-		})
-	}
 	missing := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 		Expression:   jsii.String("FILL(desired, 0) - FILL(running, 0)"),
 		Label:        jsii.String("Desired tasks not running"),
 		Period:       minute,
-		UsingMetrics: &map[string]awscloudwatch.IMetric{"desired": metric("DesiredTaskCount"), "running": metric("RunningTaskCount")},
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"desired": s.TaskCountMetric("DesiredTaskCount"), "running": s.TaskCountMetric("RunningTaskCount")},
 	})
 	s.Alarms = append(s.Alarms, missing.CreateAlarm(c, jsii.String("TasksBelowDesiredAlarm"), &awscloudwatch.CreateAlarmOptions{
 		AlarmDescription:   jsii.String("Fewer " + props.Service.Name + " tasks run than desired."),
@@ -533,6 +526,20 @@ func (s *Service) alarmTasksBelowDesired(c constructs.Construct, props Props) {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	}))
+}
+
+// TaskCountMetric is one of the service's Container Insights task counts, RunningTaskCount or DesiredTaskCount,
+// averaged per minute.
+func (s *Service) TaskCountMetric(name string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:  jsii.String("ECS/ContainerInsights"),
+		MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{
+			"ClusterName": s.Service.Cluster().ClusterName(), "ServiceName": s.Service.ServiceName(),
+		},
+		Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+		Statistic: jsii.String("Average"),
+	})
 }
 
 // visibleMessages is the sum of the queues' visible messages.
