@@ -29,14 +29,13 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 )
 
 func main() {
@@ -63,30 +62,19 @@ const (
 // queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
 const inboxRetention = 21 * 24 * time.Hour
 
-// startTimeout bounds how long start-up waits for the database.
-const startTimeout = 60 * time.Second
-
 type settings struct {
-	log             logging.Config
-	addr            string
-	shutdownTimeout time.Duration
-	region          string
-	topicARN        string
-	queueURL        string
-	db              database.Config
+	service.Settings
+	topicARN string
+	queueURL string
 }
 
 // readSettings reads the environment; every problem is reported in one error.
 func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		log:             logging.ReadConfig(r),
-		addr:            r.String("HTTP_ADDR", defaultAddr),
-		shutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
-		region:          r.Required("AWS_REGION"),
-		topicARN:        r.Required(manifest.TopicEnv(topic)),
-		queueURL:        r.Required(manifest.QueueEnv(queue)),
-		db:              database.ReadConfig(r),
+		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		topicARN: r.Required(manifest.TopicEnv(topic)),
+		queueURL: r.Required(manifest.QueueEnv(queue)),
 	}
 	return s, r, r.Err()
 }
@@ -96,58 +84,43 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := logging.New(stdout, s.log).With("service", "api")
-	log.Info("starting", "env", env)
-
-	awsCfg, err := messaging.LoadAWSConfig(ctx, s.region)
+	base, err := service.Start(ctx, "api", s.Settings, env, stdout)
 	if err != nil {
 		return err
 	}
-	if s.db.IAMAuth {
-		s.db.Credentials = awsCfg.Credentials
-	}
-	s.db.MaxConns = 20
-	openCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	pool, err := database.Open(openCtx, s.db, log)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer base.Pool.Close()
+	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
 
-	rec := metrics.New(stdout, "ECSReworked", "Service", "api")
 	store := ordersdb.New(pool)
 	svc := orders.NewService(store, log)
-	checker := health.New(log, 2*time.Second)
-	checker.Add("database", database.Ready(pool))
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	api.New(svc, log).Register(mux)
 	// The shutdown budget: the HTTP server drains first (orders placed until the last request answered), then
 	// the relay publishes what they wrote, so the sum stays within SHUTDOWN_TIMEOUT.
-	relayDrain := s.shutdownTimeout / 5
+	relayDrain := s.ShutdownTimeout / 5
 	srv := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
-		Addr:            s.addr,
-		ShutdownTimeout: s.shutdownTimeout - relayDrain,
+		Addr:            s.Addr,
+		ShutdownTimeout: s.ShutdownTimeout - relayDrain,
 		// Keep serving briefly after reporting not ready, so the load balancer stops routing to this task first.
-		ShutdownDelay: s.shutdownTimeout / 10,
+		ShutdownDelay: s.ShutdownTimeout / 10,
 		OnShutdown:    checker.Shutdown,
 	})
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 
-	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(awsCfg)), log,
+	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       map[string]string{topic: s.topicARN},
 			DrainTimeout: relayDrain,
-			OnPublished:  func(published, failed int) { recordPublished(rec, published, failed) },
+			OnPublished:  base.CountPublished,
 		})
-	consumer := messaging.NewConsumer(sqs.NewFromConfig(awsCfg), applyUpdate(svc, log), log, messaging.ConsumerOptions{
+	consumer := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), applyUpdate(svc, log), log, messaging.ConsumerOptions{
 		QueueURL:          s.queueURL,
 		VisibilityTimeout: queueVisibility,
 		HandlerTimeout:    queueVisibility / 2,
-		DrainTimeout:      s.shutdownTimeout / 2,
+		DrainTimeout:      s.ShutdownTimeout / 2,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -178,9 +151,4 @@ func applyUpdate(svc *orders.Service, log *slog.Logger) messaging.Handler {
 		}
 		return svc.Apply(ctx, e)
 	}
-}
-
-func recordPublished(rec *metrics.Recorder, published, failed int) {
-	rec.Add("EventsPublished", metrics.Count, float64(published))
-	rec.Add("EventsPublishFailed", metrics.Count, float64(failed))
 }

@@ -27,14 +27,12 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment/fulfillmentdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 )
 
 func main() {
@@ -60,33 +58,22 @@ const (
 // queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
 const inboxRetention = 21 * 24 * time.Hour
 
-// startTimeout bounds how long start-up waits for the database.
-const startTimeout = 60 * time.Second
-
 type settings struct {
-	log             logging.Config
-	addr            string
-	shutdownTimeout time.Duration
-	region          string
-	topicARNs       map[string]string // by topic name
-	queueURL        string
-	db              database.Config
+	service.Settings
+	topicARNs map[string]string // by topic name
+	queueURL  string
 }
 
 // readSettings reads the environment; every problem is reported in one error.
 func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		log:             logging.ReadConfig(r),
-		addr:            r.String("HTTP_ADDR", defaultAddr),
-		shutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
-		region:          r.Required("AWS_REGION"),
+		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
 		topicARNs: map[string]string{
 			fulfillment.OrderEventsTopic:   r.Required(manifest.TopicEnv(fulfillment.OrderEventsTopic)),
 			fulfillment.NotificationsTopic: r.Required(manifest.TopicEnv(fulfillment.NotificationsTopic)),
 		},
 		queueURL: r.Required(manifest.QueueEnv(queue)),
-		db:       database.ReadConfig(r),
 	}
 	return s, r, r.Err()
 }
@@ -96,54 +83,36 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := logging.New(stdout, s.log).With("service", "worker")
-	log.Info("starting", "env", env)
-
-	awsCfg, err := messaging.LoadAWSConfig(ctx, s.region)
+	base, err := service.Start(ctx, "worker", s.Settings, env, stdout)
 	if err != nil {
 		return err
 	}
-	if s.db.IAMAuth {
-		s.db.Credentials = awsCfg.Credentials
-	}
-	s.db.MaxConns = 20
-	openCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	pool, err := database.Open(openCtx, s.db, log)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer base.Pool.Close()
+	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
 
-	rec := metrics.New(stdout, "ECSReworked", "Service", "worker")
 	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
-	checker := health.New(log, 2*time.Second)
-	checker.Add("database", database.Ready(pool))
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	srv := httpserver.New(mux, log, httpserver.Options{
-		Addr:            s.addr,
-		ShutdownTimeout: s.shutdownTimeout,
+		Addr:            s.Addr,
+		ShutdownTimeout: s.ShutdownTimeout,
 		OnShutdown:      checker.Shutdown,
 	})
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 
-	relay := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(awsCfg)), log,
+	relay := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       s.topicARNs,
-			DrainTimeout: s.shutdownTimeout / 4,
-			OnPublished: func(published, failed int) {
-				rec.Add("EventsPublished", metrics.Count, float64(published))
-				rec.Add("EventsPublishFailed", metrics.Count, float64(failed))
-			},
+			DrainTimeout: s.ShutdownTimeout / 4,
+			OnPublished:  base.CountPublished,
 		})
-	consumer := messaging.NewConsumer(sqs.NewFromConfig(awsCfg), handle(svc, rec, log), log, messaging.ConsumerOptions{
+	consumer := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), handle(svc, rec, log), log, messaging.ConsumerOptions{
 		QueueURL:          s.queueURL,
 		VisibilityTimeout: queueVisibility,
 		HandlerTimeout:    queueVisibility / 2,
-		DrainTimeout:      s.shutdownTimeout / 2,
+		DrainTimeout:      s.ShutdownTimeout / 2,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -1,0 +1,73 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
+	"github.com/ecs-reworked/ecs-reworked/migrations"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+func TestReadSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string // keys the error must name; none for no error
+		want    string   // addr and shutdown timeout
+	}{
+		{"empty", map[string]string{}, []string{"AWS_REGION", "DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER"}, ":8080 20s"},
+		{"bad", map[string]string{"SHUTDOWN_TIMEOUT": "2m", "LOG_FORMAT": "xml"}, []string{"SHUTDOWN_TIMEOUT", "LOG_FORMAT"}, ":8080 20s"},
+		{"set", map[string]string{"AWS_REGION": "eu-west-1", "DATABASE_HOST": "db", "DATABASE_NAME": "app",
+			"DATABASE_USER": "orders_api", "DATABASE_PASSWORD": "secret", "HTTP_ADDR": ":9000", "SHUTDOWN_TIMEOUT": "5s"}, nil, ":9000 5s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := config.NewReader(func(k string) string { return tt.env[k] })
+			s := service.ReadSettings(r, ":8080", 20*time.Second)
+			err := r.Err()
+			if got := s.Addr + " " + s.ShutdownTimeout.String(); got != tt.want && len(tt.wantErr) == 0 {
+				t.Errorf("ReadSettings(%v) = %s; want %s", tt.env, got, tt.want)
+			}
+			if len(tt.wantErr) == 0 && err != nil {
+				t.Errorf("ReadSettings(%v) error = %v; want none", tt.env, err)
+			}
+			for _, key := range tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), key) {
+					t.Errorf("ReadSettings(%v) error = %v; want it to name %s", tt.env, err, key)
+				}
+			}
+		})
+	}
+}
+
+func TestStartOpensTheDatabaseAndChecksIt(t *testing.T) {
+	db := dbtest.NewDatabase(t)
+	env := map[string]string{"AWS_REGION": "us-east-1", "LOG_FORMAT": "json", "DATABASE_HOST": db.Host,
+		"DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": db.Name, "DATABASE_USER": migrations.OrdersRole,
+		"DATABASE_PASSWORD": db.ServicePassword, "DATABASE_CA_FILE": db.CAFile}
+	r := config.NewReader(func(k string) string { return env[k] })
+	s := service.ReadSettings(r, ":8080", 20*time.Second)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	base, err := service.Start(context.Background(), "api", s, r, &out)
+	if err != nil {
+		t.Fatalf("Start() = %v", err)
+	}
+	defer base.Pool.Close()
+	if rep := base.Health.Check(context.Background()); rep.Status != "ready" || rep.Checks["database"] != "ok" {
+		t.Errorf("Health.Check() = %+v; want ready with the database ok", rep)
+	}
+	if got := out.String(); !strings.Contains(got, `"service":"api"`) || strings.Contains(got, db.ServicePassword) {
+		t.Errorf("start-up log = %s; want the service named and the password masked", got)
+	}
+}
