@@ -91,7 +91,42 @@ func TestStatelessServices(t *testing.T) {
 		tmpl.countOf(t, "AWS::CloudWatch::Dashboard", 1)
 		tmpl.hasResource(t, "AWS::ECS::ClusterCapacityProviderAssociations", map[string]any{"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"}})
 		checkDrainOrder(t, s, tmpl)
+		checkDeploymentSafety(t, tmpl)
 	})
+}
+
+// checkDeploymentSafety checks every service and task definition as synthesized: ARM64, the circuit breaker and
+// alarm-based rollback, a health check grace period exactly for services behind the load balancer, and no
+// secret-looking plain environment variable (secrets come from Secrets Manager).
+func checkDeploymentSafety(t *testing.T, tmpl template) {
+	t.Helper()
+	for id, r := range tmpl.ofType("AWS::ECS::TaskDefinition") {
+		if got := toJSON(r.Properties["RuntimePlatform"]); !strings.Contains(got, `"CpuArchitecture":"ARM64"`) {
+			t.Errorf("task definition %s runs on %s; want ARM64", id, got)
+		}
+		for _, c := range r.Properties["ContainerDefinitions"].([]any) {
+			env, _ := c.(map[string]any)["Environment"].([]any)
+			for _, e := range env {
+				if name := e.(map[string]any)["Name"].(string); strings.Contains(name, "PASSWORD") || strings.Contains(name, "SECRET") {
+					t.Errorf("task definition %s has the plain variable %s; secrets come from Secrets Manager", id, name)
+				}
+			}
+		}
+	}
+	for id, r := range tmpl.ofType("AWS::ECS::Service") {
+		dc := r.Properties["DeploymentConfiguration"].(map[string]any)
+		if got := toJSON(dc["DeploymentCircuitBreaker"]); got != `{"Enable":true,"Rollback":true}` {
+			t.Errorf("service %s circuit breaker = %s; want enabled with rollback", id, got)
+		}
+		alarms, _ := dc["Alarms"].(map[string]any)
+		if alarms["Enable"] != true || alarms["Rollback"] != true || len(alarms["AlarmNames"].([]any)) == 0 {
+			t.Errorf("service %s deployment alarms = %v; want rollback on alarm", id, alarms)
+		}
+		_, behindLB := r.Properties["LoadBalancers"]
+		if _, grace := r.Properties["HealthCheckGracePeriodSeconds"]; grace != behindLB {
+			t.Errorf("service %s: health check grace period %v; want it exactly for services behind the load balancer", id, r.Properties["HealthCheckGracePeriodSeconds"])
+		}
+	}
 }
 
 // checkDrainOrder checks, for every web service as synthesized, that the load balancer stops sending a task new
