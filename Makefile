@@ -10,6 +10,9 @@ export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CACHE)/jsii
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node 20 (what Debian 12 machines here have) is past its end of life for jsii; synthesis works on it. Use node 22+
+# where you can: this only quiets the banner jsii prints on every run for 20.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK         := _cli/node_modules/.bin/cdk
 IMAGE_CTX    = $(if $(IMAGE_DIGEST),-c image_digest=$(IMAGE_DIGEST),-c image_tag=$(IMAGE_TAG))
 
