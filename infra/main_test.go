@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aws/jsii-runtime-go"
+
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 

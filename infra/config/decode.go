@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 // Problem is one thing wrong with an environment file: the key it concerns and why.

@@ -164,7 +164,7 @@ func checkDrainOrder(t *testing.T, s *synthesized, tmpl template) {
 					drain = int(d.Seconds())
 				}
 			}
-			if !(0 < dereg && dereg < drain && drain < stop) {
+			if dereg <= 0 || dereg >= drain || drain >= stop {
 				t.Errorf("%s: deregistration delay %d s, drain %d s, stop timeout %d s; want them strictly increasing", name, dereg, drain, stop)
 			}
 			webServices++
@@ -424,7 +424,7 @@ func checkShieldProtections(t *testing.T, stacks *Environment) {
 	if p == nil {
 		t.Fatal("no edge protection stack with shield_advanced")
 	}
-	if got := *p.Stack.Region(); got != config.EdgeRegion {
+	if got := *p.Region(); got != config.EdgeRegion {
 		t.Errorf("edge protection stack region = %s; want %s", got, config.EdgeRegion)
 	}
 	tmpl := assertions.Template_FromStack(p.Stack, nil)
@@ -433,7 +433,7 @@ func checkShieldProtections(t *testing.T, stacks *Environment) {
 	if len(protections) != 1 || len(groups) != 1 {
 		t.Fatalf("edge protection stack: %d protections, %d groups; want the distribution's and one group", len(protections), len(groups))
 	}
-	statelessName := *stacks.Stateless.Stack.StackName()
+	statelessName := *stacks.Stateless.StackName()
 	for _, r := range protections {
 		arn := toJSON((*r)["Properties"].(map[string]any)["ResourceArn"])
 		if !strings.Contains(arn, ":cloudfront::") || !strings.Contains(arn, `"Fn::GetStackOutput"`) || !strings.Contains(arn, statelessName) {
@@ -442,19 +442,19 @@ func checkShieldProtections(t *testing.T, stacks *Environment) {
 	}
 	for _, r := range groups {
 		members := (*r)["Properties"].(map[string]any)["Members"].([]any)
-		if len(members) != 2 || !strings.Contains(toJSON(members[1]), `"Fn::GetStackOutput"`) || !strings.Contains(toJSON(members[1]), `"Region":"`+*stacks.Stateless.Stack.Region()+`"`) {
+		if len(members) != 2 || !strings.Contains(toJSON(members[1]), `"Fn::GetStackOutput"`) || !strings.Contains(toJSON(members[1]), `"Region":"`+*stacks.Stateless.Region()+`"`) {
 			t.Errorf("group members %s; want the distribution and the stateless stack's load balancer", toJSON(members))
 		}
 	}
 	deps := map[string]bool{}
-	for _, d := range *p.Stack.Dependencies() {
+	for _, d := range *p.Dependencies() {
 		deps[*d.StackName()] = true
 	}
 	if !deps[statelessName] {
 		t.Errorf("edge protection stack depends on %v; want %s (deployed after the distribution exists)", deps, statelessName)
 	}
-	for _, d := range *stacks.Stateless.Stack.Dependencies() {
-		if *d.StackName() == *p.Stack.StackName() {
+	for _, d := range *stacks.Stateless.Dependencies() {
+		if *d.StackName() == *p.StackName() {
 			t.Errorf("the stateless stack depends on the edge protection stack: a dependency cycle")
 		}
 	}

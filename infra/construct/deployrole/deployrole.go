@@ -148,7 +148,7 @@ func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
 	})
 	add([]string{"ecs:DescribeTasks"}, []*string{ecsArn("task", m.ClusterPrefix+"*/*")}, nil)
 	add([]string{"iam:PassRole"}, []*string{arn(stack, "iam", "", "role", m.RolePrefix+"*")}, map[string]any{
-		"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+		"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}, //nolint:gosec // G101: an IAM condition key, not a credential
 	})
 	add([]string{"cloudformation:DescribeStacks"}, []*string{arn(stack, "cloudformation", m.Region, "stack", m.Stack+"/*")}, nil)
 	nag := func(service, region, resource string) string {
