@@ -70,17 +70,19 @@ type Server struct {
 	log  *slog.Logger
 	srv  *http.Server
 
-	mu sync.Mutex
-	ln net.Listener
+	mu    sync.Mutex
+	ln    net.Listener
+	fresh map[net.Conn]time.Time // connections accepted that have not begun a request yet, by accept time
 }
 
 // New returns a Server for handler, wrapped in panic recovery and the body size limit.
 func New(handler http.Handler, log *slog.Logger, opts Options) *Server {
 	opts = opts.withDefaults()
 	h := Recover(log, LimitBody(opts.MaxBodyBytes, handler))
-	return &Server{
-		opts: opts,
-		log:  log,
+	s := &Server{
+		opts:  opts,
+		log:   log,
+		fresh: map[net.Conn]time.Time{},
 		srv: &http.Server{
 			Addr:              opts.Addr,
 			Handler:           h,
@@ -91,6 +93,47 @@ func New(handler http.Handler, log *slog.Logger, opts Options) *Server {
 			MaxHeaderBytes:    opts.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
+	}
+	s.srv.ConnState = s.track
+	return s
+}
+
+// track remembers the connections that have not begun a request. http.Server.Shutdown waits up to 5 s for
+// such a connection (a client that opened one and sent nothing, as pooling clients do when another
+// connection freed up first), longer than the drain budget may allow; closeFresh closes them instead.
+func (s *Server) track(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if state == http.StateNew {
+		s.fresh[c] = time.Now()
+		return
+	}
+	delete(s.fresh, c)
+}
+
+// freshConnGrace is how long a connection may stay without a request during a drain before it is closed: a
+// request under way on it has had time to arrive, as the load balancer stopped routing new ones.
+const freshConnGrace = time.Second
+
+// closeFresh closes, until done is closed, the connections that have gone freshConnGrace without beginning a
+// request.
+func (s *Server) closeFresh(done <-chan struct{}) {
+	t := time.NewTicker(freshConnGrace / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		for c, at := range s.fresh {
+			if time.Since(at) >= freshConnGrace {
+				_ = c.Close()
+				delete(s.fresh, c)
+			}
+		}
+		s.mu.Unlock()
 	}
 }
 
@@ -147,7 +190,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	drained := make(chan struct{})
+	go s.closeFresh(drained)
 	err := s.srv.Shutdown(shutdownCtx)
+	close(drained)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}

@@ -228,3 +228,19 @@ func TestShutdownBudgetExceeded(t *testing.T) {
 		t.Errorf("Run = %v; want a drain error", err)
 	}
 }
+
+// TestDrainClosesConnectionsWithoutRequest checks that a client connection that never sends a request (a
+// pooling client dials one and then uses another that freed up first) does not hold the drain: http.Server
+// alone would wait 5 s for it, past this budget, and Run would report a failed drain.
+func TestDrainClosesConnectionsWithoutRequest(t *testing.T) {
+	base, stop := start(t, http.NotFoundHandler(), slog.New(slog.DiscardHandler), httpserver.Options{ShutdownTimeout: 3 * time.Second})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // let the server accept it
+	if err := stop(); err != nil {
+		t.Errorf("Run() with an idle new connection = %v; want a clean drain", err)
+	}
+}
