@@ -15,18 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
-	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
+	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
-	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -168,10 +164,9 @@ func (w *addrWriter) Write(p []byte) (int, error) {
 }
 
 type apiProcess struct {
-	base     string
-	sqs      *sqs.Client
-	queueURL map[string]string
-	proxy    *proxy
+	*loadtest.System
+	base  string
+	proxy *proxy
 }
 
 // startAPI runs the API's run against a database of the test's own, reached through a proxy, and an embedded
@@ -179,45 +174,11 @@ type apiProcess struct {
 func startAPI(t *testing.T) *apiProcess {
 	t.Helper()
 	ctx := context.Background()
-	db := dbtest.NewDatabase(t)
-	p := newProxy(t, db.Host, net.JoinHostPort(db.Host, strconv.Itoa(db.Port)))
-	endpoint, srv := localawstest.New(t)
-	err := srv.Apply(localaws.Topology{
-		Queues: []localaws.QueueSpec{{Name: "fulfillment"}, {Name: "order-updates"}},
-		Topics: []localaws.TopicSpec{{Name: "order-events", Subscriptions: []localaws.SubscriptionSpec{
-			{Queue: "fulfillment", RawMessageDelivery: true, FilterPolicy: json.RawMessage(`{"type":["order.placed"]}`)},
-		}}},
-	}, endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ENDPOINT_URL", endpoint)
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	cfg, err := messaging.LoadAWSConfig(ctx, "us-east-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &apiProcess{sqs: sqs.NewFromConfig(cfg), queueURL: map[string]string{}, proxy: p}
-	for _, name := range []string{"fulfillment", "order-updates"} {
-		out, err := a.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.queueURL[name] = aws.ToString(out.QueueUrl)
-	}
-	topicOut, err := sns.NewFromConfig(cfg).CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("order-events")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"LOG_FORMAT": "json", "LOG_LEVEL": "info", "HTTP_ADDR": "127.0.0.1:0", "SHUTDOWN_TIMEOUT": "5s",
-		"AWS_REGION":              "us-east-1",
-		"ORDER_EVENTS_TOPIC_ARN":  aws.ToString(topicOut.TopicArn),
-		"ORDER_UPDATES_QUEUE_URL": a.queueURL["order-updates"],
-		"DATABASE_HOST":           db.Host, "DATABASE_PORT": strconv.Itoa(p.port()), "DATABASE_NAME": db.Name,
-		"DATABASE_USER": migrations.OrdersRole, "DATABASE_PASSWORD": db.ServicePassword, "DATABASE_CA_FILE": db.CAFile,
-	}
+	sys := loadtest.NewSystem(t, 30*time.Second)
+	p := newProxy(t, sys.DB.Host, net.JoinHostPort(sys.DB.Host, strconv.Itoa(sys.DB.Port)))
+	a := &apiProcess{System: sys, proxy: p}
+	env := sys.APIEnv(5 * time.Second)
+	env["DATABASE_PORT"] = strconv.Itoa(p.port())
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	out := &addrWriter{addr: make(chan string, 1)}
@@ -260,16 +221,6 @@ func (a *apiProcess) do(t *testing.T, method, path, body string) (int, []byte) {
 	return res.StatusCode, b
 }
 
-// eventually polls cond until it holds; the bound only stops a broken test from hanging.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
-		}
-	}
-}
-
 func (a *apiProcess) placeOrder(t *testing.T) string {
 	t.Helper()
 	status, body := a.do(t, "POST", "/api/orders", `{"customer_email":"a@example.com","items":[{"sku":"SKU-1","quantity":1,"price_cents":500}]}`)
@@ -293,7 +244,7 @@ func (a *apiProcess) send(t *testing.T, e events.Envelope) {
 	for k, v := range e.Attributes() {
 		attrs[k] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	if _, err := a.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(a.queueURL["order-updates"]),
+	if _, err := a.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(a.QueueURL["order-updates"]),
 		MessageBody: aws.String(string(body)), MessageAttributes: attrs}); err != nil {
 		t.Fatal(err)
 	}
@@ -304,9 +255,9 @@ func TestOrderPublishedAndUpdatesAppliedOnce(t *testing.T) {
 	id := a.placeOrder(t)
 
 	// The relay publishes order.placed to order-events, which feeds the fulfillment queue.
-	eventually(t, "order.placed reaches the fulfillment queue", func() bool {
-		out, err := a.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(a.queueURL["fulfillment"]), MessageAttributeNames: []string{"All"}})
+	loadtest.Eventually(t, "order.placed reaches the fulfillment queue", func() bool {
+		out, err := a.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(a.QueueURL["fulfillment"]), MessageAttributeNames: []string{"All"}})
 		if err != nil || len(out.Messages) == 0 {
 			return false
 		}
@@ -328,10 +279,10 @@ func TestOrderPublishedAndUpdatesAppliedOnce(t *testing.T) {
 		a.send(t, fulfilled)
 		a.send(t, note)
 	}
-	eventually(t, "the order is fulfilled and the queue drained", func() bool {
+	loadtest.Eventually(t, "the order is fulfilled and the queue drained", func() bool {
 		status, body := a.do(t, "GET", "/api/orders/"+id, "")
-		out, err := a.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-			QueueUrl:       aws.String(a.queueURL["order-updates"]),
+		out, err := a.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(a.QueueURL["order-updates"]),
 			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
 		})
 		return status == 200 && strings.Contains(string(body), `"status":"fulfilled"`) && err == nil &&
@@ -355,7 +306,7 @@ func TestDatabaseDownAnswers503ThenRecovers(t *testing.T) {
 	}
 
 	a.proxy.setBlocked(true)
-	eventually(t, "/readyz fails", func() bool { status, _ := a.do(t, "GET", "/readyz", ""); return status == 503 })
+	loadtest.Eventually(t, "/readyz fails", func() bool { status, _ := a.do(t, "GET", "/readyz", ""); return status == 503 })
 	if status, _ := a.do(t, "GET", "/healthz", ""); status != 200 {
 		t.Errorf("GET /healthz with the database down = %d; want 200 (the process is alive)", status)
 	}
@@ -371,7 +322,7 @@ func TestDatabaseDownAnswers503ThenRecovers(t *testing.T) {
 	}
 
 	a.proxy.setBlocked(false)
-	eventually(t, "/readyz recovers", func() bool { status, _ := a.do(t, "GET", "/readyz", ""); return status == 200 })
+	loadtest.Eventually(t, "/readyz recovers", func() bool { status, _ := a.do(t, "GET", "/readyz", ""); return status == 200 })
 	if status, body := a.do(t, "GET", "/api/orders/"+id, ""); status != 200 {
 		t.Errorf("GET order after recovery = %d %s; want 200", status, body)
 	}

@@ -37,10 +37,15 @@ import (
 // Queues and topics of the local system, by their names in infra/services.yaml.
 const (
 	FulfillmentQueue  = "fulfillment"
+	FulfillmentDLQ    = "fulfillment-dlq"
 	OrderUpdatesQueue = "order-updates"
 	OrderEventsTopic  = "order-events"
 	NotificationTopic = "notifications"
 )
+
+// MaxReceiveCount is how many times a message of the fulfillment queue is received before it moves to its
+// dead-letter queue.
+const MaxReceiveCount = 3
 
 // Build builds the packages (such as "./cmd/api") of the repository into a temporary directory and returns
 // it; each binary is named after its package's directory.
@@ -81,7 +86,8 @@ type System struct {
 }
 
 // NewSystem starts a System for the test. The fulfillment queue's visibility timeout is visibility, so that
-// a message left by a stopped worker comes back quickly.
+// a message left by a stopped worker comes back quickly; after MaxReceiveCount receives a message moves to
+// its dead-letter queue.
 func NewSystem(t testing.TB, visibility time.Duration) *System {
 	t.Helper()
 	ctx := context.Background()
@@ -91,7 +97,9 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 	outcomes := json.RawMessage(`{"type":["order.fulfilled","order.rejected"]}`)
 	err := srv.Apply(localaws.Topology{
 		Queues: []localaws.QueueSpec{
-			{Name: FulfillmentQueue, Attributes: map[string]string{"VisibilityTimeout": strconv.Itoa(int(visibility.Seconds()))}},
+			{Name: FulfillmentDLQ},
+			{Name: FulfillmentQueue, Attributes: map[string]string{"VisibilityTimeout": strconv.Itoa(int(visibility.Seconds()))},
+				DeadLetterQueue: FulfillmentDLQ, MaxReceiveCount: MaxReceiveCount},
 			{Name: OrderUpdatesQueue},
 		},
 		Topics: []localaws.TopicSpec{
@@ -122,7 +130,7 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 		}
 		s.TopicARN[name] = aws.ToString(out.TopicArn)
 	}
-	for _, name := range []string{FulfillmentQueue, OrderUpdatesQueue} {
+	for _, name := range []string{FulfillmentQueue, FulfillmentDLQ, OrderUpdatesQueue} {
 		out, err := s.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
@@ -253,12 +261,11 @@ func Start(t testing.TB, binary string, env map[string]string) *Process {
 		for sc.Scan() {
 			var line struct{ Msg, Addr string }
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "http server listening" {
-				select {
-				case addr <- line.Addr:
-				default:
-				}
+				addr <- line.Addr
+				break
 			}
 		}
+		_, _ = io.Copy(io.Discard, pr) // the rest is in Output; parsing it would take CPU from the load
 	}()
 	t.Cleanup(func() {
 		select {
