@@ -14,7 +14,6 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
@@ -53,20 +53,11 @@ func Build(t testing.TB, pkgs ...string) string {
 	t.Helper()
 	bin := t.TempDir()
 	cmd := exec.Command("go", append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)...)
-	cmd.Dir = root(t)
+	cmd.Dir = devenvtest.Root(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %v: %v\n%s", pkgs, err, out)
 	}
 	return bin
-}
-
-func root(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("loadtest: cannot locate the repository")
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // System is a database of the test's own and an embedded SQS/SNS endpoint with the system's queues, topics,
