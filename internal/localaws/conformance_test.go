@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -188,24 +187,9 @@ func connectionRetryer() aws.Retryer {
 	})
 }
 
-// testHTTPClient is the SDK clients' HTTP client. It hides io.WriterTo of
-// request bodies: with it, net/http's check for bytes past Content-Length
-// runs through the SDK's rewindable request stream and, when a fast server
-// has already answered, can find bytes there, fail the write and close the
-// connection under the response being read ("use of closed network
-// connection", aws/aws-sdk-go-v2 issues 1825 and 2737). Under concurrency a
-// large ListSubscriptions answer failed so several times in a row.
-var testHTTPClient = &http.Client{Transport: hideWriterTo{http.DefaultTransport.(*http.Transport).Clone()}}
-
-type hideWriterTo struct{ rt http.RoundTripper }
-
-// RoundTrip implements http.RoundTripper.
-func (h hideWriterTo) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = struct{ io.ReadCloser }{r.Body}
-	}
-	return h.rt.RoundTrip(r)
-}
+// testHTTPClient keeps the SDK from closing connections under responses
+// (see localawstest.HTTPClient).
+var testHTTPClient = localawstest.HTTPClient()
 
 func sqsClient(url string) *sqs.Client {
 	return sqs.New(sqs.Options{BaseEndpoint: aws.String(url), Region: "us-east-1", Credentials: testCredentials, Retryer: connectionRetryer(), HTTPClient: testHTTPClient})

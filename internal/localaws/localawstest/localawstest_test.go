@@ -24,6 +24,7 @@ func TestClients(t *testing.T) {
 		wantURL        string
 	}{
 		{"loopback", loopback, nil, loopback + "/000000000000/q"},
+		{"loopback with HTTPClient", loopback, localawstest.HTTPClient(), loopback + "/000000000000/q"},
 		{"memory", "http://localaws.test", localawstest.Client(srv), "http://localaws.test/000000000000/q"},
 	}
 	for _, tt := range tests {
@@ -38,6 +39,7 @@ func TestClients(t *testing.T) {
 			c := sqs.New(opts)
 			ctx := t.Context()
 			q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("q")})
+			// CreateQueue returns the existing queue for the same attributes.
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package localawstest
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 )
@@ -43,4 +44,26 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil
+}
+
+// HTTPClient returns an http.Client for SDK clients that talk to a localaws
+// server over the network (New, cmd/localaws). It hides io.WriterTo of
+// request bodies: with it, net/http's check for bytes past Content-Length
+// runs through the SDK's rewindable request stream and, when a fast local
+// server has already answered, can fail the write and close the connection
+// under the response being read ("use of closed network connection",
+// aws/aws-sdk-go-v2 issues 1825 and 2737), mostly with large responses under
+// concurrency. Against AWS, answers come too late for that to happen.
+func HTTPClient() *http.Client {
+	return &http.Client{Transport: hideWriterTo{http.DefaultTransport.(*http.Transport).Clone()}}
+}
+
+type hideWriterTo struct{ rt http.RoundTripper }
+
+// RoundTrip implements http.RoundTripper.
+func (h hideWriterTo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return h.rt.RoundTrip(r)
 }
