@@ -111,6 +111,7 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HTTPClient = localawstest.HTTPClient()
 	s := &System{DB: db, Admin: dbtest.Connect(t, db.DSN()), SQS: sqs.NewFromConfig(cfg),
 		TopicARN: map[string]string{}, QueueURL: map[string]string{}, endpoint: endpoint}
 	s.SNS = sns.NewFromConfig(cfg)

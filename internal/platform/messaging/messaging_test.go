@@ -39,6 +39,7 @@ func newEnv(t *testing.T) env {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(url),
+		HTTPClient:   localawstest.HTTPClient(),
 	}
 	return env{sqs: sqs.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg)}
 }

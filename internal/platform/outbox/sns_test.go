@@ -22,7 +22,7 @@ func TestRelayToSNS(t *testing.T) {
 	ctx := context.Background()
 	url, _ := localawstest.New(t)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(url)}
+		BaseEndpoint: aws.String(url), HTTPClient: localawstest.HTTPClient()}
 	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	tp, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("order-events")})
 	if err != nil {
