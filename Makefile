@@ -45,8 +45,13 @@ test: deps ## Run every test: services, embedded endpoint, infrastructure.
 	cd infra && $(GO) test -count=1 ./...
 
 .PHONY: bench
-bench: deps build ## Run the benchmarks (results are ratios against baselines run alongside).
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: deps ## Run the benchmarks: each is a ratio against a baseline run alongside (docs/benchmarks.md).
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./internal/localaws ./internal/orders/ordersdb ./internal/api ./internal/platform/database/dbtest
+	$(MAKE) bench-system
+
+.PHONY: bench-system
+bench-system: deps ## End to end: the API against a minimal baseline under HTTP load, p99 at half peak, event latency.
+	$(GO) test -run '^$$' -bench '^BenchmarkSystem$$' -benchtime 1x -timeout 10m ./internal/loadtest
 
 .PHONY: lint
 lint: ## Run golangci-lint and govulncheck.
