@@ -27,8 +27,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "localaws: %v\n", err)
 		os.Exit(1)
 	}
@@ -80,14 +81,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("init file %s: %w", cfg.initFile, err)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
 	srv := localaws.New(localaws.WithRegion(cfg.region), localaws.WithAccount(cfg.account), localaws.WithLogger(log))
 	if err := srv.Apply(topo, base); err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return fmt.Errorf("apply init file: %w", err)
 	}
 	conns := &connTracker{conns: map[net.Conn]http.ConnState{}}

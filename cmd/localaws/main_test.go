@@ -166,11 +166,13 @@ func TestAWSCLISendReceive(t *testing.T) {
 		}
 		return string(out)
 	}
-	var created struct{ QueueUrl string }
-	if err := json.Unmarshal([]byte(runCLI("create-queue", "--queue-name", "cli")), &created); err != nil || created.QueueUrl == "" {
+	var created struct {
+		QueueURL string `json:"QueueUrl"`
+	}
+	if err := json.Unmarshal([]byte(runCLI("create-queue", "--queue-name", "cli")), &created); err != nil || created.QueueURL == "" {
 		t.Fatalf("create-queue output not understood: %v", err)
 	}
-	runCLI("send-message", "--queue-url", created.QueueUrl, "--message-body", "from the cli",
+	runCLI("send-message", "--queue-url", created.QueueURL, "--message-body", "from the cli",
 		"--message-attributes", `{"k":{"DataType":"String","StringValue":"v"}}`)
 	var got struct {
 		Messages []struct {
@@ -179,11 +181,11 @@ func TestAWSCLISendReceive(t *testing.T) {
 			MessageAttributes map[string]struct{ StringValue string }
 		}
 	}
-	if err := json.Unmarshal([]byte(runCLI("receive-message", "--queue-url", created.QueueUrl, "--message-attribute-names", "All", "--wait-time-seconds", "1")), &got); err != nil {
+	if err := json.Unmarshal([]byte(runCLI("receive-message", "--queue-url", created.QueueURL, "--message-attribute-names", "All", "--wait-time-seconds", "1")), &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Messages) != 1 || got.Messages[0].Body != "from the cli" || got.Messages[0].MessageAttributes["k"].StringValue != "v" {
 		t.Fatalf("receive-message = %+v; want the message with attribute k=v", got)
 	}
-	runCLI("delete-message", "--queue-url", created.QueueUrl, "--receipt-handle", got.Messages[0].ReceiptHandle)
+	runCLI("delete-message", "--queue-url", created.QueueURL, "--receipt-handle", got.Messages[0].ReceiptHandle)
 }

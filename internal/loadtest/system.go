@@ -52,7 +52,7 @@ const MaxReceiveCount = 3
 func Build(t testing.TB, pkgs ...string) string {
 	t.Helper()
 	bin := t.TempDir()
-	cmd := exec.Command("go", append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)...)
+	cmd := exec.CommandContext(t.Context(), "go", append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = devenvtest.Root(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %v: %v\n%s", pkgs, err, out)
@@ -237,7 +237,9 @@ type Process struct {
 // process is killed when the test ends if it is still running.
 func Start(t testing.TB, binary string, env map[string]string) *Process {
 	t.Helper()
-	p := &Process{Output: &logtest.Buffer{}, exited: make(chan struct{}), cmd: exec.Command(binary)}
+	// No context: the process is stopped by signal (SIGTERM in Stop, SIGKILL in the clean-up), never by the
+	// test's context, which ends before clean-ups that may still call Stop.
+	p := &Process{Output: &logtest.Buffer{}, exited: make(chan struct{}), cmd: exec.Command(binary)} //nolint:noctx // stopped by signal, see above
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)
 	}
@@ -246,7 +248,7 @@ func Start(t testing.TB, binary string, env map[string]string) *Process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", binary, err)
 	}
-	go func() { p.waitErr = p.cmd.Wait(); pw.Close(); close(p.exited) }()
+	go func() { p.waitErr = p.cmd.Wait(); _ = pw.Close(); close(p.exited) }()
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -1,7 +1,7 @@
 package localaws
 
 import (
-	"crypto/md5"
+	"crypto/md5" // SQS digests message bodies and attributes with MD5
 	"encoding/binary"
 	"encoding/hex"
 	"sort"
@@ -72,7 +72,7 @@ func validAttrName(n string) bool {
 		return false
 	}
 	for _, c := range n {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' && c != '.' {
 			return false
 		}
 	}

@@ -264,7 +264,7 @@ func (in *sendMessageInput) scan(b []byte) bool {
 		if name == "QueueUrl" {
 			return s.strInto(&x.QueueURL)
 		}
-		return x.sendInput.scanField(s, name, false)
+		return x.scanField(s, name, false)
 	})
 }
 

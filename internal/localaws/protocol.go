@@ -108,7 +108,7 @@ func queryToJSON(form url.Values) ([]byte, error) {
 		}
 		n.leaf, n.value = true, vs[0]
 	}
-	v, err := root.toValue("", true)
+	v, err := root.toValue("")
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (n *qnode) indexed() ([]*qnode, bool) {
 	return out, true
 }
 
-func (n *qnode) toValue(name string, top bool) (any, error) {
+func (n *qnode) toValue(name string) (any, error) {
 	if n.leaf {
 		return n.value, nil
 	}
@@ -149,7 +149,7 @@ func (n *qnode) toValue(name string, top bool) (any, error) {
 		}
 		list := make([]any, 0, len(items))
 		for _, it := range items {
-			v, err := it.toValue("", false)
+			v, err := it.toValue("")
 			if err != nil {
 				return nil, err
 			}
@@ -162,7 +162,7 @@ func (n *qnode) toValue(name string, top bool) (any, error) {
 			if items, ok := m.indexed(); ok {
 				list := make([]any, 0, len(items))
 				for _, it := range items {
-					v, err := it.toValue("", false)
+					v, err := it.toValue("")
 					if err != nil {
 						return nil, err
 					}
@@ -179,7 +179,7 @@ func (n *qnode) toValue(name string, top bool) (any, error) {
 	}
 	obj := make(map[string]any, len(n.children))
 	for k, c := range n.children {
-		v, err := c.toValue(k, false)
+		v, err := c.toValue(k)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +212,7 @@ func entriesToMap(items []*qnode) (any, error) {
 			m[key.value] = nil
 			continue
 		}
-		v, err := val.toValue("", false)
+		v, err := val.toValue("")
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package localaws
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -702,7 +701,7 @@ func (s *Server) publish(r *request) (any, *APIError) {
 	if arn == "" {
 		return nil, errSNSInvalidParameter("TopicArn or TargetArn Reason: no value for required parameter")
 	}
-	return s.publishTo(r.ctx, arn, &in.publishEntry)
+	return s.publishTo(arn, &in.publishEntry)
 }
 
 // snsNotification is one message published to a topic, ready for delivery.
@@ -747,7 +746,7 @@ func checkSNSAttributes(attrs map[string]snsAttr) *APIError {
 // publishTo publishes a message to a topic like the Publish action and delivers
 // it to the topic's subscriptions: to SQS queues before it returns, to http
 // subscribers in the background.
-func (s *Server) publishTo(ctx context.Context, topicARN string, in *publishEntry) (*publishOutput, *APIError) {
+func (s *Server) publishTo(topicARN string, in *publishEntry) (*publishOutput, *APIError) {
 	if in.Message == nil || *in.Message == "" {
 		return nil, errSNSInvalidParameter("Empty message")
 	}
@@ -807,22 +806,17 @@ func (s *Server) publishTo(ctx context.Context, topicARN string, in *publishEntr
 	if t.fifo {
 		t.dedup.add(n.dedupID, dedupEntry{msgID: n.id, seq: n.seq, at: n.at})
 	}
-	subs := append([]*subscription(nil), t.subs...)
-	type target struct {
-		sub     subscription
-		matched bool
-	}
-	targets := make([]target, 0, len(subs))
-	for _, sub := range subs {
-		targets = append(targets, target{sub: *sub})
+	targets := make([]subscription, 0, len(t.subs))
+	for _, sub := range t.subs {
+		targets = append(targets, *sub)
 	}
 	s.mu.Unlock()
-	for _, tg := range targets {
-		sub := &tg.sub
+	for i := range targets {
+		sub := &targets[i]
 		if !sub.confirmed || !sub.matches(n) {
 			continue
 		}
-		s.deliver(ctx, sub, n)
+		s.deliver(sub, n)
 	}
 	return &publishOutput{MessageID: n.id, SequenceNumber: n.seq}, nil
 }
@@ -930,7 +924,7 @@ func jsonString(s string) string {
 }
 
 // deliver sends one notification to one subscription.
-func (s *Server) deliver(ctx context.Context, sub *subscription, n *snsNotification) {
+func (s *Server) deliver(sub *subscription, n *snsNotification) {
 	switch sub.protocol {
 	case "sqs":
 		if err := s.deliverSQS(sub.endpoint, sub, n); err != nil {
@@ -1042,7 +1036,7 @@ func (s *Server) postAsync(sub *subscription, n *snsNotification, body string, h
 			}
 			resp, err := s.client.Do(req)
 			if err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 					return
 				}
@@ -1126,7 +1120,7 @@ func (s *Server) publishBatch(r *request) (any, *APIError) {
 	out := publishBatchOutput{Successful: []publishOutput{}, Failed: []batchError{}}
 	for i := range in.PublishBatchRequestEntries {
 		en := &in.PublishBatchRequestEntries[i]
-		o, e := s.publishTo(r.ctx, in.TopicArn, en)
+		o, e := s.publishTo(in.TopicArn, en)
 		if e != nil {
 			out.Failed = append(out.Failed, entryError(en.ID, e))
 			continue

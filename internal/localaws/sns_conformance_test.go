@@ -273,7 +273,7 @@ var snsCases = []snsCase{
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(b), "<SubscriptionArn>"+arn+":") {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "<SubscriptionArn>"+arn+":") {
 			t.Fatalf("GET SubscribeURL = %d %s", resp.StatusCode, b)
 		}
 		must(c.Publish(ctxT(t), &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String("to http")}))

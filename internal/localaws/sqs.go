@@ -44,7 +44,7 @@ func validName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '-' {
 			return false
 		}
 	}
@@ -829,7 +829,9 @@ func (s *Server) receiveMessage(r *request) (any, *APIError) {
 		}
 		max = int(in.MaxNumberOfMessages.Value)
 	}
-	sysNames := append(in.AttributeNames, in.MessageSystemAttributeNames...)
+	sysNames := make([]string, 0, len(in.AttributeNames)+len(in.MessageSystemAttributeNames))
+	sysNames = append(sysNames, in.AttributeNames...)
+	sysNames = append(sysNames, in.MessageSystemAttributeNames...)
 	for _, n := range sysNames {
 		if !systemAttrNames[n] {
 			return nil, errInvalidAttributeName("Unknown Attribute %s.", n)

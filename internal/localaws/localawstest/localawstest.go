@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
 )
@@ -15,12 +16,13 @@ import (
 // t.Cleanup.
 func New(t testing.TB, opts ...localaws.Option) (string, *localaws.Server) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("localawstest: listen: %v", err)
 	}
 	srv := localaws.New(opts...)
-	hs := &http.Server{Handler: srv}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
