@@ -26,11 +26,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
-	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/topology"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
@@ -84,23 +85,18 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 	ctx := context.Background()
 	db := dbtest.NewDatabase(t)
 	endpoint, srv := localawstest.New(t)
-	placed := json.RawMessage(`{"type":["order.placed"]}`)
-	outcomes := json.RawMessage(`{"type":["order.fulfilled","order.rejected"]}`)
-	err := srv.Apply(localaws.Topology{
-		Queues: []localaws.QueueSpec{
-			{Name: FulfillmentDLQ},
-			{Name: FulfillmentQueue, Attributes: map[string]string{"VisibilityTimeout": strconv.Itoa(int(visibility.Seconds()))},
-				DeadLetterQueue: FulfillmentDLQ, MaxReceiveCount: MaxReceiveCount},
-			{Name: OrderUpdatesQueue},
-		},
-		Topics: []localaws.TopicSpec{
-			{Name: OrderEventsTopic, Subscriptions: []localaws.SubscriptionSpec{
-				{Queue: FulfillmentQueue, RawMessageDelivery: true, FilterPolicy: placed},
-				{Queue: OrderUpdatesQueue, RawMessageDelivery: true, FilterPolicy: outcomes},
-			}},
-			{Name: NotificationTopic, Subscriptions: []localaws.SubscriptionSpec{{Queue: OrderUpdatesQueue, RawMessageDelivery: true}}},
-		},
-	}, endpoint)
+	m, err := manifest.Load(filepath.Join(devenvtest.Root(t), "infra", "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := topology.Local(m)
+	fq := topology.Queue(&topo, FulfillmentQueue)
+	if fq == nil || fq.DeadLetterQueue != FulfillmentDLQ {
+		t.Fatalf("the manifest has no queue %s with dead-letter queue %s", FulfillmentQueue, FulfillmentDLQ)
+	}
+	fq.Attributes["VisibilityTimeout"] = strconv.Itoa(int(visibility.Seconds()))
+	fq.MaxReceiveCount = MaxReceiveCount
+	err = srv.Apply(topo, endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,48 @@
+package topology
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+func TestLocalMatchesManifest(t *testing.T) {
+	m, err := manifest.Load("../../infra/services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := Local(m)
+	for _, q := range m.Queues {
+		src, dlq := Queue(&topo, q.Name), Queue(&topo, q.DeadLetterQueueName())
+		if src == nil || dlq == nil {
+			t.Fatalf("local topology lacks queue %s or its dead-letter queue", q.Name)
+		}
+		if src.DeadLetterQueue != dlq.Name || src.MaxReceiveCount != q.MaxReceiveCount {
+			t.Errorf("queue %s redrives to %s after %d receives; want %s after %d", q.Name, src.DeadLetterQueue,
+				src.MaxReceiveCount, dlq.Name, q.MaxReceiveCount)
+		}
+		if got, want := src.Attributes["VisibilityTimeout"], fmt.Sprint(q.VisibilityTimeoutSeconds); got != want {
+			t.Errorf("queue %s VisibilityTimeout = %s; want %s", q.Name, got, want)
+		}
+	}
+	var got []string
+	for _, topic := range topo.Topics {
+		for _, s := range topic.Subscriptions {
+			got = append(got, fmt.Sprintf("%s->%s raw=%v filter=%s", topic.Name, s.Queue, s.RawMessageDelivery, s.FilterPolicy))
+		}
+	}
+	want := []string{
+		`order-events->fulfillment raw=true filter={"type":["order.placed"]}`,
+		`order-events->order-updates raw=true filter={"type":["order.fulfilled","order.rejected"]}`,
+		`notifications->order-updates raw=true filter=`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("subscriptions (-want +got):\n%s", diff)
+	}
+	if Queue(&topo, "nope") != nil {
+		t.Errorf("Queue(nope) found a queue")
+	}
+}
