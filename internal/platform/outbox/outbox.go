@@ -147,11 +147,30 @@ func NewRelay(pool *pgxpool.Pool, table pgx.Identifier, pub Publisher, log *slog
 }
 
 // Run relays until ctx ends, then publishes what is left for up to DrainTimeout (events committed just before
-// a shutdown go out without waiting for another task) and returns nil.
+// a shutdown go out without waiting for another task) and returns nil. A batch being published when ctx ends
+// is finished within the same budget rather than abandoned.
 func (r *Relay) Run(ctx context.Context) error {
+	// Batches run on work, which outlives ctx by DrainTimeout: a batch whose publish is under way when shutdown
+	// begins is finished and its rows deleted, instead of being rolled back and published a second time by the
+	// drain below or by another task.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(r.opts.DrainTimeout)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelWork()
+			case <-work.Done():
+			}
+		case <-work.Done():
+		}
+	}()
 	failures := 0
 	for ctx.Err() == nil {
-		n, err := r.RelayOnce(ctx)
+		n, err := r.RelayOnce(work)
 		switch {
 		case err != nil && ctx.Err() != nil:
 		case err != nil:
@@ -166,10 +185,8 @@ func (r *Relay) Run(ctx context.Context) error {
 			sleep(ctx, r.opts.PollInterval)
 		}
 	}
-	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.DrainTimeout)
-	defer cancel()
-	for drainCtx.Err() == nil {
-		n, err := r.RelayOnce(drainCtx)
+	for work.Err() == nil {
+		n, err := r.RelayOnce(work)
 		if err != nil {
 			r.log.Warn("outbox drain stopped; other tasks will publish the rest", "err", err)
 			break

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -339,5 +340,60 @@ func TestRunPublishesNewRows(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, pub.got()); diff != "" {
 		t.Errorf("published (-want +got):\n%s", diff)
+	}
+}
+
+// acceptingPublisher is SNS accepting a batch while the relay's task is told to stop: the first call has its
+// messages accepted, then waits for the stop and reports what its context says, as the SDK would when its
+// request is cut short after the service took it.
+type acceptingPublisher struct {
+	mu        sync.Mutex
+	published []string
+	calls     int
+	started   chan struct{}
+	stopped   chan struct{}
+}
+
+func (p *acceptingPublisher) PublishBatch(ctx context.Context, _ string, msgs []messaging.Message) error {
+	p.mu.Lock()
+	p.calls++
+	first := p.calls == 1
+	for _, m := range msgs {
+		p.published = append(p.published, m.ID)
+	}
+	p.mu.Unlock()
+	if first {
+		close(p.started)
+		<-p.stopped
+		time.Sleep(50 * time.Millisecond) // past the moment a cancellation would have reached the request
+	}
+	return ctx.Err()
+}
+
+// A shutdown while a batch is being published lets that batch finish and be marked: every event is published
+// once, not once by the interrupted batch and again by the drain.
+func TestRunFinishesTheBatchInFlightOnShutdown(t *testing.T) {
+	pool := dbtest.New(t)
+	want := enqueue(t, pool, 0, 25)
+	pub := &acceptingPublisher{started: make(chan struct{}), stopped: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx)
+	}()
+	<-pub.started
+	cancel()
+	close(pub.stopped)
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	pub.mu.Lock()
+	got := slices.Clone(pub.published)
+	pub.mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("published (-want +got):\n%s", diff)
+	}
+	if n := remaining(t, pool); n != 0 {
+		t.Errorf("rows left in the outbox = %d; want 0", n)
 	}
 }
