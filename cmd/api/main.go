@@ -58,10 +58,6 @@ const (
 	queue                  = "order-updates"
 )
 
-// inboxRetention is how long processed event ids are kept: longer than a message can be redelivered (the
-// queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
-const inboxRetention = 21 * 24 * time.Hour
-
 type settings struct {
 	service.Settings
 	topicARN string
@@ -132,7 +128,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
 	g.Go(func() error {
-		return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inboxRetention, time.Hour, log)
+		return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
 	})
 	g.Go(func() error { return store.RunKeyPruner(gctx, time.Hour, log) })
 	err = g.Wait()

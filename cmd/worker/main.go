@@ -54,10 +54,6 @@ const (
 	queue                  = "fulfillment"
 )
 
-// inboxRetention is how long processed event ids are kept: longer than a message can be redelivered (the
-// queue's 4 days plus the dead-letter queue's 14 when messages are redriven).
-const inboxRetention = 21 * 24 * time.Hour
-
 type settings struct {
 	service.Settings
 	topicARNs map[string]string // by topic name
@@ -125,7 +121,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, time.Minute) })
 	g.Go(func() error {
-		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inboxRetention, time.Hour, log)
+		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
 	})
 	err = g.Wait()
 	log.Info("stopped", "err", err)

@@ -56,6 +56,11 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
+// DefaultRetention is how long processed event ids are kept: longer than a message can be redelivered after it
+// was processed, which is at most an SQS queue's retention (up to 14 days) plus its dead-letter queue's when
+// messages are redriven (the manifest keeps queues 4 days and dead-letter queues 14).
+const DefaultRetention = 21 * 24 * time.Hour
+
 // Prune deletes the ids processed before retention ago, in batches so as not to hold long locks, and returns
 // how many it deleted. Retention must be longer than any message can be redelivered after it was processed:
 // the queue's retention plus the dead-letter queue's if messages are redriven.
