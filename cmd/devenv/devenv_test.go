@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,39 +15,33 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/localaws"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/topology"
 )
 
-func TestLocalTopologyMatchesManifest(t *testing.T) {
+// The local system is the manifest's topology (tested in internal/topology) plus the tap queue that devenv
+// prints from, subscribed raw to every topic; nothing else is added or changed.
+func TestLocalTopologyAddsOnlyTheTap(t *testing.T) {
 	m, err := manifest.Load("../../infra/services.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo := localTopology(m)
-	queues := map[string]bool{}
-	for _, q := range topo.Queues {
-		queues[q.Name] = true
+	got, want := localTopology(m), topology.Local(m)
+	if tap := topology.Queue(&got, tapQueue); tap == nil {
+		t.Fatalf("local topology has no %s queue", tapQueue)
 	}
-	for _, q := range m.Queues {
-		if !queues[q.Name] || !queues[q.DeadLetterQueueName()] {
-			t.Errorf("local topology lacks queue %s or its dead-letter queue", q.Name)
+	for i, topic := range got.Topics {
+		subs := topic.Subscriptions
+		if n := len(subs); n == 0 || subs[n-1].Queue != tapQueue || !subs[n-1].RawMessageDelivery || subs[n-1].FilterPolicy != nil {
+			t.Errorf("topic %s: last subscription = %+v; want a raw, unfiltered one of %s", topic.Name, subs[len(subs)-1], tapQueue)
+			continue
 		}
+		got.Topics[i].Subscriptions = subs[:len(subs)-1]
 	}
-	var got []string
-	for _, topic := range topo.Topics {
-		for _, s := range topic.Subscriptions {
-			got = append(got, fmt.Sprintf("%s->%s raw=%v filter=%s", topic.Name, s.Queue, s.RawMessageDelivery, s.FilterPolicy))
-		}
-	}
-	want := []string{
-		`order-events->fulfillment raw=true filter={"type":["order.placed"]}`,
-		`order-events->order-updates raw=true filter={"type":["order.fulfilled","order.rejected"]}`,
-		`order-events->devenv-tap raw=true filter=`,
-		`notifications->order-updates raw=true filter=`,
-		`notifications->devenv-tap raw=true filter=`,
-	}
+	got.Queues = slices.DeleteFunc(got.Queues, func(q localaws.QueueSpec) bool { return q.Name == tapQueue })
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("subscriptions (-want +got):\n%s", diff)
+		t.Errorf("local topology without the tap (-manifest +local):\n%s", diff)
 	}
 }
 
