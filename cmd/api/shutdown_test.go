@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
 )
@@ -23,7 +24,7 @@ import (
 func TestSIGTERMDuringLoadFailsNoRequest(t *testing.T) {
 	const shutdown = 5 * time.Second
 	sys := loadtest.NewSystem(t, 5*time.Second)
-	bin := loadtest.Build(t, "./cmd/api")
+	bin := devenvtest.Build(t, "./cmd/api")
 	p := loadtest.Start(t, filepath.Join(bin, "api"), sys.APIEnv(shutdown))
 	base := "http://" + p.Addr
 	lb := loadtest.WatchReadiness(t.Context(), base, 20*time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
@@ -23,7 +24,7 @@ func TestSIGTERMWithMessagesInFlightLosesNoneAndAppliesEachOnce(t *testing.T) {
 	)
 	ctx := context.Background()
 	sys := loadtest.NewSystem(t, 2*time.Second)
-	bin := filepath.Join(loadtest.Build(t, "./cmd/worker"), "worker")
+	bin := filepath.Join(devenvtest.Build(t, "./cmd/worker"), "worker")
 	before := sys.Count(t, `SELECT on_hand FROM fulfillment.inventory WHERE sku = 'SKU-1'`)
 
 	pub := messaging.NewPublisher(sys.SNS)

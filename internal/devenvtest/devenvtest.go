@@ -45,16 +45,20 @@ func Root(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// Build builds every command of the repository, and the extra packages (paths relative to the repository's
-// root, such as "./web/webbuild"), into a temporary directory and returns it.
-func Build(t testing.TB, extra ...string) string {
+// Build builds packages of the repository (paths relative to its root, such as "./cmd/api"; every command,
+// "./cmd/...", when none is given) into a temporary directory and returns it. Each binary is named after its
+// package's directory.
+func Build(t testing.TB, pkgs ...string) string {
 	t.Helper()
+	if len(pkgs) == 0 {
+		pkgs = []string{"./cmd/..."}
+	}
 	bin := t.TempDir()
-	args := append([]string{"build", "-o", bin + string(filepath.Separator), "./cmd/..."}, extra...)
+	args := append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)
 	cmd := exec.CommandContext(t.Context(), "go", args...)
 	cmd.Dir = Root(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/...: %v\n%s", err, out)
+		t.Fatalf("go build %v: %v\n%s", pkgs, err, out)
 	}
 	return bin
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/api/apibench"
+	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
@@ -85,7 +86,7 @@ const orderBody = `{"customer_email":"bench@example.com","items":[{"sku":"SKU-1"
 // order's commit to its fulfilled status with the worker running. It runs once whatever b.N is.
 func BenchmarkSystem(b *testing.B) {
 	sys := loadtest.NewSystem(b, 30*time.Second)
-	bin := loadtest.Build(b, "./cmd/api", "./cmd/worker")
+	bin := devenvtest.Build(b, "./cmd/api", "./cmd/worker")
 	api := "http://" + loadtest.Start(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second)).Addr
 	base := "http://" + startBaseline(b, sys.DB.DSNFor(migrations.OrdersRole))
 	ctx := b.Context()

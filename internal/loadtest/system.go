@@ -48,19 +48,6 @@ const (
 // dead-letter queue.
 const MaxReceiveCount = 3
 
-// Build builds the packages (such as "./cmd/api") of the repository into a temporary directory and returns
-// it; each binary is named after its package's directory.
-func Build(t testing.TB, pkgs ...string) string {
-	t.Helper()
-	bin := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), "go", append([]string{"build", "-o", bin + string(filepath.Separator)}, pkgs...)...)
-	cmd.Dir = devenvtest.Root(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %v: %v\n%s", pkgs, err, out)
-	}
-	return bin
-}
-
 // System is a database of the test's own and an embedded SQS/SNS endpoint with the system's queues, topics,
 // subscriptions and filter policies.
 type System struct {

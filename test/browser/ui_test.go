@@ -37,7 +37,7 @@ import (
 // order of an out-of-stock SKU rejected, submits a bad order and sees each field's error next to the field, and
 // checks that the page fits a 360 px wide phone screen.
 func TestOrderFlow(t *testing.T) {
-	bin := devenvtest.Build(t, "./web/webbuild")
+	bin := devenvtest.Build(t, "./cmd/...", "./web/webbuild")
 	dist := filepath.Join(t.TempDir(), "dist")
 	if out, err := exec.Command(filepath.Join(bin, "webbuild"), "-src", "../../web", "-out", dist).CombinedOutput(); err != nil {
 		t.Fatalf("build the web UI: %v\n%s", err, out)
