@@ -202,26 +202,23 @@ func (m *Manifest) validate() error {
 		bad("services", "at least one service is required")
 	}
 	topics := map[string]bool{}
-	for i, t := range m.Topics {
-		key := fmt.Sprintf("topics[%d].name", i)
+	// name checks the name at key against the pattern and against the names already seen of its kind.
+	name := func(key, kind, n string, seen map[string]bool) {
 		switch {
-		case !namePattern.MatchString(t.Name):
-			bad(key, "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", t.Name)
-		case topics[t.Name]:
-			bad(key, "topic %q is declared twice", t.Name)
+		case !namePattern.MatchString(n):
+			bad(key, "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", n)
+		case seen[n]:
+			bad(key, "%s %q is declared twice", kind, n)
 		}
-		topics[t.Name] = true
+		seen[n] = true
+	}
+	for i, t := range m.Topics {
+		name(fmt.Sprintf("topics[%d].name", i), "topic", t.Name, topics)
 	}
 	queues := map[string]bool{}
 	for i, q := range m.Queues {
 		key := fmt.Sprintf("queues[%d]", i)
-		switch {
-		case !namePattern.MatchString(q.Name):
-			bad(key+".name", "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", q.Name)
-		case queues[q.Name]:
-			bad(key+".name", "queue %q is declared twice", q.Name)
-		}
-		queues[q.Name] = true
+		name(key+".name", "queue", q.Name, queues)
 		if q.VisibilityTimeoutSeconds < 1 || q.VisibilityTimeoutSeconds > 43200 {
 			bad(key+".visibility_timeout_seconds", "%d must be between 1 and 43200", q.VisibilityTimeoutSeconds)
 		}
@@ -255,13 +252,7 @@ func (m *Manifest) validate() error {
 	consumedBy := map[string]string{}
 	for i, s := range m.Services {
 		key := fmt.Sprintf("services[%d]", i)
-		switch {
-		case !namePattern.MatchString(s.Name):
-			bad(key+".name", "%q must be 2-40 lowercase letters, digits or dashes, starting with a letter", s.Name)
-		case services[s.Name]:
-			bad(key+".name", "service %q is declared twice", s.Name)
-		}
-		services[s.Name] = true
+		name(key+".name", "service", s.Name, services)
 		switch s.Kind {
 		case KindWeb:
 			if s.PathPattern == "" {

@@ -68,6 +68,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"wrong type", "max_receive_count: 3", "max_receive_count: three", []string{"line 6", "three"}},
 		{"unknown topic", "publishes: [events]", "publishes: [evnts]", []string{"services[0].publishes[0]", `unknown topic "evnts"`}},
 		{"unknown queue", "consumes: [work]", "consumes: [jobs]", []string{"services[1].consumes[0]", `unknown queue "jobs"`, `queue "work" is consumed by no service`}},
+		{"duplicate topic", "topics: [{name: events}]", "topics: [{name: events}, {name: events}]", []string{"topics[1].name", `topic "events" is declared twice`}},
+		{"bad service name", "{name: web, kind: web,", "{name: Web_1, kind: web,", []string{"services[0].name", `"Web_1" must be 2-40 lowercase letters`}},
 		{"bad kind", "kind: web,", "kind: lambda,", []string{"services[0].kind", "web or worker"}},
 		{"duplicate port", "port: 8081", "port: 8080", []string{"services[1].port", `already used by service "web"`}},
 		{"retention above dlq", "retention_seconds: 3600", "retention_seconds: 1209600", []string{"queues[0].retention_seconds"}},
