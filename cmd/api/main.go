@@ -78,7 +78,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	s, env, err := readSettings(getenv)
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
+		return err // config.Reader's error names every variable and says it is the configuration
 	}
 	base, err := service.Start(ctx, "api", s.Settings, env, stdout)
 	if err != nil {
