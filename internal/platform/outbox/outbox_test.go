@@ -272,8 +272,10 @@ func TestRelayDiesBetweenPublishAndMark(t *testing.T) {
 	want := enqueue(t, pool, 0, 3)
 	pub := &fakePublisher{fail: func(call int, _ []messaging.Message) error {
 		if call == 1 {
-			// The claiming transaction's connection dies right after SNS accepted the batch.
-			if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			// The claiming transaction's connection dies right after SNS accepted the batch. The timeout makes
+			// pg_terminate_backend wait until the backend is gone, and its row locks with it: without it, the next
+			// pass may still find the rows locked, skip them and report an empty outbox.
+			if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
 				WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`); err != nil {
 				return fmt.Errorf("terminate: %w", err)
 			}
