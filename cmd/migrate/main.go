@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		dbCfg.Credentials = awsCfg.Credentials
 	}
-	dbCfg.MaxConns = 2
+	dbCfg.MaxConns = migrations.MaxConns
 	openCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	pool, err := database.Open(openCtx, dbCfg, log)
