@@ -175,7 +175,7 @@ var connectionBudgetRule = Rule{
 		if c.o.PoolSize == 0 {
 			return
 		}
-		demand := map[ref]int{}   // instance -> connections
+		demand := map[ref]int{}     // instance -> connections
 		parts := map[ref][]string{} // instance -> what adds up
 		c.resources("AWS::ECS::TaskDefinition", func(stack, id string, _ Resource) {
 			for _, ct := range c.containers(ref{Stack: stack, ID: id}) {
