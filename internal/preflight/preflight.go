@@ -150,7 +150,8 @@ func (c *check) finding(source, stack, id, msg string) Finding {
 	f := Finding{Rule: c.rule.ID, Stack: stack, LogicalID: id, Message: msg, Source: source}
 	if s, ok := c.asm.Stacks[stack]; ok {
 		f.Path = s.Path(id)
-	} else if c.o.Baseline != nil {
+	}
+	if f.Path == "" && c.o.Baseline != nil { // a resource or output the update removes
 		if s, ok := c.o.Baseline.Stacks[stack]; ok {
 			f.Path = s.Path(id)
 		}
