@@ -26,9 +26,5 @@ const (
 	FulfillmentRole = "fulfillment_worker"
 )
 
-// MaxConns is the number of database connections a migration run opens. The database's connection budget
-// counts it (preflight's db-connections rule).
-const MaxConns = 2
-
 // ServiceRoles returns the roles the migrations create for the services.
 func ServiceRoles() []string { return []string{OrdersRole, FulfillmentRole} }

@@ -17,7 +17,8 @@ import (
 	"os"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
@@ -60,10 +61,10 @@ func run(args []string, stdout io.Writer) error {
 		Env:               *env,
 		Deploy:            *deploy,
 		ServiceRoles:      migrations.ServiceRoles(),
-		PoolSize:          service.MaxConns,
-		MigrationPoolSize: migrations.MaxConns,
-		MetricsNamespace:  service.MetricsNamespace,
-		MetricsDimension:  service.MetricsDimension,
+		PoolSize:          connections.PerServiceTask,
+		MigrationPoolSize: connections.PerMigration,
+		MetricsNamespace:  metrics.Namespace,
+		MetricsDimension:  metrics.ServiceDimension,
 	}
 	for _, s := range m.Services {
 		opts.MetricsServices = append(opts.MetricsServices, s.Name)

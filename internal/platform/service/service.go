@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
@@ -57,17 +58,6 @@ type Base struct {
 // StartTimeout bounds how long Start waits for the database.
 const StartTimeout = 60 * time.Second
 
-// MaxConns is the size of each task's database pool. The database's connection budget counts it (preflight's
-// db-connections rule).
-const MaxConns = 20
-
-// MetricsNamespace is the CloudWatch namespace of the services' embedded metrics, and MetricsDimension the one
-// dimension they carry, valued with the service's name. Alarms on these metrics must use exactly this shape.
-const (
-	MetricsNamespace = "ECSReworked"
-	MetricsDimension = "Service"
-)
-
 // Start logs the service's settings (env, secrets masked), loads the AWS configuration, opens the database
 // (with IAM tokens when configured), and returns the Base of the service named name. The caller closes
 // Base.Pool.
@@ -81,7 +71,7 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	if s.DB.IAMAuth {
 		s.DB.Credentials = awsCfg.Credentials
 	}
-	s.DB.MaxConns = MaxConns
+	s.DB.MaxConns = connections.PerServiceTask
 	openCtx, cancel := context.WithTimeout(ctx, StartTimeout)
 	pool, err := database.Open(openCtx, s.DB, log)
 	cancel()
@@ -91,7 +81,7 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	checker := health.New(log, 2*time.Second)
 	checker.Add("database", database.Ready(pool))
 	return &Base{Log: log, AWS: awsCfg, Pool: pool, Health: checker,
-		Metrics: metrics.New(stdout, MetricsNamespace, MetricsDimension, name)}, nil
+		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name)}, nil
 }
 
 // CountPublished is an outbox.RelayOptions.OnPublished that counts the events published and failed.
