@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
@@ -49,7 +50,7 @@ func run(args []string, stdout io.Writer) error {
 	if *env == "" {
 		return errors.New("-env is required")
 	}
-	asm, err := preflight.Load(*assembly)
+	asm, err := cloudassembly.Load(*assembly)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func run(args []string, stdout io.Writer) error {
 		opts.MetricsServices = append(opts.MetricsServices, s.Name)
 	}
 	if *baseline != "" {
-		if opts.Baseline, err = preflight.Load(*baseline); err != nil {
+		if opts.Baseline, err = cloudassembly.Load(*baseline); err != nil {
 			return err
 		}
 		if opts.Spec, err = preflight.LoadSpec(*spec); err != nil {

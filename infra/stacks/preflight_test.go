@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
@@ -48,15 +49,15 @@ var knownPreflightFindings = map[string][]string{
 // make preflight runs before a deploy) on the synthesis of every shipped environment the other tests share. The
 // environments are checked together, as one account and region would hold them, for the physical-name rule.
 func TestPreflightOfEveryEnvironment(t *testing.T) {
-	var parts []*preflight.Assembly
+	var parts []*cloudassembly.Assembly
 	for _, env := range environments {
-		asm, err := preflight.Load(synth(t, env).dir)
+		asm, err := cloudassembly.Load(synth(t, env).dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		parts = append(parts, asm)
 	}
-	all, err := preflight.Merge(parts...)
+	all, err := cloudassembly.Merge(parts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 )
 
 // runBaseline runs a baseline rule with before as the deployed stacks and after as the new assembly.
@@ -58,11 +60,11 @@ func TestImportedExports(t *testing.T) {
 // imports the instance's DbiResourceId (its IAM policy grants rds-db:connect on the instance); with the proxy the
 // new stateful stack no longer exports it, which CloudFormation refuses while the import exists.
 func TestRDSProxyToggleRemovesAnImportedExport(t *testing.T) {
-	before, err := Load(filepath.Join("testdata", "d4", "proxy-off"))
+	before, err := cloudassembly.Load(filepath.Join("testdata", "d4", "proxy-off"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := Load(filepath.Join("testdata", "d4", "proxy-on"))
+	after, err := cloudassembly.Load(filepath.Join("testdata", "d4", "proxy-on"))
 	if err != nil {
 		t.Fatal(err)
 	}

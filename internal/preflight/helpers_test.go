@@ -23,7 +23,7 @@ func newAssembly(t *testing.T, stacks ...testStack) *Assembly {
 	t.Helper()
 	asm := &Assembly{Dir: "test", Stacks: map[string]*Stack{}}
 	for _, ts := range stacks {
-		s := &Stack{Name: ts.name, Account: testAccount, Region: ts.region, DependsOn: ts.deps, paths: map[string]string{}}
+		s := &Stack{Name: ts.name, Account: testAccount, Region: ts.region, DependsOn: ts.deps}
 		if s.Region == "" {
 			s.Region = "eu-west-1"
 		}

@@ -2,6 +2,8 @@ package preflight
 
 import (
 	"strings"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 )
 
 // Uniqueness scopes of explicit physical names.
@@ -97,7 +99,7 @@ var physicalNamesRule = Rule{
 				taken[k] = append(taken[k], owner{sn, id})
 			}
 		}
-		prefix := EnvironmentPrefix(c.o.Env)
+		prefix := cloudassembly.EnvironmentPrefix(c.o.Env)
 		c.forNamed(func(stack, id string, r Resource, nt namedType) {
 			raw := r.Properties[nt.Property]
 			if raw == nil {

@@ -29,8 +29,12 @@ func LoadSpec(dir string) (*Spec, error) {
 	var pkg struct {
 		Version string `json:"version"`
 	}
-	if err := readJSON(filepath.Join(dir, "package.json"), &pkg); err != nil {
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
 		return nil, fmt.Errorf("read the CloudFormation resource specification (run scripts/deps.sh): %w", err)
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "package.json"), err)
 	}
 	f, err := os.Open(filepath.Join(dir, "db.json.gz"))
 	if err != nil {

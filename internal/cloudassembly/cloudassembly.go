@@ -1,4 +1,8 @@
-package preflight
+// Package cloudassembly reads a synthesized CDK cloud assembly (manifest.json and the templates it lists) or a
+// directory of <stackName>.template.json files, such as the deployed templates `aws cloudformation get-template`
+// returns, into the stacks, their environments and dependencies, and the parts of their templates that the
+// offline checks (preflight), the architecture diagram and the cost estimate read.
+package cloudassembly
 
 import (
 	"cmp"
@@ -275,14 +279,4 @@ func Merge(parts ...*Assembly) (*Assembly, error) {
 	}
 	out.Dir = strings.Join(dirs, ",")
 	return out, nil
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
