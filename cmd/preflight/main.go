@@ -18,10 +18,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
-	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
 // errFindings reports that the run found something; the findings are already printed.
@@ -58,18 +55,8 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := preflight.Options{
-		Env:               *env,
-		Deploy:            *deploy,
-		ServiceRoles:      migrations.ServiceRoles(),
-		PoolSize:          connections.PerServiceTask,
-		MigrationPoolSize: connections.PerMigration,
-		MetricsNamespace:  metrics.Namespace,
-		MetricsDimension:  metrics.ServiceDimension,
-	}
-	for _, s := range m.Services {
-		opts.MetricsServices = append(opts.MetricsServices, s.Name)
-	}
+	opts := preflight.ProjectOptions(m)
+	opts.Env, opts.Deploy = *env, *deploy
 	if *baseline != "" {
 		if opts.Baseline, err = cloudassembly.Load(*baseline); err != nil {
 			return err

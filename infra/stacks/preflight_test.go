@@ -7,10 +7,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
-	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
 // knownPreflightFindings are the preflight findings of the shipped environments that the code on this branch
@@ -65,21 +62,12 @@ func TestPreflightOfEveryEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var services []string
-	for _, s := range m.Services {
-		services = append(services, s.Name)
-	}
+	opts := preflight.ProjectOptions(m)
 	for _, env := range environments {
 		t.Run(env, func(t *testing.T) {
-			report, err := preflight.Run(all, preflight.Options{
-				Env:               env,
-				ServiceRoles:      migrations.ServiceRoles(),
-				PoolSize:          connections.PerServiceTask,
-				MigrationPoolSize: connections.PerMigration,
-				MetricsNamespace:  metrics.Namespace,
-				MetricsDimension:  metrics.ServiceDimension,
-				MetricsServices:   services,
-			})
+			o := opts
+			o.Env = env
+			report, err := preflight.Run(all, o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 func TestPrint(t *testing.T) {
@@ -51,5 +53,17 @@ func TestRunNeedsTheEnvironment(t *testing.T) {
 	asm := newAssembly(t, testStack{name: "ecsr-dev-app", template: `{}`})
 	if _, err := Run(asm, Options{Env: "prod"}); err == nil || !strings.Contains(err.Error(), "ecsr-prod-") {
 		t.Errorf("Run(unknown environment) = %v; want an error naming the stacks it looked for", err)
+	}
+}
+
+func TestProjectOptions(t *testing.T) {
+	m, err := manifest.Load(filepath.Join("..", "..", "infra", "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ProjectOptions(m)
+	if len(o.MetricsServices) != len(m.Services) || len(o.ServiceRoles) == 0 || o.PoolSize == 0 || o.MigrationPoolSize == 0 ||
+		o.MetricsNamespace == "" || o.MetricsDimension == "" {
+		t.Errorf("ProjectOptions = %+v; want every service, the roles, the pool sizes and the metrics shape", o)
 	}
 }
