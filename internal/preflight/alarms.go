@@ -31,9 +31,12 @@ type dimension struct {
 	value any
 }
 
-// alarmDimensionsRule: CloudWatch matches an alarm's metric by namespace, name and the exact set of dimension
-// names and values; a metric that nothing emits leaves the alarm in INSUFFICIENT_DATA (or, with missing data
-// treated as not breaching, silently OK) and a scaling policy without data. For the namespaces our templates
+// alarmDimensionsRule: "CloudWatch treats each unique combination of dimensions as a separate metric. If a
+// specific combination of dimensions was not published, you can't retrieve statistics for it. You must specify
+// the same dimensions that were used when the metrics were created." (CloudWatch API, GetMetricStatistics,
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html). An alarm on a
+// combination nothing emits stays in INSUFFICIENT_DATA (or, with missing data treated as not breaching, silently
+// OK), and a scaling policy on it never acts. For the namespaces our templates
 // use, the dimensions must name resources of the assembly that emit the metric, by the attribute the service
 // uses as the dimension value:
 //   - AWS/SQS: QueueName, a queue's name (sqsMetricsSource);
@@ -55,7 +58,7 @@ type dimension struct {
 var alarmDimensionsRule = Rule{
 	ID:      "alarm-dimensions",
 	Summary: "Alarm and scaling-policy metrics name resources that exist and emit them; deployment alarms exist.",
-	Source:  "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension",
+	Source:  "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricStatistics.html",
 	check: func(c *check) {
 		c.resources("AWS::CloudWatch::Alarm", func(stack, id string, r Resource) {
 			for _, m := range alarmMetrics(r.Properties) {

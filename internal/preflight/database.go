@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -199,7 +200,9 @@ var connectionBudgetRule = Rule{
 				}
 			}
 		})
-		for inst, n := range demand {
+		instances := slices.SortedFunc(maps.Keys(demand), func(a, b ref) int { return strings.Compare(a.String(), b.String()) })
+		for _, inst := range instances {
+			n := demand[inst]
 			res, _ := c.w.resource(inst)
 			class, _ := c.w.literal(inst.Stack, res.Properties["DBInstanceClass"])
 			limit, ok := MaxConnections(class)

@@ -12,7 +12,6 @@ package preflight
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -193,11 +192,4 @@ func printFinding(w io.Writer, level string, f Finding) {
 	}
 	fmt.Fprintf(w, "%s [%s] %s %s (%s)\n  %s\n  source: %s\n", level, f.Rule, f.Stack, f.LogicalID, path,
 		strings.ReplaceAll(f.Message, "\n", "\n  "), f.Source)
-}
-
-// Sort orders findings by rule, stack and logical ID, so that output and comparisons are stable.
-func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return strings.Compare(a.Rule+"\x00"+a.Stack+"\x00"+a.LogicalID, b.Rule+"\x00"+b.Stack+"\x00"+b.LogicalID)
-	})
 }
