@@ -96,11 +96,11 @@ var DefaultAssumptions = Assumptions{
 	EndpointGBPerEnd: 2, LogGBPerGroup: 1,
 }
 
-// Template and Resource are the template parts the estimate reads (package cloudassembly).
-type (
-	Template = cloudassembly.Template
-	Resource = cloudassembly.Resource
-)
+// Template is the part of a CloudFormation template the estimate reads (package cloudassembly).
+type Template = cloudassembly.Template
+
+// Resource is one template resource.
+type Resource = cloudassembly.Resource
 
 // Line is one priced item of the estimate.
 type Line struct {

@@ -23,12 +23,14 @@ type Stack struct {
 	Template Template
 }
 
-// Template, Resource and Output are the template parts the diagram reads (package cloudassembly).
-type (
-	Template = cloudassembly.Template
-	Resource = cloudassembly.Resource
-	Output   = cloudassembly.Output
-)
+// Template is the part of a CloudFormation template the diagram reads (package cloudassembly).
+type Template = cloudassembly.Template
+
+// Resource is one template resource.
+type Resource = cloudassembly.Resource
+
+// Output is one template output, possibly exported.
+type Output = cloudassembly.Output
 
 // LoadAssembly reads the stacks of environment env (ecsr-<env>-*) from the cloud assembly in dir.
 func LoadAssembly(dir, env string) ([]Stack, error) {

@@ -21,7 +21,7 @@ var securityGroupRulesRule = Rule{
 		type decl struct{ stack, id, what string }
 		seen := map[string]decl{} // group + rule key -> first declaration
 		add := func(group ref, direction string, rule map[string]any, d decl) {
-			key := group.Stack + "/" + group.ID + "|" + direction + "|" + c.ruleKey(d.stack, direction, rule)
+			key := group.Stack + "/" + group.ID + "|" + direction + "|" + c.ruleKey(d.stack, rule)
 			if first, dup := seen[key]; dup {
 				c.fail(d.stack, d.id, "%s duplicates %s (same protocol, ports and peer on security group %s): "+
 					"EC2 rejects the second with InvalidPermission.Duplicate.", d.what, first.what, group.ID)
@@ -64,7 +64,7 @@ func inlineName(direction string, i int, group string) string {
 }
 
 // ruleKey renders what identifies a rule: protocol, ports and peer.
-func (c *check) ruleKey(stack, direction string, rule map[string]any) string {
+func (c *check) ruleKey(stack string, rule map[string]any) string {
 	proto, _ := c.w.literal(stack, rule["IpProtocol"])
 	proto = strings.ToLower(proto)
 	switch proto { // EC2 accepts protocol numbers and names alike
