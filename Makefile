@@ -61,6 +61,10 @@ lint: ## Run golangci-lint and govulncheck.
 synth: web ## Synthesize every environment into infra/cdk.out/.
 	cd infra && CDK_OUTDIR=cdk.out $(GO) run .
 
+.PHONY: preflight
+preflight: synth ## Check an environment's stacks offline against AWS deploy rules: make preflight ENV=dev [BASELINE=dir] [BASE=ref] [DEPLOY=1].
+	@ENV='$(ENV)' BASELINE='$(BASELINE)' BASE='$(BASE)' DEPLOY='$(DEPLOY)' GO='$(GO)' bash scripts/preflight.sh
+
 .PHONY: cdk-cli
 cdk-cli: ## Install the pinned CDK CLI into infra/_cli.
 	cd infra/_cli && npm ci --no-audit --no-fund --loglevel=error

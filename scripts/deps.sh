@@ -2,6 +2,7 @@
 # Installs what a fresh machine may lack. Safe to run again: it only installs what is missing.
 #   scripts/deps.sh up     what `make up` needs: PostgreSQL 15 server binaries
 #   scripts/deps.sh diagram  graphviz, for `make diagram`
+#   scripts/deps.sh preflight  the pinned CloudFormation resource specification, for `make preflight`
 #   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, pinned node packages
 set -euo pipefail
 scope=${1:-test}
@@ -13,6 +14,21 @@ apt_install() {
   if [ -z "$apt_updated" ]; then sudo_if_needed apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "$@" >/dev/null
 }
+
+npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are missing or stale.
+  local dir=$1
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps: npm ci in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# The CloudFormation resource specification preflight's update-safety rules read (and its tests).
+if [ "$scope" = preflight ]; then
+  npm_ci infra/_spec
+  exit 0
+fi
 
 if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
   echo "deps: installing PostgreSQL 15 server binaries"
@@ -37,12 +53,5 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
-npm_ci() { # npm_ci DIR: install the pinned node packages of DIR when they are missing or stale.
-  local dir=$1
-  [ -f "$dir/package-lock.json" ] || return 0
-  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "deps: npm ci in $dir"
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
-  fi
-}
 npm_ci test/referee
+npm_ci infra/_spec

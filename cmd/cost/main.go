@@ -4,14 +4,12 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/cost"
 )
 
@@ -47,26 +45,18 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// load reads the templates of the environment's stacks (ecsr-<env>-*.template.json) from the assembly.
+// load reads the templates of the environment's stacks (ecsr-<env>-*) from the assembly.
 func load(dir, env string) (map[string]cost.Template, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "ecsr-"+env+"-*.template.json"))
+	asm, err := cloudassembly.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list templates: %w", err)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no templates for environment %q in %s (run make synth)", env, dir)
+		return nil, err
 	}
 	out := map[string]cost.Template{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("read template: %w", err)
-		}
-		var t cost.Template
-		if err := json.Unmarshal(b, &t); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", f, err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f), ".template.json")] = t
+	for _, name := range asm.Environment(env) {
+		out[name] = asm.Stacks[name].Template
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no templates for environment %q in %s (run make synth)", env, dir)
 	}
 	return out, nil
 }

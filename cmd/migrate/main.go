@@ -26,6 +26,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbmigrate"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		dbCfg.Credentials = awsCfg.Credentials
 	}
-	dbCfg.MaxConns = 2
+	dbCfg.MaxConns = connections.PerMigration
 	openCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	pool, err := database.Open(openCtx, dbCfg, log)

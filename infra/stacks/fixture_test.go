@@ -40,6 +40,7 @@ func TestMain(m *testing.M) {
 
 // synthesized is one environment's app, synthesized once and shared by the tests (synthesis takes seconds).
 type synthesized struct {
+	dir       string // the cloud assembly
 	env       *config.Environment
 	manifest  *manifest.Manifest
 	stacks    *Environment
@@ -134,7 +135,7 @@ func synthEnvironment(t *testing.T, env *config.Environment, m *manifest.Manifes
 	stacks := AddEnvironment(app, env, config.Inputs{Manifest: m, ImageTag: "test"})
 	app.Synth(nil)
 	s := readAssembly(t, out)
-	s.env, s.manifest, s.stacks = env, m, stacks
+	s.dir, s.env, s.manifest, s.stacks = out, env, m, stacks
 	return s
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 )
 
 // Prices is a dated price table.
@@ -94,16 +96,11 @@ var DefaultAssumptions = Assumptions{
 	EndpointGBPerEnd: 2, LogGBPerGroup: 1,
 }
 
-// Template is the part of a CloudFormation template the estimate reads.
-type Template struct {
-	Resources map[string]Resource `json:"Resources"`
-}
+// Template is the part of a CloudFormation template the estimate reads (package cloudassembly).
+type Template = cloudassembly.Template
 
 // Resource is one template resource.
-type Resource struct {
-	Type       string         `json:"Type"`
-	Properties map[string]any `json:"Properties"`
-}
+type Resource = cloudassembly.Resource
 
 // Line is one priced item of the estimate.
 type Line struct {

@@ -7,13 +7,12 @@
 package diagram
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 )
 
 // Stack is one synthesized stack.
@@ -24,66 +23,30 @@ type Stack struct {
 	Template Template
 }
 
-// Template is the part of a CloudFormation template the diagram reads.
-type Template struct {
-	Resources map[string]Resource `json:"Resources"`
-	Outputs   map[string]Output   `json:"Outputs"`
-}
+// Template is the part of a CloudFormation template the diagram reads (package cloudassembly).
+type Template = cloudassembly.Template
 
 // Resource is one template resource.
-type Resource struct {
-	Type       string         `json:"Type"`
-	Properties map[string]any `json:"Properties"`
-}
+type Resource = cloudassembly.Resource
 
 // Output is one template output, possibly exported.
-type Output struct {
-	Value  any `json:"Value"`
-	Export *struct {
-		Name any `json:"Name"`
-	} `json:"Export"`
-}
+type Output = cloudassembly.Output
 
 // LoadAssembly reads the stacks of environment env (ecsr-<env>-*) from the cloud assembly in dir.
 func LoadAssembly(dir, env string) ([]Stack, error) {
-	var asm struct {
-		Artifacts map[string]struct {
-			Type        string `json:"type"`
-			Environment string `json:"environment"`
-			Properties  struct {
-				TemplateFile string `json:"templateFile"`
-			} `json:"properties"`
-		} `json:"artifacts"`
-	}
-	if err := readJSON(filepath.Join(dir, "manifest.json"), &asm); err != nil {
+	asm, err := cloudassembly.Load(dir)
+	if err != nil {
 		return nil, err
 	}
 	var stacks []Stack
-	for name, a := range asm.Artifacts {
-		if a.Type != "aws:cloudformation:stack" || !strings.HasPrefix(name, "ecsr-"+env+"-") {
-			continue
-		}
-		s := Stack{Name: name, Region: a.Environment[strings.LastIndex(a.Environment, "/")+1:]}
-		if err := readJSON(filepath.Join(dir, a.Properties.TemplateFile), &s.Template); err != nil {
-			return nil, err
-		}
-		stacks = append(stacks, s)
+	for _, name := range asm.Environment(env) {
+		s := asm.Stacks[name]
+		stacks = append(stacks, Stack{Name: name, Region: s.Region, Template: s.Template})
 	}
 	if len(stacks) == 0 {
 		return nil, fmt.Errorf("no stacks of environment %s in %s", env, dir)
 	}
 	return stacks, nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read assembly: %w", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
 }
 
 // key names a resource across stacks.

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
@@ -57,9 +58,6 @@ type Base struct {
 // StartTimeout bounds how long Start waits for the database.
 const StartTimeout = 60 * time.Second
 
-// maxConns is the size of each task's database pool.
-const maxConns = 20
-
 // Start logs the service's settings (env, secrets masked), loads the AWS configuration, opens the database
 // (with IAM tokens when configured), and returns the Base of the service named name. The caller closes
 // Base.Pool.
@@ -73,7 +71,7 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	if s.DB.IAMAuth {
 		s.DB.Credentials = awsCfg.Credentials
 	}
-	s.DB.MaxConns = maxConns
+	s.DB.MaxConns = connections.PerServiceTask
 	openCtx, cancel := context.WithTimeout(ctx, StartTimeout)
 	pool, err := database.Open(openCtx, s.DB, log)
 	cancel()
@@ -83,7 +81,7 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	checker := health.New(log, 2*time.Second)
 	checker.Add("database", database.Ready(pool))
 	return &Base{Log: log, AWS: awsCfg, Pool: pool, Health: checker,
-		Metrics: metrics.New(stdout, "ECSReworked", "Service", name)}, nil
+		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name)}, nil
 }
 
 // CountPublished is an outbox.RelayOptions.OnPublished that counts the events published and failed.
