@@ -290,11 +290,22 @@ func (q *queue) changeVisibilities(handles []string, vis []time.Duration, errs [
 	}
 }
 
-// purge deletes every message. Unlike AWS, which may take up to a minute,
-// the messages are gone when it returns.
+// purgeInterval is how long SQS refuses another PurgeQueue on a queue:
+// PurgeQueueInProgress "Indicates that the specified queue previously
+// received a PurgeQueue request within the last 60 seconds (the time it can
+// take to delete the messages in the queue)"
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_PurgeQueue.html).
+const purgeInterval = 60 * time.Second
+
+// purge deletes every message, at most once per purgeInterval. Unlike AWS,
+// which may take up to that minute, the messages are gone when it returns.
 func (q *queue) purge(now time.Time) *APIError {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if !q.st.purged.IsZero() && now.Before(q.st.purged.Add(purgeInterval)) {
+		return sqsErr("PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress",
+			"Only one PurgeQueue operation on %s is allowed every %d seconds.", q.name, int(purgeInterval/time.Second))
+	}
 	q.st.purged = now
 	q.st.clear()
 	return nil

@@ -50,7 +50,7 @@ func WithAccount(account string) Option { return func(s *Server) { s.account = a
 func WithLogger(log *slog.Logger) Option { return func(s *Server) { s.log = log } }
 
 // WithClock sets the clock, so that tests can move time forward to see
-// retention expiry or deduplication windows end.
+// retention expiry, deduplication windows or the PurgeQueue interval end.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithHTTPClient sets the client used to deliver SNS messages to http and

@@ -78,10 +78,29 @@ func (sn *snsService) topicARN(name string) string {
 	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", sn.region, sn.account, name)
 }
 
-// checkTopicARN rejects a missing topic ARN before anything is looked up.
+// checkTopicARN rejects a topic ARN that is not one, before anything is
+// looked up. AWS answers InvalidParameter, not NotFound, to a TopicArn that
+// is not an ARN ("Invalid parameter: TopicArn Reason: An ARN must have at
+// least 6 elements, not 1") or names a topic of another region
+// (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html lists
+// InvalidParameter, "a request parameter does not comply with the associated
+// constraints"; the answers themselves are quoted in
+// aws-samples/amazon-rekognition-video-analyzer#41 and boto/boto3#1084). A
+// well-formed ARN of no topic is NotFound.
 func (sn *snsService) checkTopicARN(param, arn string) *APIError {
 	if arn == "" {
 		return errSNSInvalidParameter("%s", param)
+	}
+	parts := strings.Split(arn, ":")
+	switch {
+	case len(parts) < 6:
+		return errSNSInvalidParameter("%s Reason: An ARN must have at least 6 elements, not %d", param, len(parts))
+	case parts[0] != "arn":
+		return errSNSInvalidParameter("%s Reason: An ARN must begin with arn:, not %s", param, arn)
+	case parts[2] != "sns" || len(parts) > 6 || !topicNameRE.MatchString(strings.TrimSuffix(parts[5], ".fifo")):
+		return errSNSInvalidParameter("%s Reason: %s is not the ARN of an SNS topic", param, arn)
+	case parts[3] != sn.region:
+		return errSNSInvalidParameter("%s Reason: the topic is in region %s, not %s", param, parts[3], sn.region)
 	}
 	return nil
 }

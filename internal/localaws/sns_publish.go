@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 type snsAttr struct {
@@ -94,10 +96,22 @@ func checkSNSAttributes(attrs map[string]snsAttr) *APIError {
 	return nil
 }
 
-// checkSubject bounds the length of a Subject.
+// checkSubject applies Publish's rule for Subject: "Constraints: Subjects must
+// be UTF-8 text with no line breaks or control characters, and less than 100
+// characters long" (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+// Line breaks include U+2028 and U+2029, which are not control characters.
+// The length is counted in bytes, at most 100, as it always was here.
 func checkSubject(s string) *APIError {
 	if len(s) > 100 {
 		return errSNSInvalidParameter("Subject")
+	}
+	if !utf8.ValidString(s) {
+		return errSNSInvalidParameter("Subject Reason: must be UTF-8 text")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return errSNSInvalidParameter("Subject Reason: must not contain line breaks or control characters")
+		}
 	}
 	return nil
 }
