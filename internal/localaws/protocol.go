@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -24,7 +26,9 @@ const (
 )
 
 // readBody reads the request body, up to maxRequestBody, in one allocation
-// when the client sent its length.
+// when the client sent its length. A body that does not arrive in full gets
+// an error the client can act on: too large (413), not sent before the
+// server's read deadline (408, see cmd/localaws), or cut short (400).
 func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, *APIError) {
 	r := http.MaxBytesReader(w, hr.Body, maxRequestBody)
 	var b []byte
@@ -40,10 +44,21 @@ func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, *APIError) {
 	} else {
 		b, err = io.ReadAll(r)
 	}
-	if err != nil {
-		return nil, &APIError{Type: "RequestEntityTooLarge", Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge, Message: "The request body is too large or could not be read."}
+	if err == nil {
+		return b, nil
 	}
-	return b, nil
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, &APIError{Type: "RequestEntityTooLarge", Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge,
+			Message: "The request body is larger than its Content-Length or than the largest request the service accepts."}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return nil, &APIError{Type: "RequestTimeout", Code: "RequestTimeout", Status: http.StatusRequestTimeout,
+			Message: "The request body did not arrive within the server's read timeout."}
+	default:
+		return nil, &APIError{Type: "IncompleteBody", Code: "IncompleteBody", Message: "The request body could not be read in full: " + err.Error() + "."}
+	}
 }
 
 func parseForm(hr *http.Request, body []byte) (url.Values, *APIError) {
