@@ -98,6 +98,18 @@ func intAttr(name, v string, lo, hi int64) (int64, *APIError) {
 	return n, nil
 }
 
+// durationAttrs are the attributes in seconds: their range and the setting
+// they change.
+var durationAttrs = map[string]struct {
+	lo, hi int64
+	field  func(*queueConfig) *time.Duration
+}{
+	"VisibilityTimeout":             {0, 43200, func(c *queueConfig) *time.Duration { return &c.visibility }},
+	"DelaySeconds":                  {0, 900, func(c *queueConfig) *time.Duration { return &c.delay }},
+	"MessageRetentionPeriod":        {60, 1209600, func(c *queueConfig) *time.Duration { return &c.retention }},
+	"ReceiveMessageWaitTimeSeconds": {0, 20, func(c *queueConfig) *time.Duration { return &c.wait }},
+}
+
 func secondsAttr(name, v string, lo, hi int64) (time.Duration, *APIError) {
 	n, e := intAttr(name, v, lo, hi)
 	return time.Duration(n) * time.Second, e
@@ -160,22 +172,11 @@ func (sq *sqsService) parseSettings(attrs map[string]string, fifo bool, self str
 		var apply func(*queueConfig)
 		var e *APIError
 		switch n {
-		case "VisibilityTimeout":
+		case "VisibilityTimeout", "DelaySeconds", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds":
+			a := durationAttrs[n]
 			var d time.Duration
-			d, e = secondsAttr(n, v, 0, 43200)
-			apply = func(c *queueConfig) { c.visibility = d }
-		case "DelaySeconds":
-			var d time.Duration
-			d, e = secondsAttr(n, v, 0, 900)
-			apply = func(c *queueConfig) { c.delay = d }
-		case "MessageRetentionPeriod":
-			var d time.Duration
-			d, e = secondsAttr(n, v, 60, 1209600)
-			apply = func(c *queueConfig) { c.retention = d }
-		case "ReceiveMessageWaitTimeSeconds":
-			var d time.Duration
-			d, e = secondsAttr(n, v, 0, 20)
-			apply = func(c *queueConfig) { c.wait = d }
+			d, e = secondsAttr(n, v, a.lo, a.hi)
+			apply = func(c *queueConfig) { *a.field(c) = d }
 		case "MaximumMessageSize":
 			var x int64
 			x, e = intAttr(n, v, 1024, 1<<20)
