@@ -86,6 +86,9 @@ func TestSlowClientsGetAnAnswer(t *testing.T) {
 			tt.send(c, &sent)
 			_ = c.SetReadDeadline(time.Now().Add(hangLimit))
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil {
+				defer resp.Body.Close()
+			}
 			var ne net.Error
 			switch {
 			case errors.As(err, &ne) && ne.Timeout():

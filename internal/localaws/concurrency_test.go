@@ -69,6 +69,15 @@ func TestConcurrentOperations(t *testing.T) {
 		defer mu.Unlock()
 		errs = append(errs, err)
 	}
+	// failed records a batch call that failed, or had failed entries.
+	failed := func(err error, op string, nFailed func() int) {
+		switch {
+		case err != nil:
+			fail(fmt.Errorf("%s: %w", op, err))
+		case nFailed() > 0:
+			fail(fmt.Errorf("%s: %d entries failed", op, nFailed()))
+		}
+	}
 	var producers, others sync.WaitGroup
 	for w := range senders {
 		producers.Go(func() {
@@ -83,9 +92,8 @@ func TestConcurrentOperations(t *testing.T) {
 					sent[body] = true
 					mu.Unlock()
 				}
-				if out, err := q.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(work), Entries: entries}); err != nil || len(out.Failed) > 0 {
-					fail(fmt.Errorf("SendMessageBatch: %v %+v", err, out))
-				}
+				out, err := q.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(work), Entries: entries})
+				failed(err, "SendMessageBatch", func() int { return len(out.Failed) })
 			}
 		})
 	}
@@ -97,7 +105,7 @@ func TestConcurrentOperations(t *testing.T) {
 				sent[body] = true
 				mu.Unlock()
 				if _, err := s.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String(body)}); err != nil {
-					fail(fmt.Errorf("Publish: %v", err))
+					fail(fmt.Errorf("Publish: %w", err))
 				}
 			}
 		})
@@ -110,7 +118,7 @@ func TestConcurrentOperations(t *testing.T) {
 		for {
 			out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 			if err != nil {
-				fail(fmt.Errorf("ReceiveMessage: %v", err))
+				fail(fmt.Errorf("ReceiveMessage: %w", err))
 				return handled
 			}
 			handled += len(out.Messages)
@@ -136,14 +144,12 @@ func TestConcurrentOperations(t *testing.T) {
 				mu.Unlock()
 			}
 			if len(back) > 0 {
-				if out, err := q.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: back}); err != nil || len(out.Failed) > 0 {
-					fail(fmt.Errorf("ChangeMessageVisibilityBatch: %v %+v", err, out))
-				}
+				out, err := q.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: back})
+				failed(err, "ChangeMessageVisibilityBatch", func() int { return len(out.Failed) })
 			}
 			if len(del) > 0 {
-				if out, err := q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del}); err != nil || len(out.Failed) > 0 {
-					fail(fmt.Errorf("DeleteMessageBatch: %v %+v", err, out))
-				}
+				out, err := q.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del})
+				failed(err, "DeleteMessageBatch", func() int { return len(out.Failed) })
 			}
 		}
 	}
