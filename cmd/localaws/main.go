@@ -42,12 +42,61 @@ type config struct {
 	region   string
 	account  string
 	logLevel slog.Level
+	// timeouts are not flags: defaultTimeouts serves every use, and tests
+	// shorten them through serve.
+	timeouts timeouts
+}
+
+// timeouts bound how long a client can hold a connection without progress,
+// so that a client that sends its request slowly, stops in the middle of a
+// body or never reads its response gets an answer or a closed connection
+// instead of holding a goroutine and a socket forever.
+type timeouts struct {
+	// header bounds reading a request's header (http.Server.ReadHeaderTimeout).
+	header time.Duration
+	// request bounds reading the whole request, header and body, from its
+	// first byte (http.Server.ReadTimeout): it is the body's deadline. A
+	// body that has not arrived by then is answered 408 RequestTimeout and
+	// the connection is closed. It does not cut long polls short: net/http
+	// lifts the read deadline once the body has been read
+	// (connReader.startBackgroundRead), before the handler starts waiting.
+	request time.Duration
+	// write bounds the time from the end of a request's header to the end
+	// of its response (http.Server.WriteTimeout), so it must cover reading
+	// the body, the longest long poll and any fault delay.
+	write time.Duration
+	// idle bounds how long a keep-alive connection waits for its next
+	// request (http.Server.IdleTimeout). It is longer than the idle timeout
+	// of the AWS SDKs' HTTP clients (90 s in aws-sdk-go-v2), so that the
+	// server does not close a connection a client is about to reuse.
+	idle time.Duration
+}
+
+// maxLongPoll is the longest ReceiveMessage wait: "WaitTimeSeconds ... valid
+// values: 0 to 20" (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html).
+const maxLongPoll = 20 * time.Second
+
+// defaultTimeouts leave a request 15 seconds to arrive and its handler 45
+// more, enough for the longest long poll and 25 seconds of injected delay.
+var defaultTimeouts = timeouts{header: 10 * time.Second, request: 15 * time.Second, write: time.Minute, idle: 2 * time.Minute}
+
+// validate checks that the timeouts let every legal request finish: a body
+// that arrives within the request timeout followed by the longest long poll
+// must be answered before the write timeout.
+func (t timeouts) validate() error {
+	if t.header <= 0 || t.request < t.header || t.idle <= 0 {
+		return fmt.Errorf("timeouts %+v: want header > 0, request >= header and idle > 0", t)
+	}
+	if t.write <= t.request+maxLongPoll {
+		return fmt.Errorf("write timeout %s does not cover a request of %s and a long poll of %s", t.write, t.request, maxLongPoll)
+	}
+	return nil
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c config
+	c := config{timeouts: defaultTimeouts}
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:4566", "address to listen on (port 0 picks a free port)")
 	fs.StringVar(&c.initFile, "init", "", "JSON or YAML file declaring queues, topics and subscriptions to create at start")
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in ARNs")
@@ -68,6 +117,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve runs the endpoint with cfg until ctx ends.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	if err := cfg.timeouts.validate(); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
@@ -93,7 +150,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("apply init file: %w", err)
 	}
 	conns := &connTracker{conns: map[net.Conn]http.ConnState{}}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ConnState: conns.track}
+	hs := &http.Server{Handler: srv, ConnState: conns.track,
+		ReadHeaderTimeout: cfg.timeouts.header, ReadTimeout: cfg.timeouts.request,
+		WriteTimeout: cfg.timeouts.write, IdleTimeout: cfg.timeouts.idle}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "localaws listening on %s\n", base)
@@ -114,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // shutdownBudget bounds a graceful stop. Nothing in the server waits on its
 // own (long polls, fault delays and deliveries end when it closes), so a stop
 // takes milliseconds; the budget only guards against a client that stalls in
-// the middle of sending a request. It stays below the 10 seconds container
+// the middle of sending a request (which the request timeout ends anyway). It stays below the 10 seconds container
 // runtimes and ECS give between SIGTERM and SIGKILL by default.
 const shutdownBudget = 5 * time.Second
 

@@ -22,11 +22,20 @@ import (
 // start runs the command with args until the test ends and returns its URL.
 func start(t *testing.T, args ...string) string {
 	t.Helper()
+	return startRun(t, func(ctx context.Context, stdout io.Writer) error {
+		return run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, args...), stdout, io.Discard)
+	})
+}
+
+// startRun runs fn, which serves until its context ends and prints its
+// address first, until the test ends, and returns that address.
+func startRun(t *testing.T, fn func(ctx context.Context, stdout io.Writer) error) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "warn"}, args...), pw, io.Discard)
+		done <- fn(ctx, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)

@@ -79,10 +79,18 @@ func validAttrName(n string) bool {
 	return true
 }
 
-// validBody reports whether s holds only the characters SQS accepts.
+// validBody reports whether s holds only the characters SQS accepts in a
+// body or a String attribute: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to
+// #xFFFD | #x10000 to #x10FFFF"
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+// U+FFFD itself is allowed; bytes that are not UTF-8 (which a range loop also
+// reports as U+FFFD, one byte at a time) are not.
 func validBody(s string) bool {
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case r == utf8.RuneError && size == 1:
+			return false
 		case r == 0x9 || r == 0xA || r == 0xD:
 		case r >= 0x20 && r <= 0xD7FF:
 		case r >= 0xE000 && r <= 0xFFFD:
@@ -90,15 +98,15 @@ func validBody(s string) bool {
 		default:
 			return false
 		}
-		if r == utf8.RuneError {
-			return false
-		}
+		i += size
 	}
 	return true
 }
 
 // checkAttributes validates message attributes and returns their size as
-// counted against the maximum message size.
+// counted against the maximum message size. Values must not be empty: "Name,
+// type, value and the message body must not be empty or null"
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html).
 func checkAttributes(attrs map[string]attrValue) (int, *APIError) {
 	if len(attrs) > 10 {
 		return 0, errInvalidParameterValue("Number of message attributes [%d] exceeds the allowed maximum [10].", len(attrs))
@@ -111,7 +119,7 @@ func checkAttributes(attrs map[string]attrValue) (int, *APIError) {
 		base, _, _ := strings.Cut(a.DataType, ".")
 		switch base {
 		case "String", "Number":
-			if a.StringValue == nil {
+			if a.StringValue == nil || *a.StringValue == "" {
 				return 0, errInvalidParameterValue("Message (user) attribute '%s' must contain a non-empty value of message attribute type '%s'.", n, a.DataType)
 			}
 			if !validBody(*a.StringValue) {
@@ -119,7 +127,7 @@ func checkAttributes(attrs map[string]attrValue) (int, *APIError) {
 			}
 			size += len(*a.StringValue)
 		case "Binary":
-			if a.BinaryValue == nil {
+			if len(a.BinaryValue) == 0 {
 				return 0, errInvalidParameterValue("Message (user) attribute '%s' must contain a non-empty value of message attribute type '%s'.", n, a.DataType)
 			}
 			size += len(a.BinaryValue)

@@ -12,7 +12,7 @@ import (
 func TestEnvelopeBytes(t *testing.T) {
 	s := New(WithRegion("eu-west-1"))
 	at := time.Date(2024, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
-	sub := &subscription{arn: "arn:aws:sns:eu-west-1:000000000000:orders:5f0c", baseURL: "http://127.0.0.1:4566"}
+	sub := &endpoint{arn: "arn:aws:sns:eu-west-1:000000000000:orders:5f0c", baseURL: "http://127.0.0.1:4566"}
 	attrs := map[string]snsAttr{
 		"size":  {DataType: "Number", StringValue: "3"},
 		"color": {DataType: "String", StringValue: `blue "ish"`},
@@ -82,7 +82,7 @@ func TestEnvelopeBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := s.envelope(sub, &tt.n, "sqs"); got != tt.want {
+			if got := s.sns.envelope(sub, &tt.n, "sqs"); got != tt.want {
 				t.Errorf("envelope =\n%s\nwant\n%s", got, tt.want)
 			}
 		})

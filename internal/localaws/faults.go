@@ -33,6 +33,8 @@ type activeFault struct {
 	used  int
 }
 
+// faultSet holds the injected faults. Its mu is a leaf lock, held only to
+// pick a fault: the delay is waited after it is released.
 type faultSet struct {
 	mu     sync.Mutex
 	faults []*activeFault
@@ -45,40 +47,53 @@ func (s *Server) InjectFault(f Fault) {
 	if f.For > 0 {
 		a.until = s.now().Add(f.For)
 	}
-	s.faults.mu.Lock()
-	s.faults.faults = append(s.faults.faults, a)
-	s.faults.mu.Unlock()
+	s.faults.add(a)
 }
 
 // ClearFaults removes every fault.
-func (s *Server) ClearFaults() {
-	s.faults.mu.Lock()
-	s.faults.faults = nil
-	s.faults.mu.Unlock()
+func (s *Server) ClearFaults() { s.faults.clear() }
+
+func (fs *faultSet) add(a *activeFault) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.faults = append(fs.faults, a)
 }
 
-// apply finds the fault for action, waits its delay (cut short when ctx ends
-// or closed is closed) and returns its error.
-func (fs *faultSet) apply(ctx context.Context, log *slog.Logger, closed <-chan struct{}, action string, now time.Time) *APIError {
+func (fs *faultSet) clear() {
 	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.faults = nil
+}
+
+// take finds the fault for action and counts its use, dropping faults that
+// are used up or expired; it returns a copy, or nil.
+func (fs *faultSet) take(action string, now time.Time) *Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	if len(fs.faults) == 0 {
-		fs.mu.Unlock()
 		return nil
 	}
-	var hit *activeFault
+	var hit *Fault
 	kept := fs.faults[:0]
 	for _, f := range fs.faults {
 		if !f.until.IsZero() && !now.Before(f.until) || f.Times > 0 && f.used >= f.Times {
 			continue
 		}
 		if hit == nil && (f.Action == action || f.Action == "*") {
-			hit = f
+			c := f.Fault
+			hit = &c
 			f.used++
 		}
 		kept = append(kept, f)
 	}
 	fs.faults = kept
-	fs.mu.Unlock()
+	return hit
+}
+
+// apply finds the fault for action, waits its delay (cut short when ctx ends
+// or closed is closed) with no lock held, and returns its error.
+func (fs *faultSet) apply(ctx context.Context, log *slog.Logger, closed <-chan struct{}, action string, now time.Time) *APIError {
+	hit := fs.take(action, now)
 	if hit == nil {
 		return nil
 	}

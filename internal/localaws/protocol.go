@@ -5,13 +5,98 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 )
+
+const (
+	sqsXMLNS = "http://queue.amazonaws.com/doc/2012-11-05/"
+	snsXMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
+	// maxRequestBody bounds a request body; the largest legal request (a
+	// batch of ten messages of 1 MiB in total, query-encoded) fits.
+	maxRequestBody = 8 << 20
+)
+
+// readBody reads the request body, up to maxRequestBody, in one allocation
+// when the client sent its length. A body that does not arrive in full gets
+// an error the client can act on: too large (413), not sent before the
+// server's read deadline (408, see cmd/localaws), or cut short (400).
+func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, *APIError) {
+	r := http.MaxBytesReader(w, hr.Body, maxRequestBody)
+	var b []byte
+	var err error
+	if n := hr.ContentLength; n > 0 && n <= maxRequestBody {
+		b = make([]byte, n)
+		if _, err = io.ReadFull(r, b); err == nil {
+			// Nothing may follow the declared length.
+			if _, extra := r.Read(make([]byte, 1)); extra != io.EOF {
+				err = &http.MaxBytesError{Limit: n}
+			}
+		}
+	} else {
+		b, err = io.ReadAll(r)
+	}
+	if err == nil {
+		return b, nil
+	}
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, &APIError{Type: "RequestEntityTooLarge", Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge,
+			Message: "The request body is larger than its Content-Length or than the largest request the service accepts."}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return nil, &APIError{Type: "RequestTimeout", Code: "RequestTimeout", Status: http.StatusRequestTimeout,
+			Message: "The request body did not arrive within the server's read timeout."}
+	default:
+		return nil, &APIError{Type: "IncompleteBody", Code: "IncompleteBody", Message: "The request body could not be read in full: " + err.Error() + "."}
+	}
+}
+
+func parseForm(hr *http.Request, body []byte) (url.Values, *APIError) {
+	form, err := url.ParseQuery(hr.URL.RawQuery)
+	if err != nil {
+		return nil, errMalformed("The query string is malformed: %v.", err)
+	}
+	if len(body) > 0 {
+		bf, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, errMalformed("The form body is malformed: %v.", err)
+		}
+		for k, v := range bf {
+			form[k] = v
+		}
+	}
+	return form, nil
+}
+
+// serviceOf tells SNS from SQS for a query protocol request: by the service
+// in the signature's credential scope, else by the action name.
+func serviceOf(hr *http.Request, action string) string {
+	auth := hr.Header.Get("Authorization")
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		scope := auth[i+len("Credential="):]
+		if j := strings.IndexAny(scope, ", "); j >= 0 {
+			scope = scope[:j]
+		}
+		parts := strings.Split(scope, "/")
+		if len(parts) >= 5 && (parts[3] == "sns" || parts[3] == "sqs") {
+			return parts[3]
+		}
+	}
+	if _, ok := snsOps[action]; ok {
+		return "sns"
+	}
+	return "sqs"
+}
 
 // flexInt is an integer input member that the JSON protocol sends as a number
 // and the query protocol as a string.
@@ -357,4 +442,50 @@ func queryError(e *APIError, xmlns, requestID string) []byte {
 	_ = xml.EscapeText(&b, []byte(e.Message))
 	fmt.Fprintf(&b, `</Message><Detail/></Error><RequestId>%s</RequestId></ErrorResponse>`, requestID)
 	return b.Bytes()
+}
+
+// jsonAppender is an output that renders itself as JSON without reflection.
+type jsonAppender interface{ appendJSON(b []byte) []byte }
+
+func writeJSON(w http.ResponseWriter, out any) {
+	switch out := out.(type) {
+	case nil:
+		writeBody(w, jsonContentType, http.StatusOK, []byte("{}"))
+	case jsonAppender:
+		writeBody(w, jsonContentType, http.StatusOK, out.appendJSON(make([]byte, 0, 1024)))
+	default:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(out); err != nil {
+			writeJSONError(w, &APIError{Type: "InternalError", Code: "InternalError", Status: 500, Server: true, Message: err.Error()})
+			return
+		}
+		writeBody(w, jsonContentType, http.StatusOK, b.Bytes())
+	}
+}
+
+const jsonContentType = "application/x-amz-json-1.0"
+
+func writeJSONError(w http.ResponseWriter, e *APIError) {
+	w.Header().Set("x-amzn-query-error", e.Code+";"+e.fault())
+	b, _ := json.Marshal(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{"com.amazonaws.sqs#" + e.Type, e.Message})
+	writeBody(w, jsonContentType, e.status(), b)
+}
+
+func writeXML(w http.ResponseWriter, status int, b []byte) {
+	writeBody(w, "text/xml", status, b)
+}
+
+// writeBody writes a whole response with its Content-Length, as AWS does
+// (net/http would send bodies over 4 KiB chunked).
+func writeBody(w http.ResponseWriter, contentType string, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }

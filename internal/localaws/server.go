@@ -1,40 +1,26 @@
-// Package localaws is an embedded SQS and SNS endpoint for local runs and
-// tests. A Server is an http.Handler that speaks SQS in the AWS JSON 1.0 and
-// query protocols and SNS in the query protocol, on one port, so the
-// unmodified AWS SDKs work against it with only their endpoint changed.
-//
-// A Server keeps everything in memory. Any number of servers can run in one
-// process; they share nothing.
 package localaws
 
 import (
-	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-const (
-	sqsXMLNS = "http://queue.amazonaws.com/doc/2012-11-05/"
-	snsXMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
-	// maxRequestBody bounds a request body; the largest legal request (a
-	// batch of ten messages of 1 MiB in total, query-encoded) fits.
-	maxRequestBody = 8 << 20
-)
-
 // Server is an in-memory SQS and SNS endpoint. Create it with New; it is safe
 // for concurrent use.
+//
+// A Server only dispatches: each request goes to the SQS or the SNS service,
+// which own their state and locks (see the package documentation for the
+// lock order). What the Server itself keeps (faults, request ids, the
+// lifecycle) has locks of its own that are never held while a service runs.
 type Server struct {
 	region  string
 	account string
@@ -42,22 +28,12 @@ type Server struct {
 	now     func() time.Time
 	client  *http.Client
 
-	mu        sync.RWMutex
-	queues    map[string]*queue
-	serial    uint32
-	topics    map[string]*topic
-	subs      map[string]*subscription
-	tasks     []*moveTask
 	requestID atomic.Uint64
+	faults    faultSet
+	life      *lifecycle
 
-	faults faultSet
-
-	// bgMu orders starting background work against Close, so that nothing
-	// starts once Close is waiting for it.
-	bgMu     sync.Mutex
-	isClosed bool
-	closed   chan struct{}
-	bg       sync.WaitGroup
+	sqs *sqsService
+	sns *snsService
 }
 
 // Option configures a Server.
@@ -74,7 +50,7 @@ func WithAccount(account string) Option { return func(s *Server) { s.account = a
 func WithLogger(log *slog.Logger) Option { return func(s *Server) { s.log = log } }
 
 // WithClock sets the clock, so that tests can move time forward to see
-// retention expiry or deduplication windows end.
+// retention expiry, deduplication windows or the PurgeQueue interval end.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
 
 // WithHTTPClient sets the client used to deliver SNS messages to http and
@@ -89,14 +65,16 @@ func New(opts ...Option) *Server {
 		log:     slog.New(slog.DiscardHandler),
 		now:     time.Now,
 		client:  &http.Client{Timeout: 15 * time.Second},
-		queues:  map[string]*queue{},
-		topics:  map[string]*topic{},
-		subs:    map[string]*subscription{},
-		closed:  make(chan struct{}),
+		life:    &lifecycle{closed: make(chan struct{})},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	// The services are built after the options, from their final values.
+	s.sqs = &sqsService{region: s.region, account: s.account, now: s.now, log: s.log, life: s.life,
+		queues: map[string]*queue{}}
+	s.sns = &snsService{region: s.region, account: s.account, now: s.now, log: s.log, life: s.life,
+		client: s.client, queues: s.sqs, topics: map[string]*topic{}, subs: map[string]*subscription{}}
 	return s
 }
 
@@ -105,39 +83,9 @@ func New(opts ...Option) *Server {
 // background work to stop. The Server answers ServiceUnavailable afterwards.
 // Close is safe to call more than once and concurrently with requests.
 func (s *Server) Close() error {
-	s.bgMu.Lock()
-	if !s.isClosed {
-		s.isClosed = true
-		close(s.closed)
-	}
-	s.bgMu.Unlock()
-	s.bg.Wait()
+	s.life.close()
+	s.life.bg.Wait()
 	return nil
-}
-
-// goBackground runs fn in a goroutine that Close waits for, unless the server
-// is closed already; it reports whether fn was started.
-func (s *Server) goBackground(fn func()) bool {
-	s.bgMu.Lock()
-	defer s.bgMu.Unlock()
-	if s.isClosed {
-		return false
-	}
-	s.bg.Go(fn)
-	return true
-}
-
-// closingContext returns a context that ends when the server closes.
-func (s *Server) closingContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-s.closed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
 }
 
 // Region returns the region used in ARNs.
@@ -146,12 +94,90 @@ func (s *Server) Region() string { return s.region }
 // Account returns the account id used in ARNs and queue URLs.
 func (s *Server) Account() string { return s.account }
 
+// CreateQueue creates a queue, or returns the existing one when its attributes
+// match, like the CreateQueue action; it returns the queue name.
+func (s *Server) CreateQueue(name string, attrs, tags map[string]string) (string, *APIError) {
+	return s.sqs.create(name, attrs, tags)
+}
+
+// CreateTopic creates a topic, or returns the existing one, like the
+// CreateTopic action; it returns the topic ARN.
+func (s *Server) CreateTopic(name string, attrs, tags map[string]string) (string, *APIError) {
+	return s.sns.create(name, attrs, tags)
+}
+
+// Subscribe subscribes an endpoint to a topic like the Subscribe action. The
+// base URL is where http subscribers are told to confirm. It returns the
+// subscription ARN and whether the subscription awaits confirmation.
+func (s *Server) Subscribe(baseURL, topicARN, protocol, endpoint string, attrs map[string]string) (string, bool, *APIError) {
+	return s.sns.subscribe(baseURL, topicARN, protocol, endpoint, attrs)
+}
+
+// lifecycle is what Close ends: the closed channel that long polls, fault
+// delays and move tasks watch, and the background goroutines (http
+// deliveries, move tasks) that Close waits for. Its mu orders starting
+// background work against Close, so that nothing starts once Close is
+// waiting; it is a leaf lock.
+type lifecycle struct {
+	mu       sync.Mutex
+	isClosed bool
+	closed   chan struct{}
+	bg       sync.WaitGroup
+}
+
+// close closes the closed channel once.
+func (l *lifecycle) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.isClosed {
+		l.isClosed = true
+		close(l.closed)
+	}
+}
+
+// goBackground runs fn in a goroutine that Close waits for, unless the server
+// is closed already; it reports whether fn was started.
+func (l *lifecycle) goBackground(fn func()) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.isClosed {
+		return false
+	}
+	l.bg.Go(fn)
+	return true
+}
+
+// context returns a context that ends when the server closes.
+func (l *lifecycle) context() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-l.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// isDone reports whether the server has been closed.
+func (l *lifecycle) isDone() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *Server) nextRequestID() string {
 	n := s.requestID.Add(1)
 	return fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(n>>16), n)
 }
 
-// request is one decoded API call.
+// request is one decoded API call. Both protocols end up here: query protocol
+// parameters are turned into the JSON document the JSON protocol would have
+// sent (queryToJSON), so each operation has one decoder.
 type request struct {
 	ctx    context.Context
 	action string
@@ -186,15 +212,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		s.serveAdmin(w, hr)
 		return
 	}
-	body, err := readBody(w, hr)
+	body, berr := readBody(w, hr)
 	target := hr.Header.Get("X-Amz-Target")
 	isJSON := target != ""
-	if err != nil {
-		e := &APIError{Type: "RequestEntityTooLarge", Code: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge, Message: "The request body is too large or could not be read."}
+	if berr != nil {
 		if isJSON {
-			writeJSONError(w, e)
+			writeJSONError(w, berr)
 		} else {
-			writeXML(w, e.status(), queryError(e, sqsXMLNS, reqID))
+			writeXML(w, berr.status(), queryError(berr, sqsXMLNS, reqID))
 		}
 		return
 	}
@@ -251,62 +276,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	writeXML(w, http.StatusOK, queryResponse(r.action, xmlns, reqID, out, flat))
 }
 
-// readBody reads the request body, up to maxRequestBody, in one allocation
-// when the client sent its length.
-func readBody(w http.ResponseWriter, hr *http.Request) ([]byte, error) {
-	r := http.MaxBytesReader(w, hr.Body, maxRequestBody)
-	if n := hr.ContentLength; n > 0 && n <= maxRequestBody {
-		b := make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		// Nothing may follow the declared length.
-		if _, err := r.Read(make([]byte, 1)); err != io.EOF {
-			return nil, fmt.Errorf("request body longer than its Content-Length")
-		}
-		return b, nil
-	}
-	return io.ReadAll(r)
-}
-
-func parseForm(hr *http.Request, body []byte) (url.Values, *APIError) {
-	form, err := url.ParseQuery(hr.URL.RawQuery)
-	if err != nil {
-		return nil, errMalformed("The query string is malformed: %v.", err)
-	}
-	if len(body) > 0 {
-		bf, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, errMalformed("The form body is malformed: %v.", err)
-		}
-		for k, v := range bf {
-			form[k] = v
-		}
-	}
-	return form, nil
-}
-
-// serviceOf tells SNS from SQS for a query protocol request: by the service
-// in the signature's credential scope, else by the action name.
-func serviceOf(hr *http.Request, action string) string {
-	auth := hr.Header.Get("Authorization")
-	if i := strings.Index(auth, "Credential="); i >= 0 {
-		scope := auth[i+len("Credential="):]
-		if j := strings.IndexAny(scope, ", "); j >= 0 {
-			scope = scope[:j]
-		}
-		parts := strings.Split(scope, "/")
-		if len(parts) >= 5 && (parts[3] == "sns" || parts[3] == "sqs") {
-			return parts[3]
-		}
-	}
-	if _, ok := snsOps[action]; ok {
-		return "sns"
-	}
-	return "sqs"
-}
-
+// opFunc runs one action. The tables sqsOps and snsOps bind each action to
+// the service that owns it (see sqsOp and snsOp).
 type opFunc func(s *Server, r *request) (any, *APIError)
+
+// sqsOp and snsOp turn a method of a service into an opFunc.
+func sqsOp(f func(*sqsService, *request) (any, *APIError)) opFunc {
+	return func(s *Server, r *request) (any, *APIError) { return f(s.sqs, r) }
+}
+
+func snsOp(f func(*snsService, *request) (any, *APIError)) opFunc {
+	return func(s *Server, r *request) (any, *APIError) { return f(s.sns, r) }
+}
 
 // call runs one operation with panics turned into InternalError and faults
 // applied.
@@ -318,12 +299,10 @@ func (s *Server) call(r *request, ops map[string]opFunc) (out any, apiErr *APIEr
 		}
 		return nil, errInvalidAction(r.action)
 	}
-	select {
-	case <-s.closed:
+	if s.life.isDone() {
 		return nil, &APIError{Type: "ServiceUnavailable", Code: "ServiceUnavailable", Status: http.StatusServiceUnavailable, Server: true, Message: "The server is shutting down."}
-	default:
 	}
-	if e := s.faults.apply(r.ctx, s.log, s.closed, r.action, s.now()); e != nil {
+	if e := s.faults.apply(r.ctx, s.log, s.life.closed, r.action, s.now()); e != nil {
 		return nil, e
 	}
 	defer func() {
@@ -335,53 +314,7 @@ func (s *Server) call(r *request, ops map[string]opFunc) (out any, apiErr *APIEr
 	return op(s, r)
 }
 
-// jsonAppender is an output that renders itself as JSON without reflection.
-type jsonAppender interface{ appendJSON(b []byte) []byte }
-
-func writeJSON(w http.ResponseWriter, out any) {
-	switch out := out.(type) {
-	case nil:
-		writeBody(w, jsonContentType, http.StatusOK, []byte("{}"))
-	case jsonAppender:
-		writeBody(w, jsonContentType, http.StatusOK, out.appendJSON(make([]byte, 0, 1024)))
-	default:
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(out); err != nil {
-			writeJSONError(w, &APIError{Type: "InternalError", Code: "InternalError", Status: 500, Server: true, Message: err.Error()})
-			return
-		}
-		writeBody(w, jsonContentType, http.StatusOK, b.Bytes())
-	}
-}
-
-const jsonContentType = "application/x-amz-json-1.0"
-
-func writeJSONError(w http.ResponseWriter, e *APIError) {
-	w.Header().Set("x-amzn-query-error", e.Code+";"+e.fault())
-	b, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{"com.amazonaws.sqs#" + e.Type, e.Message})
-	writeBody(w, jsonContentType, e.status(), b)
-}
-
-func writeXML(w http.ResponseWriter, status int, b []byte) {
-	writeBody(w, "text/xml", status, b)
-}
-
-// writeBody writes a whole response with its Content-Length, as AWS does
-// (net/http would send bodies over 4 KiB chunked).
-func writeBody(w http.ResponseWriter, contentType string, status int, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// newSeed returns a seed for a queue's random source.
+// newSeed returns a seed for a random source of ids.
 func newSeed() [32]byte {
 	var b [32]byte
 	_, _ = crand.Read(b[:])

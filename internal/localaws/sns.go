@@ -1,42 +1,67 @@
 package localaws
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
+// snsService holds the topics and subscriptions of a Server and serves the
+// SNS actions. Its mu guards both maps and every field of the topics and
+// subscriptions in them. One lock for all of SNS is enough: SNS state is
+// small, and the costly parts of a Publish (filtering, rendering, delivering)
+// run after the lock is released, on copies of the subscriptions.
+type snsService struct {
+	region  string
+	account string
+	now     func() time.Time
+	log     *slog.Logger
+	client  *http.Client
+	life    *lifecycle
+	// queues is SQS as SNS sees it: one method, called with no SNS lock held.
+	queues queueSink
+
+	mu     sync.RWMutex
+	topics map[string]*topic
+	subs   map[string]*subscription
+}
+
+// queueSink is what SNS needs of SQS: storing a message in a queue named by
+// its ARN. Keeping it to one method keeps SNS from reaching into queues.
+type queueSink interface {
+	deliver(queueARN string, m inbound) error
+}
+
 var snsOps = map[string]opFunc{
-	"CreateTopic":               (*Server).createTopic,
-	"ListTopics":                (*Server).listTopics,
-	"GetTopicAttributes":        (*Server).getTopicAttributes,
-	"SetTopicAttributes":        (*Server).setTopicAttributes,
-	"DeleteTopic":               (*Server).deleteTopic,
-	"Subscribe":                 (*Server).subscribe,
-	"ConfirmSubscription":       (*Server).confirmSubscription,
-	"Unsubscribe":               (*Server).unsubscribe,
-	"ListSubscriptions":         (*Server).listSubscriptions,
-	"ListSubscriptionsByTopic":  (*Server).listSubscriptionsByTopic,
-	"GetSubscriptionAttributes": (*Server).getSubscriptionAttributes,
-	"SetSubscriptionAttributes": (*Server).setSubscriptionAttributes,
-	"Publish":                   (*Server).publish,
-	"PublishBatch":              (*Server).publishBatch,
-	"TagResource":               (*Server).tagResource,
-	"UntagResource":             (*Server).untagResource,
-	"ListTagsForResource":       (*Server).listTagsForResource,
+	"CreateTopic":               snsOp((*snsService).createTopic),
+	"ListTopics":                snsOp((*snsService).listTopics),
+	"GetTopicAttributes":        snsOp((*snsService).getTopicAttributes),
+	"SetTopicAttributes":        snsOp((*snsService).setTopicAttributes),
+	"DeleteTopic":               snsOp((*snsService).deleteTopic),
+	"Subscribe":                 snsOp((*snsService).subscribeAction),
+	"ConfirmSubscription":       snsOp((*snsService).confirmSubscription),
+	"Unsubscribe":               snsOp((*snsService).unsubscribe),
+	"ListSubscriptions":         snsOp((*snsService).listSubscriptions),
+	"ListSubscriptionsByTopic":  snsOp((*snsService).listSubscriptionsByTopic),
+	"GetSubscriptionAttributes": snsOp((*snsService).getSubscriptionAttributes),
+	"SetSubscriptionAttributes": snsOp((*snsService).setSubscriptionAttributes),
+	"Publish":                   snsOp((*snsService).publish),
+	"PublishBatch":              snsOp((*snsService).publishBatch),
+	"TagResource":               snsOp((*snsService).tagResource),
+	"UntagResource":             snsOp((*snsService).untagResource),
+	"ListTagsForResource":       snsOp((*snsService).listTagsForResource),
 }
 
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
-// topic is an SNS topic; guarded by Server.mu.
+// topic is an SNS topic; guarded by snsService.mu.
 type topic struct {
 	name  string
 	arn   string
@@ -46,34 +71,38 @@ type topic struct {
 	subs  []*subscription
 	dedup dedupWindow
 	seq   uint64
-	ids   *queue // only for its random source and lock
+	ids   idSource
 }
 
-// subscription is an SNS subscription; guarded by Server.mu.
-type subscription struct {
-	arn       string
-	topicARN  string
-	protocol  string
-	endpoint  string
-	confirmed bool
-	token     string
-	baseURL   string
-	attrs     map[string]string
-	raw       bool
-	filter    *filterPolicy
-	bodyScope bool
+func (sn *snsService) topicARN(name string) string {
+	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", sn.region, sn.account, name)
 }
 
-func (s *Server) topicARN(name string) string {
-	return fmt.Sprintf("arn:aws:sns:%s:%s:%s", s.region, s.account, name)
-}
-
-func (s *Server) baseURL(r *request) string {
-	host := r.host
-	if host == "" {
-		host = "localhost:4566"
+// checkTopicARN rejects a topic ARN that is not one, before anything is
+// looked up. AWS answers InvalidParameter, not NotFound, to a TopicArn that
+// is not an ARN ("Invalid parameter: TopicArn Reason: An ARN must have at
+// least 6 elements, not 1") or names a topic of another region
+// (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html lists
+// InvalidParameter, "a request parameter does not comply with the associated
+// constraints"; the answers themselves are quoted in
+// aws-samples/amazon-rekognition-video-analyzer#41 and boto/boto3#1084). A
+// well-formed ARN of no topic is NotFound.
+func (sn *snsService) checkTopicARN(param, arn string) *APIError {
+	if arn == "" {
+		return errSNSInvalidParameter("%s", param)
 	}
-	return "http://" + host
+	parts := strings.Split(arn, ":")
+	switch {
+	case len(parts) < 6:
+		return errSNSInvalidParameter("%s Reason: An ARN must have at least 6 elements, not %d", param, len(parts))
+	case parts[0] != "arn":
+		return errSNSInvalidParameter("%s Reason: An ARN must begin with arn:, not %s", param, arn)
+	case parts[2] != "sns" || len(parts) > 6 || !topicNameRE.MatchString(strings.TrimSuffix(parts[5], ".fifo")):
+		return errSNSInvalidParameter("%s Reason: %s is not the ARN of an SNS topic", param, arn)
+	case parts[3] != sn.region:
+		return errSNSInvalidParameter("%s Reason: the topic is in region %s, not %s", param, parts[3], sn.region)
+	}
+	return nil
 }
 
 type createTopicInput struct {
@@ -97,7 +126,7 @@ var topicAttrNames = map[string]bool{
 	"FifoThroughputScope": true, "DataProtectionPolicy": true,
 }
 
-func (s *Server) createTopic(r *request) (any, *APIError) {
+func (sn *snsService) createTopic(r *request) (any, *APIError) {
 	var in createTopicInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
@@ -106,16 +135,16 @@ func (s *Server) createTopic(r *request) (any, *APIError) {
 	for _, t := range in.Tags {
 		tags[t.Key] = t.Value
 	}
-	arn, e := s.CreateTopic(in.Name, in.Attributes, tags)
+	arn, e := sn.create(in.Name, in.Attributes, tags)
 	if e != nil {
 		return nil, e
 	}
 	return topicARNOutput{arn}, nil
 }
 
-// CreateTopic creates a topic, or returns the existing one, like the
-// CreateTopic action; it returns the topic ARN.
-func (s *Server) CreateTopic(name string, attrs, tags map[string]string) (string, *APIError) {
+// create creates a topic, or returns the existing one when the attributes
+// given match it; it returns the topic ARN.
+func (sn *snsService) create(name string, attrs, tags map[string]string) (string, *APIError) {
 	fifo := strings.HasSuffix(name, ".fifo")
 	if !topicNameRE.MatchString(strings.TrimSuffix(name, ".fifo")) {
 		return "", errSNSInvalidParameter("Topic Name")
@@ -134,44 +163,63 @@ func (s *Server) CreateTopic(name string, attrs, tags map[string]string) (string
 	if _, ok := attrs["ContentBasedDeduplication"]; ok && !fifo {
 		return "", errSNSInvalidParameter("Attributes Reason: ContentBasedDeduplication can only be set for FIFO topics")
 	}
-	arn := s.topicARN(name)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.topics[arn]; t != nil {
-		for k, v := range attrs {
-			if t.attrs[k] != v {
-				return "", errSNSInvalidParameter("Attributes Reason: Topic already exists with different attributes")
-			}
-		}
-		return arn, nil
-	}
-	t := &topic{name: name, arn: arn, fifo: fifo, attrs: map[string]string{}, tags: map[string]string{},
-		ids: newQueue(name, arn, false, 0, time.Now(), newSeed())}
+	now := sn.now()
+	t := &topic{name: name, arn: sn.topicARN(name), fifo: fifo, attrs: map[string]string{}, tags: map[string]string{},
+		ids: newIDSource(), seq: uint64(now.UnixNano()) % 1e18 * 10}
 	for k, v := range attrs {
 		t.attrs[k] = v
 	}
 	for k, v := range tags {
 		t.tags[k] = v
 	}
-	t.seq = uint64(time.Now().UnixNano()) % 1e18 * 10
-	s.topics[arn] = t
-	return arn, nil
+	return t.arn, sn.add(t)
 }
 
-func (s *Server) topicByARN(arn string) (*topic, *APIError) {
-	if arn == "" {
-		return nil, errSNSInvalidParameter("TopicArn")
+// add stores a new topic, or checks the attributes of an existing one.
+func (sn *snsService) add(t *topic) *APIError {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if old := sn.topics[t.arn]; old != nil {
+		for k, v := range t.attrs {
+			if old.attrs[k] != v {
+				return errSNSInvalidParameter("Attributes Reason: Topic already exists with different attributes")
+			}
+		}
+		return nil
 	}
-	t := s.topics[arn]
+	sn.topics[t.arn] = t
+	return nil
+}
+
+// topicByARN, subscriptionByARN and resourceByARN find what an input names;
+// called with snsService.mu held.
+func (sn *snsService) topicByARN(arn string) (*topic, *APIError) {
+	t := sn.topics[arn]
 	if t == nil {
 		return nil, errSNSNotFound("Topic does not exist")
 	}
 	return t, nil
 }
 
+func (sn *snsService) subscriptionByARN(arn string) (*subscription, *APIError) {
+	sub := sn.subs[arn]
+	if sub == nil {
+		return nil, errSNSNotFound("Subscription does not exist")
+	}
+	return sub, nil
+}
+
+func (sn *snsService) resourceByARN(arn string) (*topic, *APIError) {
+	t := sn.topics[arn]
+	if t == nil {
+		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
+	}
+	return t, nil
+}
+
 // topicInput, subscriptionInput and resourceInput are embedded by the inputs
-// of operations on a topic, a subscription or a taggable resource; onSNS finds
-// what they name.
+// of operations on a topic, a subscription or a taggable resource; onSNS
+// checks and finds what they name.
 type topicInput struct {
 	TopicArn string `json:"TopicArn"`
 }
@@ -184,9 +232,22 @@ type resourceInput struct {
 	ResourceArn string `json:"ResourceArn"`
 }
 
+// snsTarget is an input that names one SNS resource by ARN.
+type snsTarget interface {
+	target() string
+	// check validates the ARN before any lookup.
+	check(sn *snsService) *APIError
+}
+
 func (in *topicInput) target() string        { return in.TopicArn }
 func (in *subscriptionInput) target() string { return in.SubscriptionArn }
 func (in *resourceInput) target() string     { return in.ResourceArn }
+
+func (in *topicInput) check(sn *snsService) *APIError {
+	return sn.checkTopicARN("TopicArn", in.TopicArn)
+}
+func (in *subscriptionInput) check(*snsService) *APIError { return nil }
+func (in *resourceInput) check(*snsService) *APIError     { return nil }
 
 // lockMode says whether an SNS operation changes what it finds.
 type lockMode bool
@@ -196,44 +257,43 @@ const (
 	writing lockMode = true
 )
 
-// onSNS decodes the input of an SNS operation into in, finds what it names
-// with find and runs fn on it, all under the server's lock (exclusive when
-// writing).
-func onSNS[T any](s *Server, r *request, in interface{ target() string }, mode lockMode,
-	find func(s *Server, arn string) (T, *APIError), fn func(T) (any, *APIError)) (any, *APIError) {
+// onSNS decodes the input of an SNS operation into in and checks the ARN it
+// names with no lock held, then, in one critical section (exclusive when
+// writing), finds what the ARN names with find and runs fn on it. fn runs
+// under the lock, so it must only read or change SNS state and return
+// copies.
+func onSNS[T any](sn *snsService, r *request, in snsTarget, mode lockMode,
+	find func(sn *snsService, arn string) (T, *APIError), fn func(T) (any, *APIError)) (any, *APIError) {
 	if e := r.decode(in); e != nil {
 		return nil, e
 	}
-	if mode == writing {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-	} else {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-	}
-	x, e := find(s, in.target())
-	if e != nil {
+	if e := in.check(sn); e != nil {
 		return nil, e
 	}
-	return fn(x)
+	run := sn.shared
+	if mode == writing {
+		run = sn.exclusive
+	}
+	return run(func() (any, *APIError) {
+		x, e := find(sn, in.target())
+		if e != nil {
+			return nil, e
+		}
+		return fn(x)
+	})
 }
 
-// subscriptionByARN and resourceByARN find what an input names; called with
-// Server.mu held, like topicByARN.
-func (s *Server) subscriptionByARN(arn string) (*subscription, *APIError) {
-	sub := s.subs[arn]
-	if sub == nil {
-		return nil, errSNSNotFound("Subscription does not exist")
-	}
-	return sub, nil
+// shared and exclusive run fn in one critical section.
+func (sn *snsService) shared(fn func() (any, *APIError)) (any, *APIError) {
+	sn.mu.RLock()
+	defer sn.mu.RUnlock()
+	return fn()
 }
 
-func (s *Server) resourceByARN(arn string) (*topic, *APIError) {
-	t := s.topics[arn]
-	if t == nil {
-		return nil, snsErr("ResourceNotFound", 404, "Resource does not exist")
-	}
-	return t, nil
+func (sn *snsService) exclusive(fn func() (any, *APIError)) (any, *APIError) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	return fn()
 }
 
 // listInput is the input of the paginated list operations.
@@ -272,18 +332,23 @@ func page(keys []string, token string) ([]string, string) {
 	return keys, ""
 }
 
-func (s *Server) listTopics(r *request) (any, *APIError) {
+// topicARNs returns the ARNs of every topic.
+func (sn *snsService) topicARNs() []string {
+	sn.mu.RLock()
+	defer sn.mu.RUnlock()
+	keys := make([]string, 0, len(sn.topics))
+	for k := range sn.topics {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func (sn *snsService) listTopics(r *request) (any, *APIError) {
 	var in listInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
-	s.mu.RLock()
-	keys := make([]string, 0, len(s.topics))
-	for k := range s.topics {
-		keys = append(keys, k)
-	}
-	s.mu.RUnlock()
-	keys, next := page(keys, in.NextToken)
+	keys, next := page(sn.topicARNs(), in.NextToken)
 	out := listTopicsOutput{Topics: []topicEntry{}, NextToken: next}
 	for _, k := range keys {
 		out.Topics = append(out.Topics, topicEntry{k})
@@ -295,17 +360,17 @@ type snsAttributesOutput struct {
 	Attributes map[string]string `json:"Attributes"`
 }
 
-func (s *Server) getTopicAttributes(r *request) (any, *APIError) {
+func (sn *snsService) getTopicAttributes(r *request) (any, *APIError) {
 	var in topicInput
-	return onSNS(s, r, &in, reading, (*Server).topicByARN, s.topicAttributes)
+	return onSNS(sn, r, &in, reading, (*snsService).topicByARN, sn.topicAttributes)
 }
 
-// topicAttributes answers GetTopicAttributes; called with Server.mu held.
-func (s *Server) topicAttributes(t *topic) (any, *APIError) {
+// topicAttributes answers GetTopicAttributes; called with snsService.mu held.
+func (sn *snsService) topicAttributes(t *topic) (any, *APIError) {
 	a := map[string]string{
-		"TopicArn": t.arn, "Owner": s.account, "DisplayName": "",
+		"TopicArn": t.arn, "Owner": sn.account, "DisplayName": "",
 		"SubscriptionsPending": "0", "SubscriptionsConfirmed": "0", "SubscriptionsDeleted": "0",
-		"Policy":                  fmt.Sprintf(`{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Publish","SNS:Subscribe"],"Resource":"%s","Condition":{"StringEquals":{"AWS:SourceOwner":"%s"}}}]}`, t.arn, s.account),
+		"Policy":                  fmt.Sprintf(`{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Publish","SNS:Subscribe"],"Resource":"%s","Condition":{"StringEquals":{"AWS:SourceOwner":"%s"}}}]}`, t.arn, sn.account),
 		"EffectiveDeliveryPolicy": `{"http":{"defaultHealthyRetryPolicy":{"minDelayTarget":20,"maxDelayTarget":20,"numRetries":3,"numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},"disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}}`,
 	}
 	pending, confirmed := 0, 0
@@ -332,12 +397,12 @@ type attributeInput struct {
 	AttributeValue string `json:"AttributeValue"`
 }
 
-func (s *Server) setTopicAttributes(r *request) (any, *APIError) {
+func (sn *snsService) setTopicAttributes(r *request) (any, *APIError) {
 	var in struct {
 		topicInput
 		attributeInput
 	}
-	return onSNS(s, r, &in, writing, (*Server).topicByARN, func(t *topic) (any, *APIError) {
+	return onSNS(sn, r, &in, writing, (*snsService).topicByARN, func(t *topic) (any, *APIError) {
 		if !topicAttrNames[in.AttributeName] || in.AttributeName == "FifoTopic" {
 			return nil, errSNSInvalidParameter("AttributeName")
 		}
@@ -349,786 +414,31 @@ func (s *Server) setTopicAttributes(r *request) (any, *APIError) {
 	})
 }
 
-func (s *Server) deleteTopic(r *request) (any, *APIError) {
+func (sn *snsService) deleteTopic(r *request) (any, *APIError) {
 	var in topicInput
 	if e := r.decode(&in); e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.topics[in.TopicArn]
-	if t == nil {
-		return nil, nil
+	if e := in.check(sn); e != nil {
+		return nil, e
 	}
-	for _, sub := range t.subs {
-		delete(s.subs, sub.arn)
-	}
-	delete(s.topics, in.TopicArn)
+	sn.remove(in.TopicArn)
 	return nil, nil
 }
 
-type subscribeInput struct {
-	TopicArn              string            `json:"TopicArn"`
-	Protocol              string            `json:"Protocol"`
-	Endpoint              string            `json:"Endpoint"`
-	Attributes            map[string]string `json:"Attributes"`
-	ReturnSubscriptionArn flexBool          `json:"ReturnSubscriptionArn"`
-}
-
-type subscriptionARNOutput struct {
-	SubscriptionArn string `json:"SubscriptionArn"`
-}
-
-var subAttrNames = map[string]bool{
-	"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true, "RawMessageDelivery": true,
-	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true,
-}
-
-func (s *Server) subscribe(r *request) (any, *APIError) {
-	var in subscribeInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	arn, pending, e := s.Subscribe(s.baseURL(r), in.TopicArn, in.Protocol, in.Endpoint, in.Attributes)
-	if e != nil {
-		return nil, e
-	}
-	if pending && !bool(in.ReturnSubscriptionArn) {
-		arn = "pending confirmation"
-	}
-	return subscriptionARNOutput{arn}, nil
-}
-
-// Subscribe subscribes an endpoint to a topic like the Subscribe action. The
-// base URL is where http subscribers are told to confirm. It returns the
-// subscription ARN and whether the subscription awaits confirmation.
-func (s *Server) Subscribe(baseURL, topicARN, protocol, endpoint string, attrs map[string]string) (string, bool, *APIError) {
-	switch protocol {
-	case "sqs":
-		if !strings.HasPrefix(endpoint, "arn:aws:sqs:") {
-			return "", false, errSNSInvalidParameter("SQS endpoint ARN")
-		}
-	case "http", "https":
-		u, err := url.Parse(endpoint)
-		if err != nil || u.Scheme != protocol || u.Host == "" {
-			return "", false, errSNSInvalidParameter("Endpoint must match the specified protocol")
-		}
-	case "email", "email-json":
-		if !strings.Contains(endpoint, "@") {
-			return "", false, errSNSInvalidParameter("Email address")
-		}
-	case "":
-		return "", false, errSNSInvalidParameter("Protocol")
-	default:
-		return "", false, errSNSInvalidParameter("Invalid protocol type: %s", protocol)
-	}
-	sub := &subscription{topicARN: topicARN, protocol: protocol, endpoint: endpoint, baseURL: baseURL, attrs: map[string]string{}}
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if attrs["FilterPolicyScope"] != "" {
-		if e := sub.set("FilterPolicyScope", attrs["FilterPolicyScope"]); e != nil {
-			return "", false, e
-		}
-	}
-	for _, k := range names {
-		if e := sub.set(k, attrs[k]); e != nil {
-			return "", false, e
-		}
-	}
-	s.mu.Lock()
-	t, e := s.topicByARN(topicARN)
-	if e != nil {
-		s.mu.Unlock()
-		return "", false, e
-	}
-	if t.fifo && protocol != "sqs" {
-		s.mu.Unlock()
-		return "", false, errSNSInvalidParameter("Invalid protocol type: %s for a FIFO topic", protocol)
-	}
-	for _, old := range t.subs {
-		if old.protocol == protocol && old.endpoint == endpoint {
-			arn, pending := old.arn, !old.confirmed
-			s.mu.Unlock()
-			return arn, pending, nil
-		}
-	}
-	sub.arn = topicARN + ":" + t.ids.newHandle()
-	sub.confirmed = protocol == "sqs"
-	if !sub.confirmed {
-		sub.token = strings.ReplaceAll(t.ids.newHandle()+t.ids.newHandle(), "-", "")
-	}
-	t.subs = append(t.subs, sub)
-	s.subs[sub.arn] = sub
-	s.mu.Unlock()
-	switch protocol {
-	case "http", "https":
-		s.sendConfirmation(sub)
-	case "email", "email-json":
-		s.log.Info("email subscription created; confirm it with ConfirmSubscription", "topic_arn", topicARN, "endpoint", endpoint, "token", sub.token)
-	}
-	return sub.arn, !sub.confirmed, nil
-}
-
-// set validates and applies one subscription attribute; called before the
-// subscription is shared or with Server.mu held.
-func (sub *subscription) set(name, value string) *APIError {
-	if !subAttrNames[name] {
-		return errSNSInvalidParameter("AttributeName")
-	}
-	switch name {
-	case "RawMessageDelivery":
-		b, err := strconv.ParseBool(value)
-		if err != nil {
-			return errSNSInvalidParameter("Attributes Reason: RawMessageDelivery: Invalid value [%s]. Must be true or false.", value)
-		}
-		if b && sub.protocol != "sqs" && sub.protocol != "http" && sub.protocol != "https" {
-			return errSNSInvalidParameter("Attributes Reason: Delivery protocol [%s] does not support raw message delivery.", sub.protocol)
-		}
-		sub.raw = b
-	case "FilterPolicyScope":
-		switch value {
-		case "MessageAttributes", "":
-			sub.bodyScope = false
-		case "MessageBody":
-			sub.bodyScope = true
-		default:
-			return errSNSInvalidParameter("Attributes Reason: FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", value)
-		}
-		if sub.filter != nil {
-			if _, err := parseFilterPolicy(sub.attrs["FilterPolicy"], sub.bodyScope); err != nil {
-				return errSNSInvalidParameter("Attributes Reason: FilterPolicy: %v", err)
-			}
-		}
-	case "FilterPolicy":
-		if value == "" {
-			sub.filter = nil
-			break
-		}
-		p, err := parseFilterPolicy(value, sub.bodyScope)
-		if err != nil {
-			return errSNSInvalidParameter("Attributes Reason: FilterPolicy: %v", err)
-		}
-		sub.filter = p
-	case "RedrivePolicy":
-		if value != "" {
-			var rp struct {
-				DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-			}
-			if err := json.Unmarshal([]byte(value), &rp); err != nil || !strings.HasPrefix(rp.DeadLetterTargetArn, "arn:aws:sqs:") {
-				return errSNSInvalidParameter("Attributes Reason: RedrivePolicy: deadLetterTargetArn is missing or not an SQS queue ARN")
-			}
-		}
-	case "DeliveryPolicy", "ReplayPolicy":
-		if value != "" && !json.Valid([]byte(value)) {
-			return errSNSInvalidParameter("Attributes Reason: %s: not valid JSON", name)
-		}
-	}
-	if value == "" {
-		delete(sub.attrs, name)
-	} else {
-		sub.attrs[name] = value
-	}
-	return nil
-}
-
-func (s *Server) confirmSubscription(r *request) (any, *APIError) {
-	var in struct {
-		topicInput
-		Token string `json:"Token"`
-	}
-	return onSNS(s, r, &in, writing, (*Server).topicByARN, func(t *topic) (any, *APIError) {
-		for _, sub := range t.subs {
-			if in.Token != "" && sub.token == in.Token {
-				sub.confirmed = true
-				return subscriptionARNOutput{sub.arn}, nil
-			}
-		}
-		return nil, errSNSInvalidParameter("Token")
-	})
-}
-
-func (s *Server) unsubscribe(r *request) (any, *APIError) {
-	var in subscriptionInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.subs[in.SubscriptionArn]
-	if sub == nil {
-		if in.SubscriptionArn == "" {
-			return nil, errSNSInvalidParameter("SubscriptionArn")
-		}
-		return nil, nil
-	}
-	delete(s.subs, sub.arn)
-	if t := s.topics[sub.topicARN]; t != nil {
-		for i, x := range t.subs {
-			if x == sub {
-				t.subs = append(t.subs[:i:i], t.subs[i+1:]...)
-				break
-			}
-		}
-	}
-	return nil, nil
-}
-
-type subscriptionEntry struct {
-	SubscriptionArn string `json:"SubscriptionArn"`
-	Owner           string `json:"Owner"`
-	Protocol        string `json:"Protocol"`
-	Endpoint        string `json:"Endpoint"`
-	TopicArn        string `json:"TopicArn"`
-}
-
-type listSubscriptionsOutput struct {
-	Subscriptions []subscriptionEntry `json:"Subscriptions"`
-	NextToken     string              `json:"NextToken,omitempty"`
-}
-
-func (s *Server) subscriptionList(subs map[string]*subscription, token string) listSubscriptionsOutput {
-	keys := make([]string, 0, len(subs))
-	for k := range subs {
-		keys = append(keys, k)
-	}
-	keys, next := page(keys, token)
-	out := listSubscriptionsOutput{Subscriptions: []subscriptionEntry{}, NextToken: next}
-	for _, k := range keys {
-		sub := subs[k]
-		arn := sub.arn
-		if !sub.confirmed {
-			arn = "PendingConfirmation"
-		}
-		out.Subscriptions = append(out.Subscriptions, subscriptionEntry{arn, s.account, sub.protocol, sub.endpoint, sub.topicARN})
-	}
-	return out
-}
-
-func (s *Server) listSubscriptions(r *request) (any, *APIError) {
-	var in listInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.subscriptionList(s.subs, in.NextToken), nil
-}
-
-func (s *Server) listSubscriptionsByTopic(r *request) (any, *APIError) {
-	var in listInput
-	return onSNS(s, r, &in, reading, (*Server).topicByARN, func(t *topic) (any, *APIError) {
-		subs := make(map[string]*subscription, len(t.subs))
-		for _, sub := range t.subs {
-			subs[sub.arn] = sub
-		}
-		return s.subscriptionList(subs, in.NextToken), nil
-	})
-}
-
-func (s *Server) getSubscriptionAttributes(r *request) (any, *APIError) {
-	var in subscriptionInput
-	return onSNS(s, r, &in, reading, (*Server).subscriptionByARN, s.subscriptionAttributes)
-}
-
-// subscriptionAttributes answers GetSubscriptionAttributes; called with
-// Server.mu held.
-func (s *Server) subscriptionAttributes(sub *subscription) (any, *APIError) {
-	a := map[string]string{
-		"SubscriptionArn": sub.arn, "TopicArn": sub.topicARN, "Owner": s.account, "Protocol": sub.protocol,
-		"Endpoint": sub.endpoint, "ConfirmationWasAuthenticated": strconv.FormatBool(sub.confirmed),
-		"PendingConfirmation": strconv.FormatBool(!sub.confirmed), "RawMessageDelivery": "false",
-		"SubscriptionPrincipal": "arn:aws:iam::" + s.account + ":root",
-	}
-	for k, v := range sub.attrs {
-		a[k] = v
-	}
-	if sub.filter != nil && a["FilterPolicyScope"] == "" {
-		a["FilterPolicyScope"] = "MessageAttributes"
-	}
-	return snsAttributesOutput{a}, nil
-}
-
-func (s *Server) setSubscriptionAttributes(r *request) (any, *APIError) {
-	var in struct {
-		subscriptionInput
-		attributeInput
-	}
-	return onSNS(s, r, &in, writing, (*Server).subscriptionByARN, func(sub *subscription) (any, *APIError) {
-		return nil, sub.set(in.AttributeName, in.AttributeValue)
-	})
-}
-
-type snsAttr struct {
-	DataType    string `json:"DataType"`
-	StringValue string `json:"StringValue,omitempty"`
-	BinaryValue []byte `json:"BinaryValue,omitempty"`
-}
-
-type publishEntry struct {
-	ID                     string             `json:"Id,omitempty"`
-	Message                *string            `json:"Message"`
-	Subject                string             `json:"Subject"`
-	MessageStructure       string             `json:"MessageStructure"`
-	MessageAttributes      map[string]snsAttr `json:"MessageAttributes"`
-	MessageGroupID         string             `json:"MessageGroupId"`
-	MessageDeduplicationID string             `json:"MessageDeduplicationId"`
-}
-
-type publishInput struct {
-	TopicArn  string `json:"TopicArn"`
-	TargetArn string `json:"TargetArn"`
-	publishEntry
-}
-
-type publishOutput struct {
-	ID             string `json:"Id,omitempty"`
-	MessageID      string `json:"MessageId"`
-	SequenceNumber string `json:"SequenceNumber,omitempty"`
-}
-
-func (s *Server) publish(r *request) (any, *APIError) {
-	var in publishInput
-	if e := r.decode(&in); e != nil {
-		return nil, e
-	}
-	arn := in.TopicArn
-	if arn == "" {
-		arn = in.TargetArn
-	}
-	if arn == "" {
-		return nil, errSNSInvalidParameter("TopicArn or TargetArn Reason: no value for required parameter")
-	}
-	return s.publishTo(arn, &in.publishEntry)
-}
-
-// snsNotification is one message published to a topic, ready for delivery.
-type snsNotification struct {
-	id, seq, topicARN, subject, message, groupID, dedupID string
-	perProtocol                                           map[string]string
-	attrs                                                 map[string]snsAttr
-	at                                                    time.Time
-}
-
-func checkSNSAttributes(attrs map[string]snsAttr) *APIError {
-	for n, a := range attrs {
-		if n == "" || len(n) > 256 || !validAttrName(n) {
-			return errSNSInvalidParameter("The message attribute '%s' has an invalid message attribute name.", n)
-		}
-		switch a.DataType {
-		case "String", "Number":
-			if a.StringValue == "" {
-				return errSNSInvalidParameter("The message attribute '%s' must contain non-empty message attribute value for message attribute type '%s'.", n, a.DataType)
-			}
-			if a.DataType == "Number" {
-				if _, err := strconv.ParseFloat(a.StringValue, 64); err != nil {
-					return errSNSInvalidParameter("The message attribute '%s' with type 'Number' must contain a number.", n)
-				}
-			}
-		case "String.Array":
-			var v []any
-			if err := json.Unmarshal([]byte(a.StringValue), &v); err != nil {
-				return errSNSInvalidParameter("The message attribute '%s' with type 'String.Array' has an invalid value.", n)
-			}
-		case "Binary":
-			if len(a.BinaryValue) == 0 {
-				return errSNSInvalidParameter("The message attribute '%s' must contain non-empty message attribute value for message attribute type 'Binary'.", n)
-			}
-		default:
-			return errSNSInvalidParameter("The message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.", n)
-		}
-	}
-	return nil
-}
-
-// publishTo publishes a message to a topic like the Publish action and delivers
-// it to the topic's subscriptions: to SQS queues before it returns, to http
-// subscribers in the background.
-func (s *Server) publishTo(topicARN string, in *publishEntry) (*publishOutput, *APIError) {
-	if in.Message == nil || *in.Message == "" {
-		return nil, errSNSInvalidParameter("Empty message")
-	}
-	if len(*in.Message) > 256*1024 {
-		return nil, errSNSInvalidParameter("Message too long")
-	}
-	if len(in.Subject) > 100 {
-		return nil, errSNSInvalidParameter("Subject")
-	}
-	if e := checkSNSAttributes(in.MessageAttributes); e != nil {
-		return nil, e
-	}
-	n := &snsNotification{topicARN: topicARN, subject: in.Subject, message: *in.Message, attrs: in.MessageAttributes, at: s.now(), groupID: in.MessageGroupID}
-	if in.MessageStructure != "" {
-		if in.MessageStructure != "json" {
-			return nil, errSNSInvalidParameter("MessageStructure")
-		}
-		if err := json.Unmarshal([]byte(*in.Message), &n.perProtocol); err != nil {
-			return nil, errSNSInvalidParameter("Message Structure - JSON message body failed to parse")
-		}
-		def, ok := n.perProtocol["default"]
-		if !ok {
-			return nil, errSNSInvalidParameter("Message Structure - No default entry in JSON message body")
-		}
-		n.message = def
-	}
-	s.mu.Lock()
-	t, e := s.topicByARN(topicARN)
-	if e != nil {
-		s.mu.Unlock()
-		return nil, e
-	}
-	if t.fifo {
-		if in.MessageGroupID == "" {
-			s.mu.Unlock()
-			return nil, errSNSInvalidParameter("The MessageGroupId parameter is required for FIFO topics")
-		}
-		n.dedupID = in.MessageDeduplicationID
-		if n.dedupID == "" {
-			if !strings.EqualFold(t.attrs["ContentBasedDeduplication"], "true") {
-				s.mu.Unlock()
-				return nil, errSNSInvalidParameter("The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
-			}
-			n.dedupID = contentDedupID(*in.Message)
-		}
-		if d, ok := t.dedup.lookup(n.dedupID, n.at); ok {
-			s.mu.Unlock()
-			return &publishOutput{MessageID: d.msgID, SequenceNumber: d.seq}, nil
-		}
-		t.seq++
-		n.seq = strconv.FormatUint(t.seq, 10)
-	} else if in.MessageDeduplicationID != "" {
-		s.mu.Unlock()
-		return nil, errSNSInvalidParameter("MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not valid for this topic type")
-	}
-	n.id = t.ids.newHandle()
-	if t.fifo {
-		t.dedup.add(n.dedupID, dedupEntry{msgID: n.id, seq: n.seq, at: n.at})
-	}
-	targets := make([]subscription, 0, len(t.subs))
-	for _, sub := range t.subs {
-		targets = append(targets, *sub)
-	}
-	s.mu.Unlock()
-	for i := range targets {
-		sub := &targets[i]
-		if !sub.confirmed || !sub.matches(n) {
-			continue
-		}
-		s.deliver(sub, n)
-	}
-	return &publishOutput{MessageID: n.id, SequenceNumber: n.seq}, nil
-}
-
-// matches applies the subscription's filter policy.
-func (sub *subscription) matches(n *snsNotification) bool {
-	if sub.filter == nil {
-		return true
-	}
-	if sub.bodyScope {
-		var body any
-		if err := json.Unmarshal([]byte(n.message), &body); err != nil {
-			return false
-		}
-		obj, ok := body.(map[string]any)
-		if !ok {
-			return false
-		}
-		return sub.filter.match(bodyLookup(obj))
-	}
-	return sub.filter.match(attrLookup(n.attrs))
-}
-
-func (n *snsNotification) messageFor(protocol string) string {
-	if n.perProtocol != nil {
-		if m, ok := n.perProtocol[protocol]; ok {
-			return m
-		}
-	}
-	return n.message
-}
-
-// envelope renders the JSON document SNS delivers when raw delivery is off,
-// byte for byte in AWS's layout: two-space indent, " : " between key and
-// value, keys in the order Type, MessageId, SequenceNumber (FIFO), TopicArn,
-// Subject (if any), Message, Timestamp, SignatureVersion, Signature and
-// SigningCertURL (standard topics only: AWS does not sign notifications of
-// FIFO topics), UnsubscribeURL, then MessageAttributes (if any) in name order,
-// each on its own line as compact {"Type":...,"Value":...}.
-func (s *Server) envelope(sub *subscription, n *snsNotification, protocol string) string {
-	var b bytes.Buffer
-	kv := func(k, v string, last bool) {
-		b.WriteString("  ")
-		b.WriteString(jsonString(k))
-		b.WriteString(" : ")
-		b.WriteString(jsonString(v))
-		if !last {
-			b.WriteString(",")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("{\n")
-	kv("Type", "Notification", false)
-	kv("MessageId", n.id, false)
-	if n.seq != "" {
-		kv("SequenceNumber", n.seq, false)
-	}
-	kv("TopicArn", n.topicARN, false)
-	if n.subject != "" {
-		kv("Subject", n.subject, false)
-	}
-	kv("Message", n.messageFor(protocol), false)
-	kv("Timestamp", n.at.UTC().Format("2006-01-02T15:04:05.000Z"), false)
-	if n.seq == "" {
-		kv("SignatureVersion", "1", false)
-		kv("Signature", fakeSignature, false)
-		kv("SigningCertURL", "https://sns."+s.region+".amazonaws.com/SimpleNotificationService-0000000000000000000000.pem", false)
-	}
-	kv("UnsubscribeURL", sub.baseURL+"/?Action=Unsubscribe&SubscriptionArn="+sub.arn, len(n.attrs) == 0)
-	if len(n.attrs) > 0 {
-		b.WriteString(`  "MessageAttributes" : {` + "\n")
-		names := make([]string, 0, len(n.attrs))
-		for k := range n.attrs {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for i, k := range names {
-			a := n.attrs[k]
-			v := a.StringValue
-			if a.DataType == "Binary" {
-				v = base64.StdEncoding.EncodeToString(a.BinaryValue)
-			}
-			b.WriteString("    " + jsonString(k) + ` : {"Type":` + jsonString(a.DataType) + `,"Value":` + jsonString(v) + "}")
-			if i < len(names)-1 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString("  }\n")
-	}
-	b.WriteString("}")
-	return b.String()
-}
-
-// fakeSignature stands where AWS puts an RSA signature; this endpoint does not
-// sign messages.
-const fakeSignature = "bG9jYWxhd3MgZG9lcyBub3Qgc2lnbiBtZXNzYWdlcw=="
-
-func jsonString(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// deliver sends one notification to one subscription.
-func (s *Server) deliver(sub *subscription, n *snsNotification) {
-	switch sub.protocol {
-	case "sqs":
-		if err := s.deliverSQS(sub.endpoint, sub, n); err != nil {
-			s.log.Warn("sns delivery to sqs failed", "subscription_arn", sub.arn, "endpoint", sub.endpoint, "error", err)
-			s.deadLetter(sub, n)
-		}
-	case "http", "https":
-		body := s.envelope(sub, n, sub.protocol)
-		if sub.raw {
-			body = n.messageFor(sub.protocol)
-		}
-		headers := map[string]string{
-			"x-amz-sns-message-type":     "Notification",
-			"x-amz-sns-message-id":       n.id,
-			"x-amz-sns-topic-arn":        n.topicARN,
-			"x-amz-sns-subscription-arn": sub.arn,
-		}
-		if sub.raw {
-			headers["x-amz-sns-rawdelivery"] = "true"
-		}
-		s.postAsync(sub, n, body, headers)
-	default:
-		s.log.Info("sns notification for email subscriber", "subscription_arn", sub.arn, "endpoint", sub.endpoint, "subject", n.subject, "message", n.messageFor(sub.protocol))
-	}
-}
-
-// deliverSQS stores a notification in a queue.
-func (s *Server) deliverSQS(queueARN string, sub *subscription, n *snsNotification) error {
-	q := s.queueByARN(queueARN)
-	if q == nil {
-		return fmt.Errorf("queue %s does not exist", queueARN)
-	}
-	body := s.envelope(sub, n, "sqs")
-	var attrs map[string]attrValue
-	if sub.raw {
-		body = n.messageFor("sqs")
-		if len(n.attrs) > 0 {
-			attrs = make(map[string]attrValue, len(n.attrs))
-			for k, a := range n.attrs {
-				v := attrValue{DataType: a.DataType, BinaryValue: a.BinaryValue}
-				if a.DataType != "Binary" {
-					sv := a.StringValue
-					v.StringValue = &sv
-				}
-				attrs[k] = v
-			}
-		}
-	}
-	in := &sendInput{MessageBody: &body, MessageAttributes: attrs}
-	if q.fifo {
-		in.MessageGroupID = n.groupID
-		in.MessageDeduplicationID = n.dedupID
-		if in.MessageGroupID == "" {
-			in.MessageGroupID = n.id
-			in.MessageDeduplicationID = n.id
-		}
-	}
-	m, delay, e := q.prepare(in, n.at)
-	if e != nil {
-		return e
-	}
-	if _, e := q.store(m, delay, s.now()); e != nil {
-		return e
-	}
-	return nil
-}
-
-// deadLetter sends an undeliverable notification to the subscription's
-// dead-letter queue, if it has one.
-func (s *Server) deadLetter(sub *subscription, n *snsNotification) {
-	var rp struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-	}
-	if err := json.Unmarshal([]byte(sub.attrs["RedrivePolicy"]), &rp); err != nil || rp.DeadLetterTargetArn == "" {
-		return
-	}
-	dl := *sub
-	dl.raw = false
-	if err := s.deliverSQS(rp.DeadLetterTargetArn, &dl, n); err != nil {
-		s.log.Warn("sns dead-letter delivery failed", "subscription_arn", sub.arn, "dead_letter_queue", rp.DeadLetterTargetArn, "error", err)
-	}
-}
-
-// postAsync POSTs a message to an http subscriber in the background, retrying
-// three times before giving up (and dead-lettering notifications). Closing the
-// server cancels it at once; after Close nothing is posted.
-func (s *Server) postAsync(sub *subscription, n *snsNotification, body string, headers map[string]string) {
-	s.goBackground(func() {
-		ctx, cancel := s.closingContext()
-		defer cancel()
-		var lastErr error
-		for attempt := 0; attempt < 4; attempt++ {
-			if attempt > 0 {
-				select {
-				case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
-				case <-ctx.Done():
-					return
-				}
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.endpoint, strings.NewReader(body))
-			if err != nil {
-				lastErr = err
-				break
-			}
-			req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
-			req.Header.Set("User-Agent", "Amazon Simple Notification Service Agent")
-			for k, v := range headers {
-				req.Header.Set(k, v)
-			}
-			resp, err := s.client.Do(req)
-			if err == nil {
-				_ = resp.Body.Close()
-				if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-					return
-				}
-				err = fmt.Errorf("status %s", resp.Status)
-			}
-			lastErr = err
-		}
-		if ctx.Err() != nil {
-			return // the server closed
-		}
-		s.log.Warn("sns delivery to http endpoint failed", "subscription_arn", sub.arn, "endpoint", sub.endpoint, "error", lastErr)
-		if n != nil {
-			s.deadLetter(sub, n)
-		}
-	})
-}
-
-// sendConfirmation POSTs the SubscriptionConfirmation message.
-func (s *Server) sendConfirmation(sub *subscription) {
-	s.mu.RLock()
-	t := s.topics[sub.topicARN]
-	s.mu.RUnlock()
+// remove deletes a topic and its subscriptions; deleting a topic that does
+// not exist succeeds, as on AWS.
+func (sn *snsService) remove(arn string) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	t := sn.topics[arn]
 	if t == nil {
 		return
 	}
-	id := t.ids.newHandle()
-	subscribeURL := sub.baseURL + "/?Action=ConfirmSubscription&TopicArn=" + url.QueryEscape(sub.topicARN) + "&Token=" + sub.token
-	var b bytes.Buffer
-	b.WriteString("{\n")
-	pairs := [][2]string{
-		{"Type", "SubscriptionConfirmation"},
-		{"MessageId", id},
-		{"Token", sub.token},
-		{"TopicArn", sub.topicARN},
-		{"Message", "You have chosen to subscribe to the topic " + sub.topicARN + ".\nTo confirm the subscription, visit the SubscribeURL included in this message."},
-		{"SubscribeURL", subscribeURL},
-		{"Timestamp", s.now().UTC().Format("2006-01-02T15:04:05.000Z")},
-		{"SignatureVersion", "1"},
-		{"Signature", fakeSignature},
-		{"SigningCertURL", "https://sns." + s.region + ".amazonaws.com/SimpleNotificationService-0000000000000000000000.pem"},
+	for _, sub := range t.subs {
+		delete(sn.subs, sub.arn)
 	}
-	for i, p := range pairs {
-		b.WriteString("  " + jsonString(p[0]) + " : " + jsonString(p[1]))
-		if i < len(pairs)-1 {
-			b.WriteString(",")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("}")
-	s.postAsync(sub, nil, b.String(), map[string]string{
-		"x-amz-sns-message-type": "SubscriptionConfirmation",
-		"x-amz-sns-message-id":   id,
-		"x-amz-sns-topic-arn":    sub.topicARN,
-	})
-}
-
-type publishBatchInput struct {
-	topicInput
-	PublishBatchRequestEntries []publishEntry `json:"PublishBatchRequestEntries"`
-}
-
-type publishBatchOutput struct {
-	Successful []publishOutput `json:"Successful"`
-	Failed     []batchError    `json:"Failed"`
-}
-
-func (s *Server) publishBatch(r *request) (any, *APIError) {
-	var in publishBatchInput
-	exists := func(*topic) (any, *APIError) { return nil, nil }
-	if _, e := onSNS(s, r, &in, reading, (*Server).topicByARN, exists); e != nil {
-		return nil, e
-	}
-	ids := make([]string, len(in.PublishBatchRequestEntries))
-	for i, en := range in.PublishBatchRequestEntries {
-		ids[i] = en.ID
-	}
-	if e := checkBatch(ids); e != nil {
-		code := strings.TrimPrefix(e.Code, "AWS.SimpleQueueService.")
-		return nil, snsErr(code, 400, "%s", e.Message)
-	}
-	out := publishBatchOutput{Successful: []publishOutput{}, Failed: []batchError{}}
-	for i := range in.PublishBatchRequestEntries {
-		en := &in.PublishBatchRequestEntries[i]
-		o, e := s.publishTo(in.TopicArn, en)
-		if e != nil {
-			out.Failed = append(out.Failed, entryError(en.ID, e))
-			continue
-		}
-		o.ID = en.ID
-		out.Successful = append(out.Successful, *o)
-	}
-	return out, nil
+	delete(sn.topics, arn)
 }
 
 type tagResourceInput struct {
@@ -1141,9 +451,9 @@ type listTagsOutput struct {
 	Tags []tag `json:"Tags"`
 }
 
-func (s *Server) tagResource(r *request) (any, *APIError) {
+func (sn *snsService) tagResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	return onSNS(s, r, &in, writing, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+	return onSNS(sn, r, &in, writing, (*snsService).resourceByARN, func(t *topic) (any, *APIError) {
 		for _, tg := range in.Tags {
 			t.tags[tg.Key] = tg.Value
 		}
@@ -1151,9 +461,9 @@ func (s *Server) tagResource(r *request) (any, *APIError) {
 	})
 }
 
-func (s *Server) untagResource(r *request) (any, *APIError) {
+func (sn *snsService) untagResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	return onSNS(s, r, &in, writing, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+	return onSNS(sn, r, &in, writing, (*snsService).resourceByARN, func(t *topic) (any, *APIError) {
 		for _, k := range in.TagKeys {
 			delete(t.tags, k)
 		}
@@ -1161,9 +471,9 @@ func (s *Server) untagResource(r *request) (any, *APIError) {
 	})
 }
 
-func (s *Server) listTagsForResource(r *request) (any, *APIError) {
+func (sn *snsService) listTagsForResource(r *request) (any, *APIError) {
 	var in tagResourceInput
-	return onSNS(s, r, &in, reading, (*Server).resourceByARN, func(t *topic) (any, *APIError) {
+	return onSNS(sn, r, &in, reading, (*snsService).resourceByARN, func(t *topic) (any, *APIError) {
 		out := listTagsOutput{Tags: []tag{}}
 		for k, v := range t.tags {
 			out.Tags = append(out.Tags, tag{k, v})

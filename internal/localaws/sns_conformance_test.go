@@ -313,6 +313,58 @@ var snsCases = []snsCase{
 			t.Errorf("GetSubscriptionAttributes of a missing subscription: %v; want NotFoundException", err)
 		}
 	}},
+	{name: "subject with a line break or control character is rejected", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
+		// "Subjects must be UTF-8 text with no line breaks or control characters."
+		arn := createTopic(t, c, "", nil)
+		u, _ := subscribeQueue(t, c, q, arn, nil)
+		var inv *snstypes.InvalidParameterException
+		for _, subject := range []string{"two\nlines", "carriage\rreturn", "line\u2028separator", "tab\tbed", "bell\a"} {
+			_, err := c.Publish(ctxT(t), &sns.PublishInput{TopicArn: aws.String(arn), Subject: aws.String(subject), Message: aws.String("m")})
+			if !errors.As(err, &inv) {
+				t.Errorf("Publish with Subject %q: %v; want InvalidParameterException", subject, err)
+			}
+		}
+		out := must(c.PublishBatch(ctxT(t), &sns.PublishBatchInput{TopicArn: aws.String(arn), PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+			{Id: aws.String("ok"), Message: aws.String("kept"), Subject: aws.String("one line, punctuation & unicode: \u00e9")},
+			{Id: aws.String("bad"), Message: aws.String("dropped"), Subject: aws.String("two\nlines")},
+		}}))
+		if len(out.Successful) != 1 || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Id) != "bad" || aws.ToString(out.Failed[0].Code) != "InvalidParameter" {
+			t.Errorf("PublishBatch: %d ok, failed %+v; want entry bad failed with InvalidParameter", len(out.Successful), out.Failed)
+		}
+		got := receive(t, q, u, 10, 30, 2)
+		if len(got) != 1 || !strings.Contains(aws.ToString(got[0].Body), `"Message" : "kept"`) {
+			t.Errorf("queue got %q; want only the notification with a valid subject", bodies(got))
+		}
+	}},
+	{name: "a TopicArn that is not a topic ARN is an invalid parameter", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
+		arn := createTopic(t, c, "", nil)
+		var inv *snstypes.InvalidParameterException
+		for _, bad := range []string{"not-an-arn", "arn:aws:sqs:us-east-1:000000000000:a-queue", "urn:aws:sns:us-east-1:000000000000:t", arn + ":extra", "arn:aws:sns:eu-west-1:000000000000:elsewhere"} {
+			_, err := c.Publish(ctxT(t), &sns.PublishInput{TopicArn: aws.String(bad), Message: aws.String("m")})
+			if !errors.As(err, &inv) {
+				t.Errorf("Publish to TopicArn %q: %v; want InvalidParameterException", bad, err)
+			}
+		}
+		bad := aws.String("not-an-arn")
+		_, err := c.GetTopicAttributes(ctxT(t), &sns.GetTopicAttributesInput{TopicArn: bad})
+		if !errors.As(err, &inv) {
+			t.Errorf("GetTopicAttributes(not-an-arn): %v; want InvalidParameterException", err)
+		}
+		_, err = c.Subscribe(ctxT(t), &sns.SubscribeInput{TopicArn: bad, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
+		if !errors.As(err, &inv) {
+			t.Errorf("Subscribe(not-an-arn): %v; want InvalidParameterException", err)
+		}
+		_, err = c.PublishBatch(ctxT(t), &sns.PublishBatchInput{TopicArn: bad, PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{{Id: aws.String("1"), Message: aws.String("m")}}})
+		if !errors.As(err, &inv) {
+			t.Errorf("PublishBatch(not-an-arn): %v; want InvalidParameterException", err)
+		}
+		// A well-formed ARN of no topic is not found.
+		_, err = c.Publish(ctxT(t), &sns.PublishInput{TopicArn: aws.String(arn + "-missing"), Message: aws.String("m")})
+		var nf *snstypes.NotFoundException
+		if !errors.As(err, &nf) {
+			t.Errorf("Publish to a topic that does not exist: %v; want NotFoundException", err)
+		}
+	}},
 	{name: "fault injection", run: func(t *testing.T, tg target, c *sns.Client, q *sqs.Client) {
 		arn := createTopic(t, c, "", nil)
 		// ListTagsForResource is used by no other case.

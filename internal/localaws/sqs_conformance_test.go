@@ -578,6 +578,67 @@ var sqsCases = []sqsCase{
 			t.Errorf("after the retention period = %v; want [new]", bodies(got))
 		}
 	}},
+	{name: "U+FFFD is an allowed character", run: func(t *testing.T, tg target, c *sqs.Client) {
+		// #xE000 to #xFFFD is in the allowed set of SendMessage.
+		u := createQueue(t, c, uniqueName(t, ""), nil)
+		body := "replaced \uFFFD character"
+		must(c.SendMessage(ctxT(t), &sqs.SendMessageInput{QueueUrl: aws.String(u), MessageBody: aws.String(body), MessageAttributes: map[string]types.MessageAttributeValue{
+			"note": {DataType: aws.String("String"), StringValue: aws.String("\uFFFD")},
+		}}))
+		out := must(c.SendMessageBatch(ctxT(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(u), Entries: []types.SendMessageBatchRequestEntry{
+			{Id: aws.String("a"), MessageBody: aws.String("\uFFFD")},
+		}}))
+		if len(out.Successful) != 1 {
+			t.Errorf("SendMessageBatch of U+FFFD: failed %+v; want it sent", out.Failed)
+		}
+		got := receive(t, c, u, 10, 30, 2)
+		if len(got) < 2 {
+			got = append(got, receive(t, c, u, 10, 30, 2)...)
+		}
+		var note string
+		for _, m := range got {
+			if aws.ToString(m.Body) == body {
+				note = aws.ToString(m.MessageAttributes["note"].StringValue)
+			}
+		}
+		if b := bodies(got); len(b) != 2 || note != "\uFFFD" {
+			t.Errorf("received %q with attribute note %q; want %q with note U+FFFD and the batch entry", b, note, body)
+		}
+	}},
+	{name: "empty attribute values are rejected", run: func(t *testing.T, tg target, c *sqs.Client) {
+		// "Name, type, value and the message body must not be empty or null."
+		u := createQueue(t, c, uniqueName(t, ""), nil)
+		for _, a := range []types.MessageAttributeValue{
+			{DataType: aws.String("String"), StringValue: aws.String("")},
+			{DataType: aws.String("Number"), StringValue: aws.String("")},
+			{DataType: aws.String("Binary"), BinaryValue: []byte{}},
+		} {
+			_, err := c.SendMessage(ctxT(t), &sqs.SendMessageInput{QueueUrl: aws.String(u), MessageBody: aws.String("x"), MessageAttributes: map[string]types.MessageAttributeValue{"empty": a}})
+			wantCode(t, "SendMessage with an empty "+aws.ToString(a.DataType)+" attribute", err, "InvalidParameterValue")
+		}
+		out := must(c.SendMessageBatch(ctxT(t), &sqs.SendMessageBatchInput{QueueUrl: aws.String(u), Entries: []types.SendMessageBatchRequestEntry{
+			{Id: aws.String("ok"), MessageBody: aws.String("x")},
+			{Id: aws.String("empty"), MessageBody: aws.String("y"), MessageAttributes: map[string]types.MessageAttributeValue{"e": {DataType: aws.String("String"), StringValue: aws.String("")}}},
+		}}))
+		if len(out.Successful) != 1 || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Id) != "empty" || aws.ToString(out.Failed[0].Code) != "InvalidParameterValue" {
+			t.Errorf("SendMessageBatch: %d ok, failed %+v; want entry empty failed with InvalidParameterValue", len(out.Successful), out.Failed)
+		}
+		if got := receive(t, c, u, 10, 30, 0); strings.Join(bodies(got), ",") != "x" {
+			t.Errorf("queue holds %v; want only [x]", bodies(got))
+		}
+	}},
+	{name: "one PurgeQueue per queue per 60 seconds", run: func(t *testing.T, tg target, c *sqs.Client) {
+		u := createQueue(t, c, uniqueName(t, ""), nil)
+		other := createQueue(t, c, uniqueName(t, "-other"), nil)
+		must(c.PurgeQueue(ctxT(t), &sqs.PurgeQueueInput{QueueUrl: aws.String(u)}))
+		_, err := c.PurgeQueue(ctxT(t), &sqs.PurgeQueueInput{QueueUrl: aws.String(u)})
+		var inProgress *types.PurgeQueueInProgress
+		if !errors.As(err, &inProgress) {
+			t.Errorf("second PurgeQueue within 60 seconds: %v; want PurgeQueueInProgress", err)
+		}
+		// The limit is per queue.
+		must(c.PurgeQueue(ctxT(t), &sqs.PurgeQueueInput{QueueUrl: aws.String(other)}))
+	}},
 	{name: "fault injection", only: func(tg target) bool { return tg.faults != nil }, run: func(t *testing.T, tg target, c *sqs.Client) {
 		u := createQueue(t, c, uniqueName(t, ""), nil)
 		// AddPermission is used by no other case, so the fault hits only here.

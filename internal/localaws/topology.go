@@ -116,7 +116,7 @@ func (s *Server) Apply(t Topology, baseURL string) error {
 			if n == 0 {
 				n = 5
 			}
-			attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.queueARN(q.DeadLetterQueue), n)
+			attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, s.sqs.queueARN(q.DeadLetterQueue), n)
 		}
 		if _, e := s.CreateQueue(q.Name, attrs, q.Tags); e != nil {
 			return fmt.Errorf("create queue %s: %w", q.Name, e)
@@ -152,7 +152,7 @@ func (s *Server) Apply(t Topology, baseURL string) error {
 				if _, ok := byName[sub.Queue]; !ok {
 					return fmt.Errorf("topic %s subscription %d: queue %q is not declared", tp.Name, i, sub.Queue)
 				}
-				protocol, endpoint = "sqs", s.queueARN(sub.Queue)
+				protocol, endpoint = "sqs", s.sqs.queueARN(sub.Queue)
 			}
 			if protocol == "" {
 				protocol = "sqs"
