@@ -3,8 +3,11 @@
 // in version order by cmd/migrate (locally, in CI and as a one-off ECS task before each deploy) and by the test
 // helper dbtest.
 //
-// Numbering: 00001-00009 hold the platform's shared structure (schemas, service roles and grants, the outbox and
-// inbox tables); each service's own tables start at 00010.
+// Numbering: a new migration takes the next number after the highest one here, with no bands or gaps reserved.
+// goose refuses to apply a migration numbered below the newest one a database has applied (unless out-of-order
+// is allowed, which we do not: provider_options.go, WithAllowOutofOrder, in github.com/pressly/goose/v3), so a
+// number slotted into an old band would stop every deployed environment's migration. A new service adds one
+// migration: its schema, role, grants and, if it publishes or consumes, its outbox and inbox.
 package migrations
 
 import (

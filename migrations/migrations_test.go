@@ -3,8 +3,11 @@ package migrations_test
 import (
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -131,5 +134,33 @@ func TestUpDownUp(t *testing.T) {
 		if s.Pending() {
 			t.Errorf("migration %d (%s) pending after Up", s.Version, s.Source)
 		}
+	}
+}
+
+// TestNumbersAreSequential keeps the numbering rule of the package comment: versions 1, 2, 3... with no gaps
+// after the last one shipped with a gap (12), so a new file cannot be slotted below a deployed version.
+func TestNumbersAreSequential(t *testing.T) {
+	entries, err := fs.Glob(migrations.FS(), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1-4 and 10-12 predate the rule; from 12 on, each version is the one before it plus one.
+	const lastBeforeRule = 12
+	prev := 0
+	for _, name := range entries {
+		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			t.Fatalf("%s: the name must start with its version number: %v", name, err)
+		}
+		if v <= prev {
+			t.Errorf("%s: version %d does not follow %d", name, v, prev)
+		}
+		if prev >= lastBeforeRule && v != prev+1 {
+			t.Errorf("%s: version %d leaves a gap after %d; take %d", name, v, prev, prev+1)
+		}
+		prev = v
+	}
+	if prev < lastBeforeRule {
+		t.Errorf("newest version %d is below %d: a migration was removed or renumbered", prev, lastBeforeRule)
 	}
 }

@@ -126,7 +126,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { defer stopRelay(); return srv.Run(gctx) })
 	g.Go(func() error { return relay.Run(relayCtx) })
 	g.Go(func() error { return consumer.Run(gctx) })
-	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })
 	g.Go(func() error {
 		return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
 	})

@@ -119,7 +119,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return relay.Run(relayCtx) })
 	g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
-	g.Go(func() error { return rec.Run(gctx, time.Minute) })
+	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })
 	g.Go(func() error {
 		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
 	})

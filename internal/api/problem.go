@@ -80,15 +80,15 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			Detail: "this Idempotency-Key was first used with a different request body",
 			Errors: []fieldProblem{{Field: "Idempotency-Key", Reason: "already used with a different request"}}})
 	case errors.Is(err, orders.ErrUnavailable):
-		h.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		h.log.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeProblem(w, problem{Type: typeUnavailable, Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 			Detail: "the database is unavailable; retry later"})
 	case r.Context().Err() != nil:
 		// The client went away or the server is shutting down; nobody reads this answer.
-		h.log.DebugContext(r.Context(), "request abandoned", "method", r.Method, "path", r.URL.Path, "error", err)
+		h.log.DebugContext(r.Context(), "request abandoned", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeProblem(w, problem{Status: http.StatusServiceUnavailable, Detail: "the request was abandoned"})
 	default:
-		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeProblem(w, problem{Status: http.StatusInternalServerError})
 	}
 }
