@@ -54,8 +54,6 @@ const (
 	defaultAddr            = ":8080"
 	defaultShutdownTimeout = 20 * time.Second
 	queueVisibility        = 30 * time.Second
-	topic                  = "order-events"
-	queue                  = "order-updates"
 )
 
 type settings struct {
@@ -69,8 +67,8 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	r := config.NewReader(getenv)
 	s := settings{
 		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
-		topicARN: r.Required(manifest.TopicEnv(topic)),
-		queueURL: r.Required(manifest.QueueEnv(queue)),
+		topicARN: r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
+		queueURL: r.Required(manifest.QueueEnv(events.OrderUpdatesQueue)),
 	}
 	return s, r, r.Err()
 }
@@ -108,7 +106,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
-			Topics:       map[string]string{topic: s.topicARN},
+			Topics:       map[string]string{events.OrderEventsTopic: s.topicARN},
 			DrainTimeout: relayDrain,
 			OnPublished:  base.CountPublished,
 		})

@@ -53,8 +53,8 @@ func TestDefaultsFollowManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, _ := m.Service("api")
-	q, _ := m.Queue(queue)
-	got := []string{defaultAddr, defaultShutdownTimeout.String(), queueVisibility.String(), queue, topic}
+	q, _ := m.Queue(events.OrderUpdatesQueue)
+	got := []string{defaultAddr, defaultShutdownTimeout.String(), queueVisibility.String(), events.OrderUpdatesQueue, events.OrderEventsTopic}
 	want := []string{":" + strconv.Itoa(svc.Port), (time.Duration(svc.DrainSeconds) * time.Second).String(),
 		(time.Duration(q.VisibilityTimeoutSeconds) * time.Second).String(), strings.Join(svc.Consumes, ","),
 		strings.Join(svc.Publishes, ",")}

@@ -101,7 +101,7 @@ func TestSIGTERMDuringLoadFailsNoRequest(t *testing.T) {
 		t.Errorf("outbox rows left after the shutdown = %d; want 0 (the relay publishes after the last request)", got)
 	}
 	placed := map[string]int{}
-	for _, body := range sys.Drain(t, loadtest.FulfillmentQueue, 2*len(ids)+10) {
+	for _, body := range sys.Drain(t, events.FulfillmentQueue, 2*len(ids)+10) {
 		e, err := events.Decode([]byte(body))
 		if err != nil || e.Type != events.OrderPlaced {
 			t.Fatalf("fulfillment queue holds %q (%v); want order.placed events", body, err)

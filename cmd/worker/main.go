@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment"
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment/fulfillmentdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -51,7 +52,6 @@ const (
 	defaultAddr            = ":8081"
 	defaultShutdownTimeout = 60 * time.Second
 	queueVisibility        = 60 * time.Second
-	queue                  = "fulfillment"
 )
 
 type settings struct {
@@ -66,10 +66,10 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	s := settings{
 		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
 		topicARNs: map[string]string{
-			fulfillment.OrderEventsTopic:   r.Required(manifest.TopicEnv(fulfillment.OrderEventsTopic)),
-			fulfillment.NotificationsTopic: r.Required(manifest.TopicEnv(fulfillment.NotificationsTopic)),
+			events.OrderEventsTopic:   r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
+			events.NotificationsTopic: r.Required(manifest.TopicEnv(events.NotificationsTopic)),
 		},
-		queueURL: r.Required(manifest.QueueEnv(queue)),
+		queueURL: r.Required(manifest.QueueEnv(events.FulfillmentQueue)),
 	}
 	return s, r, r.Err()
 }

@@ -56,9 +56,9 @@ func TestDefaultsFollowManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, _ := m.Service("worker")
-	q, _ := m.Queue(queue)
-	got := []string{defaultAddr, defaultShutdownTimeout.String(), queueVisibility.String(), queue,
-		strings.Join([]string{"order-events", "notifications"}, ",")}
+	q, _ := m.Queue(events.FulfillmentQueue)
+	got := []string{defaultAddr, defaultShutdownTimeout.String(), queueVisibility.String(), events.FulfillmentQueue,
+		strings.Join([]string{events.OrderEventsTopic, events.NotificationsTopic}, ",")}
 	want := []string{":" + strconv.Itoa(svc.Port), (time.Duration(svc.DrainSeconds) * time.Second).String(),
 		(time.Duration(q.VisibilityTimeoutSeconds) * time.Second).String(), strings.Join(svc.Consumes, ","),
 		strings.Join(svc.Publishes, ",")}

@@ -39,7 +39,7 @@ func TestSIGTERMWithMessagesInFlightLosesNoneAndAppliesEachOnce(t *testing.T) {
 		}
 		batch = append(batch, messaging.Message{ID: e.ID, Body: string(body), Attributes: e.Attributes()})
 	}
-	if err := pub.PublishBatch(ctx, sys.TopicARN[loadtest.OrderEventsTopic], batch); err != nil {
+	if err := pub.PublishBatch(ctx, sys.TopicARN[events.OrderEventsTopic], batch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -62,7 +62,7 @@ func TestSIGTERMWithMessagesInFlightLosesNoneAndAppliesEachOnce(t *testing.T) {
 	second := loadtest.Start(t, bin, sys.WorkerEnv(shutdown))
 	loadtest.Eventually(t, "the second worker handles the rest", func() bool {
 		return sys.Count(t, `SELECT count(*) FROM fulfillment.inbox`) == orders &&
-			sys.Messages(t, loadtest.FulfillmentQueue) == 0 && sys.Count(t, `SELECT count(*) FROM fulfillment.outbox`) == 0
+			sys.Messages(t, events.FulfillmentQueue) == 0 && sys.Count(t, `SELECT count(*) FROM fulfillment.outbox`) == 0
 	})
 	if err := second.Stop(shutdown); err != nil {
 		t.Errorf("second worker after SIGTERM: %v; want exit status 0", err)
@@ -75,7 +75,7 @@ func TestSIGTERMWithMessagesInFlightLosesNoneAndAppliesEachOnce(t *testing.T) {
 		t.Errorf("SKU-1 on hand = %d; want %d (each order reserved once)", got, before-orders)
 	}
 	outcomes, notes := map[string]int{}, map[string]int{}
-	for _, body := range sys.Drain(t, loadtest.OrderUpdatesQueue, 3*orders) {
+	for _, body := range sys.Drain(t, events.OrderUpdatesQueue, 3*orders) {
 		e, err := events.Decode([]byte(body))
 		if err != nil {
 			t.Fatalf("order-updates holds %q: %v", body, err)

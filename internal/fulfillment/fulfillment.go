@@ -17,12 +17,6 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 )
 
-// Topics, by their names in infra/services.yaml, that the worker publishes to.
-const (
-	OrderEventsTopic   = "order-events"
-	NotificationsTopic = "notifications"
-)
-
 // Decision is what the worker decided for an order.
 type Decision struct {
 	// Reserve holds the quantity to take from stock per SKU when the order is fulfilled.
@@ -147,12 +141,4 @@ func (s *Service) Handle(ctx context.Context, body []byte) error {
 		log.InfoContext(ctx, "order rejected", "short_skus", d.Short)
 	}
 	return nil
-}
-
-// TopicOf returns the topic an event of the worker is published to.
-func TopicOf(t events.Type) string {
-	if events.IsNotification(t) {
-		return NotificationsTopic
-	}
-	return OrderEventsTopic
 }

@@ -51,11 +51,11 @@ func TestOutcome(t *testing.T) {
 	if diff := cmp.Diff(want, note.Attributes()); diff != "" {
 		t.Errorf("notification attributes mismatch (-want +got):\n%s", diff)
 	}
-	if got := TopicOf(note.Type); got != NotificationsTopic {
-		t.Errorf("TopicOf(%s) = %s; want %s", note.Type, got, NotificationsTopic)
+	if got, _ := events.TopicOf(note.Type); got != events.NotificationsTopic {
+		t.Errorf("TopicOf(%s) = %s; want %s", note.Type, got, events.NotificationsTopic)
 	}
-	if got := TopicOf(outcome.Type); got != OrderEventsTopic {
-		t.Errorf("TopicOf(%s) = %s; want %s", outcome.Type, got, OrderEventsTopic)
+	if got, _ := events.TopicOf(outcome.Type); got != events.OrderEventsTopic {
+		t.Errorf("TopicOf(%s) = %s; want %s", outcome.Type, got, events.OrderEventsTopic)
 	}
 	_, note, err = Outcome(order, Decision{Reserve: map[string]int{"SKU-9": 1}}, now)
 	if err != nil || note.Type != events.NotificationOrderFulfilled {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/api/apibench"
 	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
@@ -181,7 +182,7 @@ func eventLatency(b *testing.B, sys *loadtest.System, bin, api string, client *h
 	ctx := b.Context()
 	waitForOutbox(b, sys)
 	// The orders of the earlier phases would be a backlog in front of the measured ones.
-	if _, err := sys.SQS.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(sys.QueueURL[loadtest.FulfillmentQueue])}); err != nil {
+	if _, err := sys.SQS.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(sys.QueueURL[events.FulfillmentQueue])}); err != nil {
 		b.Fatal(err)
 	}
 	loadtest.Start(b, filepath.Join(bin, "worker"), sys.WorkerEnv(20*time.Second))

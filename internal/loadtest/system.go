@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
@@ -37,11 +38,7 @@ import (
 
 // Queues and topics of the local system, by their names in infra/services.yaml.
 const (
-	FulfillmentQueue  = "fulfillment"
-	FulfillmentDLQ    = "fulfillment-dlq"
-	OrderUpdatesQueue = "order-updates"
-	OrderEventsTopic  = "order-events"
-	NotificationTopic = "notifications"
+	FulfillmentDLQ = events.FulfillmentQueue + "-dlq"
 )
 
 // MaxReceiveCount is how many times a message of the fulfillment queue is received before it moves to its
@@ -77,9 +74,9 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 		t.Fatal(err)
 	}
 	topo := topology.Local(m)
-	fq := topology.Queue(&topo, FulfillmentQueue)
+	fq := topology.Queue(&topo, events.FulfillmentQueue)
 	if fq == nil || fq.DeadLetterQueue != FulfillmentDLQ {
-		t.Fatalf("the manifest has no queue %s with dead-letter queue %s", FulfillmentQueue, FulfillmentDLQ)
+		t.Fatalf("the manifest has no queue %s with dead-letter queue %s", events.FulfillmentQueue, FulfillmentDLQ)
 	}
 	fq.Attributes["VisibilityTimeout"] = strconv.Itoa(int(visibility.Seconds()))
 	fq.MaxReceiveCount = MaxReceiveCount
@@ -98,14 +95,14 @@ func NewSystem(t testing.TB, visibility time.Duration) *System {
 	s := &System{DB: db, Admin: dbtest.Connect(t, db.DSN()), SQS: sqs.NewFromConfig(cfg),
 		TopicARN: map[string]string{}, QueueURL: map[string]string{}, endpoint: endpoint}
 	s.SNS = sns.NewFromConfig(cfg)
-	for _, name := range []string{OrderEventsTopic, NotificationTopic} {
+	for _, name := range []string{events.OrderEventsTopic, events.NotificationsTopic} {
 		out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.TopicARN[name] = aws.ToString(out.TopicArn)
 	}
-	for _, name := range []string{FulfillmentQueue, FulfillmentDLQ, OrderUpdatesQueue} {
+	for _, name := range []string{events.FulfillmentQueue, FulfillmentDLQ, events.OrderUpdatesQueue} {
 		out, err := s.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
@@ -129,17 +126,17 @@ func (s *System) env(role string, shutdown time.Duration) map[string]string {
 // APIEnv is the environment of cmd/api on this system.
 func (s *System) APIEnv(shutdown time.Duration) map[string]string {
 	env := s.env(migrations.OrdersRole, shutdown)
-	env["ORDER_EVENTS_TOPIC_ARN"] = s.TopicARN[OrderEventsTopic]
-	env["ORDER_UPDATES_QUEUE_URL"] = s.QueueURL[OrderUpdatesQueue]
+	env["ORDER_EVENTS_TOPIC_ARN"] = s.TopicARN[events.OrderEventsTopic]
+	env["ORDER_UPDATES_QUEUE_URL"] = s.QueueURL[events.OrderUpdatesQueue]
 	return env
 }
 
 // WorkerEnv is the environment of cmd/worker on this system.
 func (s *System) WorkerEnv(shutdown time.Duration) map[string]string {
 	env := s.env(migrations.FulfillmentRole, shutdown)
-	env["ORDER_EVENTS_TOPIC_ARN"] = s.TopicARN[OrderEventsTopic]
-	env["NOTIFICATIONS_TOPIC_ARN"] = s.TopicARN[NotificationTopic]
-	env["FULFILLMENT_QUEUE_URL"] = s.QueueURL[FulfillmentQueue]
+	env["ORDER_EVENTS_TOPIC_ARN"] = s.TopicARN[events.OrderEventsTopic]
+	env["NOTIFICATIONS_TOPIC_ARN"] = s.TopicARN[events.NotificationsTopic]
+	env["FULFILLMENT_QUEUE_URL"] = s.QueueURL[events.FulfillmentQueue]
 	return env
 }
 

@@ -11,9 +11,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
 )
 
 // Manifest is the decoded services manifest.
@@ -245,6 +248,9 @@ func (m *Manifest) validate() error {
 			if _, err := json.Marshal(s.FilterPolicy); err != nil {
 				bad(skey+".filter_policy", "not representable as JSON: %v", err)
 			}
+			for _, msg := range typeFilterProblems(s) {
+				bad(skey+".filter_policy.type", "%s", msg)
+			}
 		}
 	}
 	services := map[string]bool{}
@@ -315,4 +321,35 @@ func (m *Manifest) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// typeFilterProblems checks the event types a subscription's filter policy matches on (the message attribute
+// "type") against the event catalog of internal/events: each exact type must be one its topic carries, and
+// each prefix must match at least one. A misspelt type would otherwise pass every check and the queue would
+// never receive a message.
+func typeFilterProblems(s Subscription) []string {
+	matchers, ok := s.FilterPolicy["type"].([]any)
+	if !ok || s.FilterPolicyScope == "MessageBody" {
+		return nil
+	}
+	types, known := events.TypesOf(s.Topic)
+	if !known {
+		return []string{fmt.Sprintf("topic %q declares no event types in internal/events (catalog)", s.Topic)}
+	}
+	var problems []string
+	for _, m := range matchers {
+		switch m := m.(type) {
+		case string:
+			if !slices.Contains(types, events.Type(m)) {
+				problems = append(problems, fmt.Sprintf("%q is not an event type of topic %q; it carries %v", m, s.Topic, types))
+			}
+		case map[string]any:
+			if prefix, ok := m["prefix"].(string); ok && !slices.ContainsFunc(types, func(t events.Type) bool {
+				return strings.HasPrefix(string(t), prefix)
+			}) {
+				problems = append(problems, fmt.Sprintf("prefix %q matches no event type of topic %q; it carries %v", prefix, s.Topic, types))
+			}
+		}
+	}
+	return problems
 }

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -95,5 +97,38 @@ func TestDecodeRejects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFilterPolicyTypesFromCatalog: a filter policy that names an event type its topic does not carry (a typo,
+// or a type of another topic) fails at load time, with the key and the types the topic carries.
+func TestFilterPolicyTypesFromCatalog(t *testing.T) {
+	shipped, err := os.ReadFile("../../infra/services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, old, new, want string }{
+		{"misspelt type", `["order.placed"]`, `["order.placd"]`, `queues[0].subscriptions[0].filter_policy.type: "order.placd" is not an event type of topic "order-events"`},
+		{"type of another topic", `["order.placed"]`, `["notification.order_rejected"]`, `"notification.order_rejected" is not an event type of topic "order-events"`},
+		{"prefix matching nothing", `["order.placed"]`, `[{"prefix": "orders."}]`, `prefix "orders." matches no event type of topic "order-events"`},
+	}
+	if _, err := Decode(bytes.NewReader(shipped)); err != nil {
+		t.Fatalf("shipped manifest: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Replace(string(shipped), tt.old, tt.new, 1)
+			if in == string(shipped) {
+				t.Fatalf("test edit %q not applied", tt.old)
+			}
+			_, err := Decode(strings.NewReader(in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode() = %v; want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	in := strings.Replace(string(shipped), `["order.placed"]`, `[{"prefix": "order."}]`, 1)
+	if _, err := Decode(strings.NewReader(in)); err != nil {
+		t.Errorf("a prefix that matches catalog types: Decode() = %v; want nil", err)
 	}
 }

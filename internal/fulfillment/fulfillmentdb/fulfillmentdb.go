@@ -85,7 +85,11 @@ func (s *Store) Fulfill(ctx context.Context, eventID string, order events.OrderP
 			if err != nil {
 				return err
 			}
-			if err := s.outbox.Enqueue(ctx, tx, outbox.Message{EventID: e.ID, Topic: fulfillment.TopicOf(e.Type),
+			topic, ok := events.TopicOf(e.Type)
+			if !ok {
+				return fmt.Errorf("event %s: type %s is in no topic of the event catalog", e.ID, e.Type)
+			}
+			if err := s.outbox.Enqueue(ctx, tx, outbox.Message{EventID: e.ID, Topic: topic,
 				Body: string(body), Attributes: e.Attributes()}); err != nil {
 				return err
 			}

@@ -58,8 +58,8 @@ func FuzzPlacedMessage(f *testing.F) {
 		if msg.Body != string(wantBody) {
 			t.Errorf("placedMessage body = %s; want %s", msg.Body, wantBody)
 		}
-		if msg.EventID != got.ID || msg.Topic != OrderEventsTopic {
-			t.Errorf("placedMessage = id %s topic %s; want id %s topic %s", msg.EventID, msg.Topic, got.ID, OrderEventsTopic)
+		if msg.EventID != got.ID || msg.Topic != events.OrderEventsTopic {
+			t.Errorf("placedMessage = id %s topic %s; want id %s topic %s", msg.EventID, msg.Topic, got.ID, events.OrderEventsTopic)
 		}
 		if diff := cmp.Diff(want.Attributes(), msg.Attributes); diff != "" {
 			t.Errorf("placedMessage attributes (-want +got):\n%s", diff)

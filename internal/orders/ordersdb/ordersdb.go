@@ -27,9 +27,6 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 )
 
-// OrderEventsTopic is the topic, by its name in infra/services.yaml, that order.placed events are published to.
-const OrderEventsTopic = "order-events"
-
 // Tables of the orders schema that the platform's outbox and inbox manage.
 var (
 	OutboxTable = pgx.Identifier{"orders", "outbox"}
@@ -141,7 +138,7 @@ func placedMessage(o orders.Order, now time.Time) (outbox.Message, error) {
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("encode order.placed of order %s: %w", o.ID, err)
 	}
-	return outbox.Message{EventID: id.String(), Topic: OrderEventsTopic, Body: string(body), Attributes: placedAttributes}, nil
+	return outbox.Message{EventID: id.String(), Topic: events.OrderEventsTopic, Body: string(body), Attributes: placedAttributes}, nil
 }
 
 // The statements that write and read an order. They are exported so that the benchmarks' baseline (package

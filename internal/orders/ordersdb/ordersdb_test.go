@@ -77,8 +77,8 @@ func TestCreateWritesOrderAndEvent(t *testing.T) {
 	if err := e.DecodeData(&data); err != nil {
 		t.Fatal(err)
 	}
-	if topic != ordersdb.OrderEventsTopic || e.Type != events.OrderPlaced || e.Subject != o.ID || data.TotalCents != o.TotalCents || len(data.Items) != 2 {
-		t.Errorf("outbox row = %s %+v %+v; want an order.placed event of order %s to %s", topic, e, data, o.ID, ordersdb.OrderEventsTopic)
+	if topic != events.OrderEventsTopic || e.Type != events.OrderPlaced || e.Subject != o.ID || data.TotalCents != o.TotalCents || len(data.Items) != 2 {
+		t.Errorf("outbox row = %s %+v %+v; want an order.placed event of order %s to %s", topic, e, data, o.ID, events.OrderEventsTopic)
 	}
 	if diff := cmp.Diff(map[string]string{"type": "order.placed"}, attrs); diff != "" {
 		t.Errorf("outbox attributes mismatch (-want +got):\n%s", diff)
