@@ -1,0 +1,64 @@
+// Package docs_test keeps the prose of docs/ true to the code: every path, make target and lint rule a page
+// names must exist.
+package docs_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestArchitectureNamesExist: each repository path, `make` target and depguard rule that docs/architecture.md
+// names in backquotes exists, so a move or a rename that forgets the page fails here.
+func TestArchitectureNamesExist(t *testing.T) {
+	page, err := os.ReadFile("architecture.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lint, err := os.ReadFile("../.golangci.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(string(page), -1) {
+		name := m[1]
+		switch {
+		case strings.HasPrefix(name, "make "):
+			target := strings.Fields(name)[1]
+			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(target) + `:`).Match(makefile) {
+				t.Errorf("docs/architecture.md names `%s`; the Makefile has no target %s", name, target)
+			}
+		case strings.HasSuffix(name, "-free"):
+			if !strings.Contains(string(lint), "\n        "+name+":") {
+				t.Errorf("docs/architecture.md names the depguard rule %s; .golangci.yml has none", name)
+			}
+		case regexp.MustCompile(`^(cmd|internal|infra|docs|test|migrations|web)/[\w./<>-]*$|^\.golangci\.yml$`).MatchString(name):
+			path := strings.Split(name, "<")[0] // infra/environments/<name>.yaml: its folder
+			if _, err := os.Stat(filepath.Join("..", path)); err != nil {
+				t.Errorf("docs/architecture.md names %s, which does not exist", name)
+			}
+		case regexp.MustCompile(`^[a-z]+$`).MatchString(name) && strings.Contains(string(page), "`"+name+"`,"):
+			// A package named in a list of internal/ or internal/platform packages.
+			if !exists("../internal/"+name) && !exists("../internal/platform/"+name) && !exists("../infra/construct/"+name) {
+				t.Errorf("docs/architecture.md names package %s, found in none of internal/, internal/platform/, infra/construct/", name)
+			}
+		default:
+			continue
+		}
+		checked++
+	}
+	if checked < 30 {
+		t.Errorf("checked %d names; the page names more: is the pattern still matching?", checked)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
