@@ -90,32 +90,40 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	api.New(svc, log).Register(mux)
-	// The shutdown budget: the HTTP server drains first (orders placed until the last request answered), then
-	// the relay publishes what they wrote, so the sum stays within SHUTDOWN_TIMEOUT.
-	relayDrain := s.ShutdownTimeout / 5
-	srv := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
+	// The HTTP server drains first (orders placed until the last request answered), then the relay publishes
+	// what they wrote, all within SHUTDOWN_TIMEOUT.
+	budget := service.SplitShutdown(s.ShutdownTimeout)
+	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
 		Addr:            s.Addr,
-		ShutdownTimeout: s.ShutdownTimeout - relayDrain,
-		// Keep serving briefly after reporting not ready, so the load balancer stops routing to this task first.
-		ShutdownDelay: s.ShutdownTimeout / 10,
-		OnShutdown:    checker.Shutdown,
+		ShutdownTimeout: budget.HTTP,
+		ShutdownDelay:   budget.Delay,
+		OnShutdown:      checker.Shutdown,
 	})
+	if err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 
-	relay := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
+	relay, err := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       map[string]string{events.OrderEventsTopic: s.topicARN},
-			DrainTimeout: relayDrain,
+			DrainTimeout: budget.Relay,
 			OnPublished:  base.CountPublished,
 		})
-	consumer := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), applyUpdate(svc, log), log, messaging.ConsumerOptions{
+	if err != nil {
+		return err
+	}
+	consumer, err := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), applyUpdate(svc, log), log, messaging.ConsumerOptions{
 		QueueURL:          s.queueURL,
 		VisibilityTimeout: queueVisibility,
 		HandlerTimeout:    queueVisibility / 2,
-		DrainTimeout:      s.ShutdownTimeout / 2,
+		DrainTimeout:      budget.Consumer,
 	})
+	if err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The relay stops only once the HTTP server has drained, so that the events of the last orders placed are

@@ -89,32 +89,42 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
 	mux := http.NewServeMux()
 	checker.Register(mux)
-	srv := httpserver.New(mux, log, httpserver.Options{
+	// No load balancer routes to the worker: its health server needs no delay before draining.
+	budget := service.SplitShutdown(s.ShutdownTimeout)
+	srv, err := httpserver.New(mux, log, httpserver.Options{
 		Addr:            s.Addr,
-		ShutdownTimeout: s.ShutdownTimeout,
+		ShutdownTimeout: budget.HTTP,
 		OnShutdown:      checker.Shutdown,
 	})
+	if err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
 
-	relay := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
+	relay, err := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       s.topicARNs,
-			DrainTimeout: s.ShutdownTimeout / 4,
+			DrainTimeout: budget.Relay,
 			OnPublished:  base.CountPublished,
 		})
-	consumer := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), handle(svc, rec, log), log, messaging.ConsumerOptions{
+	if err != nil {
+		return err
+	}
+	consumer, err := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), handle(svc, rec, log), log, messaging.ConsumerOptions{
 		QueueURL:          s.queueURL,
 		VisibilityTimeout: queueVisibility,
 		HandlerTimeout:    queueVisibility / 2,
-		DrainTimeout:      s.ShutdownTimeout / 2,
+		DrainTimeout:      budget.Consumer,
 	})
+	if err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The relay stops only once the consumer has drained, so that the outcomes of the last messages handled
-	// are published by this task rather than left for another one. The consumer's drain (half the budget) and
-	// the relay's (a quarter) stay within SHUTDOWN_TIMEOUT.
+	// are published by this task rather than left for another one (service.SplitShutdown).
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return relay.Run(relayCtx) })

@@ -198,14 +198,20 @@ func TestRelayThatDiesRepublishesAndTheWorkerAppliesOnce(t *testing.T) {
 
 	pub := messaging.NewPublisher(w.SNS)
 	topics := outbox.RelayOptions{Topics: map[string]string{"order-events": w.TopicARN["order-events"]}}
-	dying := outbox.NewRelay(ordersPool, ordersdb.OutboxTable, diesAfterPublishing{pub}, slog.New(slog.DiscardHandler), topics)
+	dying, err := outbox.NewRelay(ordersPool, ordersdb.OutboxTable, diesAfterPublishing{pub}, slog.New(slog.DiscardHandler), topics)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n, err := dying.RelayOnce(ctx); n != 1 || err == nil {
 		t.Fatalf("RelayOnce(dying) = %d, %v; want 1 row claimed and an error", n, err)
 	}
 	if got := w.Count(t, `SELECT count(*) FROM orders.outbox`); got != 1 {
 		t.Fatalf("outbox rows after the relay died = %d; want 1 (left to be published again)", got)
 	}
-	relay := outbox.NewRelay(ordersPool, ordersdb.OutboxTable, pub, slog.New(slog.DiscardHandler), topics)
+	relay, err := outbox.NewRelay(ordersPool, ordersdb.OutboxTable, pub, slog.New(slog.DiscardHandler), topics)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n, err := relay.RelayOnce(ctx); n != 1 || err != nil {
 		t.Fatalf("RelayOnce() = %d, %v; want 1 row published again", n, err)
 	}

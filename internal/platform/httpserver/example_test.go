@@ -21,12 +21,16 @@ func ExampleServer_Run() {
 	checker.Register(mux)
 	mux.HandleFunc("GET /api/hello", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello")) })
 
-	srv := httpserver.New(logging.Middleware(mux), log, httpserver.Options{
+	srv, err := httpserver.New(logging.Middleware(mux), log, httpserver.Options{
 		Addr:            "127.0.0.1:0",
 		ShutdownTimeout: 20 * time.Second, // SHUTDOWN_TIMEOUT
 		ShutdownDelay:   5 * time.Second,  // let the load balancer see /readyz fail
 		OnShutdown:      checker.Shutdown,
 	})
+	if err != nil {
+		log.Error("server", "err", err) // in run: return err
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background()) // in run: the signal context
 	cancel()
 	_ = srv.Run(ctx)

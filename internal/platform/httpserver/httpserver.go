@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// Options configure a Server. Zero values take the defaults in brackets.
+// Options configure a Server. Zero values take the defaults in brackets (the Default constants).
 type Options struct {
 	// Addr is the listen address [":8080"].
 	Addr string
@@ -41,27 +41,74 @@ type Options struct {
 	OnShutdown func()
 }
 
-func (o Options) withDefaults() Options {
+// The defaults of Options, which WithDefaults gives the fields left zero.
+const (
+	DefaultAddr              = ":8080"
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 15 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultShutdownTimeout   = 20 * time.Second
+)
+
+// WithDefaults returns o with every zero field set to its default (ShutdownDelay's default is 0). It changes
+// nothing else: a value out of range is left for Validate to report, never clamped.
+func (o Options) WithDefaults() Options {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
 		}
 	}
 	if o.Addr == "" {
-		o.Addr = ":8080"
+		o.Addr = DefaultAddr
 	}
-	def(&o.ReadHeaderTimeout, 5*time.Second)
-	def(&o.ReadTimeout, 15*time.Second)
-	def(&o.WriteTimeout, 30*time.Second)
-	def(&o.IdleTimeout, 120*time.Second)
-	def(&o.ShutdownTimeout, 20*time.Second)
+	def(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&o.ReadTimeout, DefaultReadTimeout)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	def(&o.ShutdownTimeout, DefaultShutdownTimeout)
 	if o.MaxHeaderBytes == 0 {
-		o.MaxHeaderBytes = 64 << 10
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = 1 << 20
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return o
+}
+
+// Validate reports every problem of o at once, cross-field rules included. Call it on WithDefaults' result.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"ReadHeaderTimeout", o.ReadHeaderTimeout}, {"ReadTimeout", o.ReadTimeout}, {"WriteTimeout", o.WriteTimeout},
+		{"IdleTimeout", o.IdleTimeout}, {"ShutdownTimeout", o.ShutdownTimeout}} {
+		if d.v <= 0 {
+			// A zero timeout in net/http means none: a slow client could hold a connection for ever.
+			bad("%s %s must be positive", d.name, d.v)
+		}
+	}
+	if o.ReadHeaderTimeout > o.ReadTimeout {
+		bad("ReadHeaderTimeout %s must not exceed ReadTimeout %s", o.ReadHeaderTimeout, o.ReadTimeout)
+	}
+	if o.ShutdownDelay < 0 || o.ShutdownDelay >= o.ShutdownTimeout {
+		// The delay is part of the budget: past it nothing would be left to drain requests in.
+		bad("ShutdownDelay %s must be at least 0 and below ShutdownTimeout %s", o.ShutdownDelay, o.ShutdownTimeout)
+	}
+	if o.MaxHeaderBytes <= 0 {
+		bad("MaxHeaderBytes %d must be positive", o.MaxHeaderBytes)
+	}
+	if o.MaxBodyBytes <= 0 {
+		bad("MaxBodyBytes %d must be positive", o.MaxBodyBytes)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("http server options: %w", err)
+	}
+	return nil
 }
 
 // Server is an HTTP server with a graceful Run.
@@ -75,9 +122,12 @@ type Server struct {
 	fresh map[net.Conn]time.Time // connections accepted that have not begun a request yet, by accept time
 }
 
-// New returns a Server for handler, wrapped in panic recovery and the body size limit.
-func New(handler http.Handler, log *slog.Logger, opts Options) *Server {
-	opts = opts.withDefaults()
+// New returns a Server for handler, wrapped in panic recovery and the body size limit, or the problems of opts.
+func New(handler http.Handler, log *slog.Logger, opts Options) (*Server, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	h := Recover(log, LimitBody(opts.MaxBodyBytes, handler))
 	s := &Server{
 		opts:  opts,
@@ -95,7 +145,7 @@ func New(handler http.Handler, log *slog.Logger, opts Options) *Server {
 		},
 	}
 	s.srv.ConnState = s.track
-	return s
+	return s, nil
 }
 
 // track remembers the connections that have not begun a request. http.Server.Shutdown waits up to 5 s for

@@ -22,7 +22,10 @@ import (
 func start(t *testing.T, handler http.Handler, log *slog.Logger, opts httpserver.Options) (string, func() error) {
 	t.Helper()
 	opts.Addr = "127.0.0.1:0"
-	srv := httpserver.New(handler, log, opts)
+	srv, err := httpserver.New(handler, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -30,13 +33,13 @@ func start(t *testing.T, handler http.Handler, log *slog.Logger, opts httpserver
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
-	var err error
+	var runErr error
 	stop := func() error {
 		once.Do(func() {
 			cancel()
-			err = <-done
+			runErr = <-done
 		})
-		return err
+		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
 	return "http://" + srv.Addr(), stop

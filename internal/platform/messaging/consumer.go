@@ -37,7 +37,7 @@ type Received struct {
 // delivered more than once.
 type Handler func(ctx context.Context, m Received) error
 
-// ConsumerOptions configure a Consumer. Zero values take the defaults in brackets.
+// ConsumerOptions configure a Consumer. Zero values take the defaults in brackets (the Default constants).
 type ConsumerOptions struct {
 	// QueueURL is the queue to consume.
 	QueueURL string
@@ -60,27 +60,80 @@ type ConsumerOptions struct {
 	DeleteDelay time.Duration
 }
 
-func (o ConsumerOptions) withDefaults() ConsumerOptions {
-	if o.Pollers <= 0 {
-		o.Pollers = 2
+// The defaults of ConsumerOptions, which WithDefaults gives the fields left zero.
+const (
+	DefaultPollers           = 2
+	DefaultConcurrency       = 10
+	DefaultWaitTime          = 20 * time.Second // the SQS maximum
+	DefaultVisibilityTimeout = 30 * time.Second // the SQS default
+	DefaultDrainTimeout      = 20 * time.Second
+	DefaultDeleteDelay       = 50 * time.Millisecond
+)
+
+// Bounds SQS sets: ReceiveMessage's WaitTimeSeconds is 0-20 and a visibility timeout 0 s-12 h
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html,
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html).
+const (
+	maxWaitTime          = 20 * time.Second
+	maxVisibilityTimeout = 12 * time.Hour
+)
+
+// WithDefaults returns o with every zero field set to its default. It changes nothing else: a value out of
+// range is left for Validate to report, never clamped.
+func (o ConsumerOptions) WithDefaults() ConsumerOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = 10
+	if o.Pollers == 0 {
+		o.Pollers = DefaultPollers
 	}
-	if o.WaitTime <= 0 || o.WaitTime > 20*time.Second {
-		o.WaitTime = 20 * time.Second
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
 	}
-	o.WaitTime = max(o.WaitTime, time.Second)
-	if o.VisibilityTimeout <= 0 {
-		o.VisibilityTimeout = 30 * time.Second
+	def(&o.WaitTime, DefaultWaitTime)
+	def(&o.VisibilityTimeout, DefaultVisibilityTimeout)
+	def(&o.DrainTimeout, DefaultDrainTimeout)
+	def(&o.DeleteDelay, DefaultDeleteDelay)
+	return o
+}
+
+// Validate reports every problem of o at once, cross-field rules included. Call it on WithDefaults' result.
+func (o ConsumerOptions) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if o.QueueURL == "" {
+		bad("QueueURL is required")
+	}
+	if o.Pollers < 1 {
+		bad("Pollers %d must be at least 1", o.Pollers)
+	}
+	if o.Concurrency < 1 {
+		bad("Concurrency %d must be at least 1", o.Concurrency)
+	}
+	if o.WaitTime < time.Second || o.WaitTime > maxWaitTime {
+		// 0 would be a short poll: an empty queue would be polled in a tight loop.
+		bad("WaitTime %s must be between 1s and %s", o.WaitTime, maxWaitTime)
+	}
+	if o.VisibilityTimeout < time.Second || o.VisibilityTimeout > maxVisibilityTimeout {
+		bad("VisibilityTimeout %s must be between 1s and %s", o.VisibilityTimeout, maxVisibilityTimeout)
+	}
+	if o.HandlerTimeout < 0 || o.HandlerTimeout >= o.VisibilityTimeout {
+		// A handler still running when its message becomes visible again races its own redelivery.
+		bad("HandlerTimeout %s must be 0 (none) or below VisibilityTimeout %s", o.HandlerTimeout, o.VisibilityTimeout)
 	}
 	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = 20 * time.Second
+		bad("DrainTimeout %s must be positive", o.DrainTimeout)
 	}
-	if o.DeleteDelay <= 0 {
-		o.DeleteDelay = 50 * time.Millisecond
+	if o.DeleteDelay <= 0 || o.DeleteDelay >= o.VisibilityTimeout {
+		// A message waiting longer than its visibility timeout to be deleted is handled again.
+		bad("DeleteDelay %s must be positive and below VisibilityTimeout %s", o.DeleteDelay, o.VisibilityTimeout)
 	}
-	return o
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("consumer options: %w", err)
+	}
+	return nil
 }
 
 // Consumer receives messages from one queue and hands each to a Handler.
@@ -91,10 +144,13 @@ type Consumer struct {
 	opts    ConsumerOptions
 }
 
-// NewConsumer returns a Consumer of opts.QueueURL using api (an *sqs.Client).
-func NewConsumer(api sqsAPI, handler Handler, log *slog.Logger, opts ConsumerOptions) *Consumer {
-	opts = opts.withDefaults()
-	return &Consumer{api: api, handler: handler, log: log.With("queue", opts.QueueURL), opts: opts}
+// NewConsumer returns a Consumer of opts.QueueURL using api (an *sqs.Client), or the problems of opts.
+func NewConsumer(api sqsAPI, handler Handler, log *slog.Logger, opts ConsumerOptions) (*Consumer, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Consumer{api: api, handler: handler, log: log.With("queue", opts.QueueURL), opts: opts}, nil
 }
 
 // Run consumes until ctx ends, then drains: it stops polling, waits up to DrainTimeout for the messages in

@@ -28,10 +28,14 @@ func ExampleConsumer() {
 		return pub.Publish(ctx, "arn:aws:sns:eu-west-1:123456789012:notifications",
 			messaging.Message{ID: "…", Body: "…", Attributes: map[string]string{"type": "order.fulfilled", "channel": "email"}})
 	}
-	c := messaging.NewConsumer(sqs.NewFromConfig(cfg), handle, log, messaging.ConsumerOptions{
+	c, err := messaging.NewConsumer(sqs.NewFromConfig(cfg), handle, log, messaging.ConsumerOptions{
 		QueueURL:          "https://sqs.eu-west-1.amazonaws.com/123456789012/fulfillment",
 		VisibilityTimeout: 60 * time.Second, // the queue's, from infra/services.yaml
 		DrainTimeout:      50 * time.Second, // below SHUTDOWN_TIMEOUT
 	})
+	if err != nil {
+		log.Error("consumer", "err", err) // in run: return err; a bad option stops the start
+		return
+	}
 	_ = c // in run: errgroup.Go(func() error { return c.Run(ctx) })
 }

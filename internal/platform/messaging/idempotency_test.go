@@ -48,7 +48,7 @@ func TestDuplicateDeliveryHasOneEffect(t *testing.T) {
 		handled <- first
 		return err
 	}
-	stop := consume(t, messaging.NewConsumer(e.sqs, h, discard,
+	stop := consume(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, Pollers: 2, Concurrency: 4, WaitTime: time.Second}))
 	firsts := 0
 	for range 4 {

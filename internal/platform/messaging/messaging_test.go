@@ -159,7 +159,7 @@ func TestConsumerHandlesAndDeletes(t *testing.T) {
 	}
 	e.send(t, url, want...)
 	rec := newRecorder()
-	stop := consume(t, messaging.NewConsumer(e.sqs, rec.handle, discard,
+	stop := consume(t, newConsumer(t, e.sqs, rec.handle, discard,
 		messaging.ConsumerOptions{QueueURL: url, Pollers: 3, Concurrency: 4, WaitTime: time.Second}))
 	got := rec.wait(t, len(want))
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -199,7 +199,7 @@ func TestConsumerBoundedConcurrency(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	consume(t, messaging.NewConsumer(e.sqs, h, discard,
+	consume(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, Pollers: 4, Concurrency: limit, WaitTime: time.Second}))
 	<-all
 	mu.Lock()
@@ -226,7 +226,7 @@ func TestConsumerHeartbeat(t *testing.T) {
 		<-release
 		return nil
 	}
-	stop := consume(t, messaging.NewConsumer(e.sqs, h, discard,
+	stop := consume(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, Pollers: 1, WaitTime: time.Second, VisibilityTimeout: time.Second}))
 	<-started
 	// Long-poll for three visibility timeouts: the message must stay invisible.
@@ -264,7 +264,7 @@ func TestConsumerPoisonToDLQ(t *testing.T) {
 		}
 		return rec.handle(ctx, m)
 	}
-	consume(t, messaging.NewConsumer(e.sqs, h, discard,
+	consume(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, Pollers: 2, WaitTime: time.Second, VisibilityTimeout: time.Second}))
 	rec.wait(t, 1)
 	out, err := e.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), WaitTimeSeconds: 10})
@@ -304,7 +304,7 @@ func TestConsumerDrainsOnShutdown(t *testing.T) {
 		}
 		return nil
 	}
-	cancel, wait := consumeSplit(t, messaging.NewConsumer(e.sqs, h, discard,
+	cancel, wait := consumeSplit(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, WaitTime: 20 * time.Second, DrainTimeout: time.Minute}))
 	<-started
 	cancel()
@@ -349,7 +349,7 @@ func TestConsumerDrainTimeout(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	stop := consume(t, messaging.NewConsumer(e.sqs, h, discard,
+	stop := consume(t, newConsumer(t, e.sqs, h, discard,
 		messaging.ConsumerOptions{QueueURL: url, WaitTime: time.Second, DrainTimeout: 100 * time.Millisecond}))
 	<-started
 	if err := stop(); err == nil {
@@ -358,4 +358,14 @@ func TestConsumerDrainTimeout(t *testing.T) {
 	if v, f := e.depth(t, url); v+f != 1 {
 		t.Errorf("after a cut drain: %d visible, %d in flight; want the message kept", v, f)
 	}
+}
+
+// newConsumer is messaging.NewConsumer for tests: bad options fail the test.
+func newConsumer(t *testing.T, api *sqs.Client, h messaging.Handler, log *slog.Logger, opts messaging.ConsumerOptions) *messaging.Consumer {
+	t.Helper()
+	c, err := messaging.NewConsumer(api, h, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -32,7 +32,10 @@ func ExampleOutbox_Enqueue() {
 	_ = place
 
 	var pub *messaging.Publisher // messaging.NewPublisher(sns.NewFromConfig(awsCfg))
-	relay := outbox.NewRelay(pool, pgx.Identifier{"orders", "outbox"}, pub, slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+	relay, err := outbox.NewRelay(pool, pgx.Identifier{"orders", "outbox"}, pub, slog.New(slog.NewJSONHandler(os.Stdout, nil)),
 		outbox.RelayOptions{Topics: map[string]string{"order-events": "arn:aws:sns:eu-west-1:123456789012:order-events"}})
+	if err != nil {
+		return // in run: return err
+	}
 	_ = relay // in run: errgroup.Go(func() error { return relay.Run(ctx) })
 }

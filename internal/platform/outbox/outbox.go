@@ -95,7 +95,7 @@ type Publisher interface {
 	PublishBatch(ctx context.Context, topicARN string, msgs []messaging.Message) error
 }
 
-// RelayOptions configure a Relay. Zero values take the defaults in brackets.
+// RelayOptions configure a Relay. Zero values take the defaults in brackets (the Default constants).
 type RelayOptions struct {
 	// Topics maps topic names used in messages to topic ARNs.
 	Topics map[string]string
@@ -113,23 +113,61 @@ type RelayOptions struct {
 	OnPublished func(published, failed int)
 }
 
-func (o RelayOptions) withDefaults() RelayOptions {
-	if o.BatchSize <= 0 {
-		o.BatchSize = 50
+// The defaults of RelayOptions, which WithDefaults gives the fields left zero.
+const (
+	DefaultBatchSize    = 50
+	DefaultPollInterval = 100 * time.Millisecond
+	DefaultMinBackoff   = 200 * time.Millisecond
+	DefaultMaxBackoff   = 30 * time.Second
+	DefaultDrainTimeout = 5 * time.Second
+)
+
+// WithDefaults returns o with every zero field set to its default. It changes nothing else: a value out of
+// range is left for Validate to report, never clamped.
+func (o RelayOptions) WithDefaults() RelayOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	def(&o.PollInterval, DefaultPollInterval)
+	def(&o.MinBackoff, DefaultMinBackoff)
+	def(&o.MaxBackoff, DefaultMaxBackoff)
+	def(&o.DrainTimeout, DefaultDrainTimeout)
+	return o
+}
+
+// Validate reports every problem of o at once, cross-field rules included. Call it on WithDefaults' result.
+func (o RelayOptions) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(o.Topics) == 0 {
+		bad("Topics is required: the relay maps each row's topic name to an ARN")
+	}
+	for name, arn := range o.Topics {
+		if name == "" || arn == "" {
+			bad("Topics: topic %q has ARN %q; both must be set", name, arn)
+		}
+	}
+	if o.BatchSize < 1 {
+		bad("BatchSize %d must be at least 1", o.BatchSize)
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 100 * time.Millisecond
+		bad("PollInterval %s must be positive", o.PollInterval)
 	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = 200 * time.Millisecond
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 30 * time.Second
+	if o.MinBackoff <= 0 || o.MaxBackoff < o.MinBackoff {
+		bad("MinBackoff %s must be positive and at most MaxBackoff %s", o.MinBackoff, o.MaxBackoff)
 	}
 	if o.DrainTimeout <= 0 {
-		o.DrainTimeout = 5 * time.Second
+		bad("DrainTimeout %s must be positive", o.DrainTimeout)
 	}
-	return o
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("relay options: %w", err)
+	}
+	return nil
 }
 
 // Relay publishes the rows of one outbox table.
@@ -142,8 +180,12 @@ type Relay struct {
 }
 
 // NewRelay returns a Relay of table through pool.
-func NewRelay(pool *pgxpool.Pool, table pgx.Identifier, pub Publisher, log *slog.Logger, opts RelayOptions) *Relay {
-	return &Relay{pool: pool, table: table.Sanitize(), pub: pub, log: log.With("outbox", table.Sanitize()), opts: opts.withDefaults()}
+func NewRelay(pool *pgxpool.Pool, table pgx.Identifier, pub Publisher, log *slog.Logger, opts RelayOptions) (*Relay, error) {
+	opts = opts.WithDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Relay{pool: pool, table: table.Sanitize(), pub: pub, log: log.With("outbox", table.Sanitize()), opts: opts}, nil
 }
 
 // Run relays until ctx ends, then publishes what is left for up to DrainTimeout (events committed just before

@@ -136,7 +136,7 @@ func TestRelayPublishesCommittedInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &fakePublisher{}
-	drain(t, outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 12}))
+	drain(t, newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 12}))
 	if diff := cmp.Diff(want, pub.got()); diff != "" {
 		t.Errorf("published (-want +got):\n%s", diff)
 	}
@@ -157,7 +157,7 @@ func TestConcurrentRelays(t *testing.T) {
 	pub := &fakePublisher{}
 	var wg sync.WaitGroup
 	for range 6 {
-		r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 10})
+		r := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics, BatchSize: 10})
 		wg.Go(func() {
 			for {
 				n, err := r.RelayOnce(context.Background())
@@ -204,7 +204,7 @@ func TestRelayFailures(t *testing.T) {
 			pool := dbtest.New(t)
 			want := enqueue(t, pool, 0, 3)
 			pub := &fakePublisher{fail: tt.fail}
-			r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+			r := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
 			if _, err := r.RelayOnce(context.Background()); err == nil {
 				t.Fatal("RelayOnce = nil; want the failure reported")
 			}
@@ -248,7 +248,7 @@ func TestRelayUnknownTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &fakePublisher{}
-	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+	r := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
 	if _, err := r.RelayOnce(ctx); err == nil {
 		t.Error("RelayOnce = nil; want the unknown topic reported")
 	}
@@ -282,7 +282,7 @@ func TestRelayDiesBetweenPublishAndMark(t *testing.T) {
 		}
 		return nil
 	}}
-	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
+	r := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics})
 	if _, err := r.RelayOnce(ctx); err == nil {
 		t.Fatal("RelayOnce = nil; want the lost connection reported")
 	}
@@ -306,7 +306,7 @@ func TestRunDrainsOnShutdown(t *testing.T) {
 	pub := &fakePublisher{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx); err != nil {
+	if err := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	if diff := cmp.Diff(want, pub.got()); diff != "" {
@@ -326,7 +326,7 @@ func TestRunPublishesNewRows(t *testing.T) {
 	published := make(chan int, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	r := outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics, MinBackoff: 1, MaxBackoff: 10_000_000,
+	r := newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics, MinBackoff: 1, MaxBackoff: 10_000_000,
 		OnPublished: func(n, _ int) { published <- n }})
 	go func() { done <- r.Run(ctx) }()
 	var want []string
@@ -381,7 +381,7 @@ func TestRunFinishesTheBatchInFlightOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- outbox.NewRelay(pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx)
+		done <- newRelay(t, pool, table, pub, discard, outbox.RelayOptions{Topics: topics}).Run(ctx)
 	}()
 	<-pub.started
 	cancel()
@@ -398,4 +398,14 @@ func TestRunFinishesTheBatchInFlightOnShutdown(t *testing.T) {
 	if n := remaining(t, pool); n != 0 {
 		t.Errorf("rows left in the outbox = %d; want 0", n)
 	}
+}
+
+// newRelay is outbox.NewRelay for tests: bad options fail the test.
+func newRelay(t testing.TB, pool *pgxpool.Pool, table pgx.Identifier, pub outbox.Publisher, log *slog.Logger, opts outbox.RelayOptions) *outbox.Relay {
+	t.Helper()
+	r, err := outbox.NewRelay(pool, table, pub, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -44,7 +44,7 @@ func TestRelayToSNS(t *testing.T) {
 	}
 
 	pool := newPoolWithEvents(t, 23)
-	r := outbox.NewRelay(pool, table, messaging.NewPublisher(snsc), discard,
+	r := newRelay(t, pool, table, messaging.NewPublisher(snsc), discard,
 		outbox.RelayOptions{Topics: map[string]string{"order-events": aws.ToString(tp.TopicArn)}})
 	drain(t, r)
 
