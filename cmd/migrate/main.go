@@ -23,13 +23,12 @@ import (
 	"syscall"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbmigrate"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
@@ -63,9 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.Info("starting", "command", command, "env", r)
 
 	if dbCfg.IAMAuth {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(dbCfg.Region))
+		// The same loading as the services' (service.Start), so credentials resolve the same way in every task.
+		awsCfg, err := messaging.LoadAWSConfig(ctx, dbCfg.Region)
 		if err != nil {
-			return fmt.Errorf("load AWS configuration: %w", err)
+			return err
 		}
 		dbCfg.Credentials = awsCfg.Credentials
 	}
