@@ -4,7 +4,7 @@
 #   docker buildx build --platform linux/arm64,linux/amd64 -t <repo>:<sha> .
 # `make images-check` verifies offline what it can: every binary cross-compiles static for both architectures,
 # starts, the image fits the 25 MB budget compressed (as pushed to ECR and pulled by a task: about 18 MB for
-# amd64, 46 MB raw), and this file passes the lint rules (internal/imagecheck).
+# amd64, 46 MB raw), and this file passes the lint rules (internal/tools/imagecheck).
 #
 # Base images are pinned by digest; the tag beside it says what it is. Digests as published for these tags in
 # 2026; refresh with `docker buildx imagetools inspect <image>:<tag>` (Dependabot's docker ecosystem does it).

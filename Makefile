@@ -51,7 +51,7 @@ bench: deps ## Run the benchmarks: each is a ratio against a baseline run alongs
 
 .PHONY: bench-system
 bench-system: deps ## End to end: the API against a minimal baseline under HTTP load, p99 at half peak, event latency.
-	$(GO) test -run '^$$' -bench '^BenchmarkSystem$$' -benchtime 1x -timeout 10m ./internal/loadtest
+	$(GO) test -run '^$$' -bench '^BenchmarkSystem$$' -benchtime 1x -timeout 10m ./internal/testing/loadtest
 
 .PHONY: lint
 lint: ## Run golangci-lint and govulncheck.

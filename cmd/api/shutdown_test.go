@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 )
 
 // TestSIGTERMDuringLoadFailsNoRequest runs the api binary as ECS does, under concurrent load of order creation

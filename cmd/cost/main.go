@@ -9,8 +9,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
-	"github.com/ecs-reworked/ecs-reworked/internal/cost"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cost"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/diagram"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/diagram"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/imagecheck"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/imagecheck"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 

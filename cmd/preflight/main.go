@@ -16,9 +16,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
 )
 
 // errFindings reports that the run found something; the findings are already printed.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
 )
 
 func testdata(name string) string {

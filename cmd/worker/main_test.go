@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"

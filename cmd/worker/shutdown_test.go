@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 )
 

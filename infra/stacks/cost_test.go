@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cost"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cost"
 )
 
 // TestCostEstimateOfEveryEnvironment runs the cost estimate (what `make cost` prints) on a fresh synthesis of

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/diagram"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/diagram"
 )
 
 // TestArchitectureDiagramIsCurrent draws the diagram from a fresh synthesis of the dev environment and compares

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
-	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
 )
 
 // knownPreflightFindings are the preflight findings of the shipped environments that the code on this branch

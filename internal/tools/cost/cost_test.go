@@ -98,7 +98,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestShippedPriceTableDecodes(t *testing.T) {
-	data, err := os.ReadFile("../../docs/pricing/eu-west-1-2026-11.yaml")
+	data, err := os.ReadFile("../../../docs/pricing/eu-west-1-2026-11.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func Root(t testing.TB) string {
 	if !ok {
 		t.Fatal("devenvtest: cannot locate the repository")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // Build builds packages of the repository (paths relative to its root, such as "./cmd/api"; every command,

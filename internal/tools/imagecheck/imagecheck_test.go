@@ -18,7 +18,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
-const root = "../.."
+const root = "../../.."
 
 // TestCheckRepository builds every command of the image for both architectures, inspects and starts them, and
 // lints the repository's Dockerfile: what `make images-check` does.

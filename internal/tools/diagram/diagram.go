@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 )
 
 // Stack is one synthesized stack.

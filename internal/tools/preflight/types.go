@@ -3,7 +3,7 @@ package preflight
 import (
 	"sort"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 )
 
 // Assembly is the set of stacks preflight checks (package cloudassembly).

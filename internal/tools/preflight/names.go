@@ -3,7 +3,7 @@ package preflight
 import (
 	"strings"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 )
 
 // Uniqueness scopes of explicit physical names.

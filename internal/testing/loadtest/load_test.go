@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/loadtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 )
 
 func TestClosedCountsEveryRequestAndStops(t *testing.T) {

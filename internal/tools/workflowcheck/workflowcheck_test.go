@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const workflows = "../../.github/workflows"
+const workflows = "../../../.github/workflows"
 
 func TestWorkflowsPassActionlint(t *testing.T) {
 	var out bytes.Buffer

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 )
 
 // runBaseline runs a baseline rule with before as the deployed stacks and after as the new assembly.
@@ -144,7 +144,7 @@ func TestStatefulReplacement(t *testing.T) {
 // TestLoadSpec reads the pinned @aws-cdk/aws-service-spec package that scripts/deps.sh installs and checks
 // properties the AWS documentation marks "Update requires: Replacement" (and one it does not).
 func TestLoadSpec(t *testing.T) {
-	spec, err := LoadSpec(filepath.Join("..", "..", SpecPackage))
+	spec, err := LoadSpec(filepath.Join("..", "..", "..", SpecPackage))
 	if err != nil {
 		t.Fatalf("%v (make deps installs the package)", err)
 	}

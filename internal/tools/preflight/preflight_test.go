@@ -25,7 +25,7 @@ func TestPrint(t *testing.T) {
 // TestRulesAreDocumented checks that every rule has an ID, a summary and an AWS source, and that
 // docs/preflight.md describes it.
 func TestRulesAreDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "preflight.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "preflight.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestRunNeedsTheEnvironment(t *testing.T) {
 }
 
 func TestProjectOptions(t *testing.T) {
-	m, err := manifest.Load(filepath.Join("..", "..", "infra", "services.yaml"))
+	m, err := manifest.Load(filepath.Join("..", "..", "..", "infra", "services.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
