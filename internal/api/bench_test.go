@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/api/apibench"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
@@ -35,7 +35,7 @@ func BenchmarkGetOrder(b *testing.B) {
 	New(svc, log).Register(mux)
 	ours := httptest.NewServer(logging.Middleware(metrics.Middleware(metrics.New(io.Discard, "bench"), mux)))
 	b.Cleanup(ours.Close)
-	base := httptest.NewServer(apibench.Handler(pool))
+	base := httptest.NewServer(baseline.Handler(pool))
 	b.Cleanup(base.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	get := func(url string) func(ctx context.Context) error {
@@ -58,5 +58,5 @@ func BenchmarkGetOrder(b *testing.B) {
 			return nil
 		}
 	}
-	apibench.Compare(b, get(ours.URL+"/api/orders/"+o.ID), get(base.URL+"/api/orders/"+o.ID))
+	baseline.Compare(b, get(ours.URL+"/api/orders/"+o.ID), get(base.URL+"/api/orders/"+o.ID))
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/api/apibench"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
@@ -24,7 +24,7 @@ func BenchmarkCreate(b *testing.B) {
 			items := []orders.Item{{SKU: "SKU-1", Quantity: 2, PriceCents: 1250}, {SKU: "SKU-2", Quantity: 1, PriceCents: 999}}
 			n := orders.NewOrder{CustomerEmail: "a@example.com", Items: items}
 			keys := 0
-			apibench.Compare(b,
+			baseline.Compare(b,
 				func(ctx context.Context) error {
 					key := ""
 					if withKey {
@@ -35,9 +35,9 @@ func BenchmarkCreate(b *testing.B) {
 					return err
 				},
 				func(ctx context.Context) error {
-					o := apibench.Order{CustomerEmail: n.CustomerEmail, Items: []apibench.Item{
-						apibench.Item(items[0]), apibench.Item(items[1])}}
-					return apibench.Insert(ctx, pool, &o)
+					o := baseline.Order{CustomerEmail: n.CustomerEmail, Items: []baseline.Item{
+						baseline.Item(items[0]), baseline.Item(items[1])}}
+					return baseline.Insert(ctx, pool, &o)
 				})
 		})
 	}

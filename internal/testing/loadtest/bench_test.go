@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/api/apibench"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
@@ -27,7 +27,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
-// baselineDSN, when set, makes the test binary serve the baseline (package apibench) on a loopback port instead
+// baselineDSN, when set, makes the test binary serve the baseline (package baseline) on a loopback port instead
 // of running tests: the benchmark runs the baseline as a process of its own, like the api binary.
 const baselineDSN = "LOADTEST_BASELINE_DSN"
 
@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 	dbtest.Main(m)
 }
 
-// serveBaseline serves apibench.Handler with a pool of the api's size until its standard input closes, and
+// serveBaseline serves baseline.Handler with a pool of the api's size until its standard input closes, and
 // prints its address as the api logs it.
 func serveBaseline(dsn string) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -60,7 +60,7 @@ func serveBaseline(dsn string) error {
 		return err
 	}
 	fmt.Printf(`{"msg":"http server listening","addr":%q}`+"\n", ln.Addr().String())
-	srv := &http.Server{Handler: apibench.Handler(pool), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: baseline.Handler(pool), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _, _ = os.Stdin.Read(make([]byte, 1)); _ = srv.Close() }()
 	if err := srv.Serve(ln); err != http.ErrServerClosed {
 		return err
@@ -81,7 +81,7 @@ const orderBody = `{"customer_email":"bench@example.com","items":[{"sku":"SKU-1"
 	`{"sku":"SKU-2","quantity":1,"price_cents":999}]}`
 
 // BenchmarkSystem measures the api binary, with PostgreSQL and the embedded SQS/SNS endpoint, under HTTP load
-// over loopback, beside the baseline (apibench: net/http + pgx, the same queries, no outbox) as a process in
+// over loopback, beside the baseline (baseline: net/http + pgx, the same queries, no outbox) as a process in
 // the same run on the same database: peak throughput of order reads and order creation (closed loop,
 // alternating rounds), p99 latency at half of each one's peak rate (open loop), and the latency from an
 // order's commit to its fulfilled status with the worker running. It runs once whatever b.N is.

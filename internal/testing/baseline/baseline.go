@@ -1,9 +1,9 @@
-// Package apibench is the baseline the orders API is measured against: the least code that serves the same
+// Package baseline is the baseline the orders API is measured against: the least code that serves the same
 // requests with net/http and pgx and the same queries, without the service's layers (strict decoding,
 // validation, idempotency, the outbox, problem details, middleware). Benchmarks report the API's throughput as a
 // ratio of this baseline's, in the same run on the same database, so the ratio shows what the layers cost and
 // not how fast the machine is.
-package apibench
+package baseline
 
 import (
 	"context"
