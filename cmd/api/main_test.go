@@ -19,10 +19,10 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }

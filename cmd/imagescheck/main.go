@@ -14,8 +14,8 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/tools/imagecheck"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/imagecheck"
 )
 
 func main() {

@@ -16,8 +16,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
 )
 

@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
@@ -25,6 +24,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 

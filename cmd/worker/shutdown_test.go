@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
 )
 
 // TestSIGTERMWithMessagesInFlightLosesNoneAndAppliesEachOnce runs the worker binary on a backlog of orders and

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
 )
 

@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 

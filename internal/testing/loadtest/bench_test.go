@@ -19,11 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/baseline"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
-	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 

@@ -25,13 +25,13 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/localaws/localawstest"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/topology"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
