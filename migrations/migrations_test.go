@@ -2,7 +2,6 @@ package migrations_test
 
 import (
 	"context"
-	"io"
 	"io/fs"
 	"log/slog"
 	"slices"
@@ -93,7 +92,7 @@ func TestUpDownUp(t *testing.T) {
 			t.Errorf("drop rds_iam: %v", err)
 		}
 	})
-	m, err := dbmigrate.New(pool, migrations.FS(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m, err := dbmigrate.New(pool, migrations.FS(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

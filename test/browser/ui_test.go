@@ -29,8 +29,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 )
 
 // TestOrderFlow places an order through the UI and follows it to fulfilled with its notification, sees an

@@ -3,7 +3,6 @@ package ordersdb_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -161,7 +160,7 @@ func TestGetNotFound(t *testing.T) {
 func TestListKeyset(t *testing.T) {
 	ctx := context.Background()
 	store, _ := newStore(t)
-	svc := orders.NewService(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := orders.NewService(store, slog.New(slog.DiscardHandler))
 	base := time.Now().Add(-time.Hour)
 	var want []string // newest first
 	for i := range 7 {

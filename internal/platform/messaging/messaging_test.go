@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -24,7 +23,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 )
 
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+var discard = slog.New(slog.DiscardHandler)
 
 // env is an embedded SQS/SNS endpoint and clients for it.
 type env struct {

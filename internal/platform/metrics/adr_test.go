@@ -40,7 +40,7 @@ func TestADRMatchesCode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	named := regexp.MustCompile("- (?:counters|distributions) \\(([^)]*)\\)").FindAllStringSubmatch(text, -1)
+	named := regexp.MustCompile(`- (?:counters|distributions) \(([^)]*)\)`).FindAllStringSubmatch(text, -1)
 	if len(named) != 2 {
 		t.Fatalf("ADR 0003: want the counters and distributions lines, found %d", len(named))
 	}

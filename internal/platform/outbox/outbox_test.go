@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -25,7 +24,7 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 var (
-	discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+	discard = slog.New(slog.DiscardHandler)
 	table   = pgx.Identifier{"orders", "outbox"}
 	topics  = map[string]string{"order-events": "arn:aws:sns:us-east-1:000000000000:order-events"}
 )

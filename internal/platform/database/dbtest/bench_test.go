@@ -2,7 +2,6 @@ package dbtest_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -24,7 +23,7 @@ func BenchmarkNewDatabase(b *testing.B) {
 // BenchmarkMigrateFresh is the baseline: an empty database created and migrated from scratch.
 func BenchmarkMigrateFresh(b *testing.B) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	for b.Loop() {
 		pool, err := pgxpool.New(ctx, dbtest.NewEmptyDatabase(b).DSN())
 		if err != nil {

@@ -17,7 +17,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -255,7 +254,7 @@ func (c *cluster) buildTemplate(ctx context.Context) error {
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, servicePassword string) error {
-	m, err := dbmigrate.New(pool, migrations.FS(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m, err := dbmigrate.New(pool, migrations.FS(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
