@@ -11,7 +11,7 @@ import (
 )
 
 func testdata(name string) string {
-	return filepath.Join("..", "..", "internal", "preflight", "testdata", "d4", name)
+	return filepath.Join("..", "..", "internal", "tools", "preflight", "testdata", "d4", name)
 }
 
 // TestRunFailsOnFindings runs the command on the RDS Proxy toggle: with the deployed assembly as the baseline
