@@ -213,7 +213,7 @@ func TestStatefulMessaging(t *testing.T) {
 				t.Errorf("topic %s is not encrypted with a customer-managed key", id)
 			}
 		}
-		tmpl.countOf(t, "AWS::SQS::Queue", 2*len(m.Queues))
+		tmpl.countOf(t, "AWS::SQS::Queue", 3*len(m.Queues)) // queue, its dead-letter queue, its undelivered queue
 		msg := s.stacks.Stateful.Messaging
 		for _, q := range m.Queues {
 			queue := tmpl.Resources[tmpl.logicalID(t, msg.Queues[q.Name].Node().DefaultChild())]
@@ -232,7 +232,18 @@ func TestStatefulMessaging(t *testing.T) {
 			if redrive["maxReceiveCount"] != float64(q.MaxReceiveCount) {
 				t.Errorf("%s redrive = %v; want maxReceiveCount %d", q.Name, redrive, q.MaxReceiveCount)
 			}
-			for _, r := range []resource{queue, dlq} {
+			// What SNS cannot deliver is kept, not dropped: every subscription to the queue redrives to its
+			// undelivered queue.
+			undeliveredID := tmpl.logicalID(t, msg.UndeliveredQueues[q.Name].Node().DefaultChild())
+			for id, sub := range tmpl.ofType("AWS::SNS::Subscription") {
+				if !strings.Contains(mustJSON(sub.Properties["Endpoint"]), tmpl.logicalID(t, msg.Queues[q.Name].Node().DefaultChild())) {
+					continue
+				}
+				if got := mustJSON(sub.Properties["RedrivePolicy"]); !strings.Contains(got, `"deadLetterTargetArn":{"Fn::GetAtt":["`+undeliveredID+`","Arn"]}`) {
+					t.Errorf("subscription %s redrive = %s; want its queue's undelivered queue %s", id, got, undeliveredID)
+				}
+			}
+			for _, r := range []resource{queue, dlq, tmpl.Resources[undeliveredID]} {
 				if !refersTo(r.Properties["KmsMasterKeyId"], tmpl, "AWS::KMS::Key") {
 					t.Errorf("%s queue %v is not encrypted with a customer-managed key", q.Name, r.Properties["KmsMasterKeyId"])
 				}
@@ -246,7 +257,7 @@ func TestStatefulMessaging(t *testing.T) {
 				}
 			}
 		}
-		tmpl.countOf(t, "AWS::SQS::QueuePolicy", 2*len(m.Queues))
+		tmpl.countOf(t, "AWS::SQS::QueuePolicy", 3*len(m.Queues))
 		tmpl.countOf(t, "AWS::SNS::TopicPolicy", len(m.Topics)+1)
 	})
 }
@@ -319,7 +330,7 @@ func TestStatefulAlarms(t *testing.T) {
 		}
 		nq := len(s.manifest.Queues)
 		for metric, want := range map[string]int{
-			"ApproximateNumberOfMessagesVisible": nq, // dead-letter depth
+			"ApproximateNumberOfMessagesVisible": 2 * nq, // dead-letter depth, undelivered events
 			"ApproximateAgeOfOldestMessage":      nq,
 			"CPUUtilization":                     1,
 			"FreeStorageSpace":                   1,

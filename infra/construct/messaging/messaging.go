@@ -1,7 +1,7 @@
 // Package messaging creates the system's SNS topics and SQS queues from the services manifest: every topic and
 // queue encrypted with one customer-managed key whose policy lets SNS deliver to the encrypted queues, a
 // dead-letter queue per queue that keeps messages longer than its source, the subscriptions exactly as declared
-// (raw delivery, filter policy and scope), policies that refuse requests without TLS, and alarms on dead-letter
+// (raw delivery, filter policy and scope) with a queue for what SNS could not deliver, policies that refuse requests without TLS, and alarms on dead-letter
 // depth and on the age of the oldest message.
 package messaging
 
@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
@@ -49,6 +50,8 @@ type Messaging struct {
 	Topics           map[string]awssns.Topic
 	Queues           map[string]awssqs.Queue
 	DeadLetterQueues map[string]awssqs.Queue
+	// UndeliveredQueues keep, per queue, what its subscriptions could not deliver to it.
+	UndeliveredQueues map[string]awssqs.Queue
 	// Alarms are the queue alarms, keyed by queue name and kind ("fulfillment/dlq-depth").
 	Alarms map[string]awscloudwatch.Alarm
 
@@ -65,13 +68,14 @@ func New(scope constructs.Construct, id string, props Props) *Messaging {
 	encryption.AllowService(key, "AllowSnsToEncryptForQueues", "sns.amazonaws.com", "kms:Decrypt", "kms:GenerateDataKey")
 
 	m := &Messaging{
-		Construct:        c,
-		Key:              key,
-		Topics:           map[string]awssns.Topic{},
-		Queues:           map[string]awssqs.Queue{},
-		DeadLetterQueues: map[string]awssqs.Queue{},
-		Alarms:           map[string]awscloudwatch.Alarm{},
-		manifest:         props.Manifest,
+		Construct:         c,
+		Key:               key,
+		Topics:            map[string]awssns.Topic{},
+		Queues:            map[string]awssqs.Queue{},
+		DeadLetterQueues:  map[string]awssqs.Queue{},
+		UndeliveredQueues: map[string]awssqs.Queue{},
+		Alarms:            map[string]awscloudwatch.Alarm{},
+		manifest:          props.Manifest,
 	}
 	for _, t := range props.Manifest.Topics {
 		m.Topics[t.Name] = awssns.NewTopic(c, jsii.String(pascal(t.Name)+"Topic"), &awssns.TopicProps{
@@ -108,6 +112,24 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 	})
 	m.Queues[q.Name] = queue
 	m.DeadLetterQueues[q.Name] = dlq
+	// What SNS cannot deliver to the queue (a key or queue policy that no longer admits it: client errors, which
+	// SNS does not retry; or server errors past its retries) would otherwise be discarded while the publisher
+	// saw success. The subscriptions' own dead-letter queue keeps it, in the same account and region and under
+	// a key whose policy admits SNS (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
+	// It is apart from the queue's: its messages never reached the consumer, and redriving them is a different
+	// act (docs/runbook.md).
+	undelivered := awssqs.NewQueue(c, jsii.String(base+"UndeliveredQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: m.Key,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Seconds(jsii.Number(float64(q.DeadLetterRetentionSeconds()))),
+		RemovalPolicy:       props.Removal,
+	})
+	m.UndeliveredQueues[q.Name] = undelivered
+	cdknag.NagSuppressions_AddResourceSuppressions(undelivered, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is a dead-letter queue: of SNS subscriptions (their RedrivePolicy), which cdk-nag does not recognise."),
+	}}, jsii.Bool(true))
 
 	var sources []*string
 	for _, s := range q.Subscriptions {
@@ -117,6 +139,7 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 			TopicArn:           topic.TopicArn(),
 			Endpoint:           queue.QueueArn(),
 			RawMessageDelivery: jsii.Bool(s.RawMessageDelivery),
+			RedrivePolicy:      map[string]any{"deadLetterTargetArn": undelivered.QueueArn()},
 		})
 		if len(s.FilterPolicy) > 0 {
 			sub.SetFilterPolicy(s.FilterPolicy)
@@ -128,14 +151,16 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 		}
 		sources = append(sources, topic.TopicArn())
 	}
-	// Only the declared topics may send to the queue.
-	queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowSubscribedTopics"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("sqs:SendMessage"),
-		Resources:  &[]*string{queue.QueueArn()},
-		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
-	}))
+	// Only the declared topics may send to the queue and to its undelivered-messages queue.
+	for _, target := range []awssqs.Queue{queue, undelivered} {
+		target.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowSubscribedTopics"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("sns.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sqs:SendMessage"),
+			Resources:  &[]*string{target.QueueArn()},
+			Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
+		}))
+	}
 
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	m.Alarms[q.Name+"/dlq-depth"] = observability.NewAlarm(c, base+"DeadLetterDepthAlarm", props.AlarmTopic, observability.AlarmProps{
@@ -143,6 +168,12 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 		Threshold:   float64(props.Thresholds.DLQDepthThreshold),
 		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		Description: fmt.Sprintf("Messages from %s failed %d times and wait in its dead-letter queue: inspect them and redrive (docs/runbook.md).", q.Name, q.MaxReceiveCount),
+	})
+	m.Alarms[q.Name+"/undelivered"] = observability.NewAlarm(c, base+"UndeliveredAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:      undelivered.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Threshold:   1,
+		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		Description: fmt.Sprintf("SNS could not deliver events to %s (its key or queue policy refused them?): they wait in its undelivered queue; fix the cause and redrive (docs/runbook.md).", q.Name),
 	})
 	m.Alarms[q.Name+"/oldest-age"] = observability.NewAlarm(c, base+"OldestMessageAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:            queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
@@ -162,7 +193,8 @@ func (m *Messaging) Section() observability.Section {
 	for _, q := range m.manifest.Queues {
 		backlog = append(backlog, m.Queues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
 		age = append(age, m.Queues[q.Name].MetricApproximateAgeOfOldestMessage(opts))
-		dead = append(dead, m.DeadLetterQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
+		dead = append(dead, m.DeadLetterQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts),
+			m.UndeliveredQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
 	}
 	sum := &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}
 	for _, t := range m.manifest.Topics {
