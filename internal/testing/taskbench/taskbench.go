@@ -230,8 +230,8 @@ type WorkerThroughput struct {
 	GOMEMLIMIT  string   `json:"gomemlimit"`
 	CPUQuota    string   `json:"cpu_quota"`
 	// Rounds of MessagesPerRound each, alternating worker and baseline.
-	Rounds           int `json:"rounds"`
-	MessagesPerRound int `json:"messages_per_round"`
+	Rounds           int  `json:"rounds"`
+	MessagesPerRound int  `json:"messages_per_round"`
 	Worker           Side `json:"worker"`
 	Baseline         Side `json:"baseline"`
 	// Ratio is the worker's messages per second as a multiple of the baseline's.
@@ -262,6 +262,9 @@ func LoadRecord(path string) (WorkerThroughput, error) {
 func (r WorkerThroughput) Save(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644) //nolint:gosec // a committed, public measurement
