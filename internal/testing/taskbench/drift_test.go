@@ -1,7 +1,12 @@
 package taskbench_test
 
 import (
+	"fmt"
+	"math"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -54,5 +59,51 @@ func TestDrift(t *testing.T) {
 	}
 	if d := rec.Drift(0); d <= taskbench.MaxDrift {
 		t.Errorf("Drift(0) = %v; want above the bound", d)
+	}
+}
+
+// TestPagesStateTheScalingInputs: docs/benchmarks.md and docs/infrastructure.md state the safety factor, the
+// manifest's seconds_per_message and the backlog target it gives; they must be the code's and the manifest's.
+func TestPagesStateTheScalingInputs(t *testing.T) {
+	root := devenvtest.Root(t)
+	m, err := manifest.Load(filepath.Join(root, "infra", "services.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, ok := m.Service("worker")
+	if !ok {
+		t.Fatal("the manifest has no worker")
+	}
+	target := w.BacklogPerTaskTarget()
+	thousands := func(f float64) string {
+		s := strconv.FormatFloat(math.Round(f), 'f', 0, 64)
+		if len(s) > 3 {
+			s = s[:len(s)-3] + "," + s[len(s)-3:]
+		}
+		return s
+	}
+	spm := strconv.FormatFloat(w.SecondsPerMessage, 'f', -1, 64)
+	for page, wants := range map[string][]string{
+		"docs/benchmarks.md": {
+			fmt.Sprintf("safety factor of %v", taskbench.SafetyFactor),
+			"`seconds_per_message: " + spm + "`",
+			fmt.Sprintf("`acceptable_latency_seconds: %v`", w.AcceptableLatencySeconds),
+			"a target of " + thousands(target) + " messages per task",
+			fmt.Sprintf("more than %vx either way", taskbench.MaxDrift),
+			"testdata/worker-throughput.json",
+		},
+		"docs/infrastructure.md": {fmt.Sprintf("(%v / %s = %s messages per task", w.AcceptableLatencySeconds, spm, thousands(target))},
+		"docs/runbook.md":        {fmt.Sprintf("safety factor of %v", taskbench.SafetyFactor), fmt.Sprintf("drift more than %vx apart", taskbench.MaxDrift)},
+	} {
+		b, err := os.ReadFile(filepath.Join(root, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(string(b)), " ") // line breaks in the prose are spaces
+		for _, want := range wants {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s does not say %q", page, want)
+			}
+		}
 	}
 }
