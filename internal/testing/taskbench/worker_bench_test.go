@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -235,6 +237,9 @@ func runRound(b *testing.B, sys *loadtest.System, s *side, dir string, limit *ta
 	if err != nil {
 		b.Fatal(err)
 	}
+	if perfDir := os.Getenv(perfEnv); perfDir != "" && round > 0 {
+		defer profile(b, pid, filepath.Join(perfDir, fmt.Sprintf("%s-%d.perf", s.name, round)))()
+	}
 	var (
 		t0, t1     time.Time
 		n0         int
@@ -283,6 +288,29 @@ func runRound(b *testing.B, sys *loadtest.System, s *side, dir string, limit *ta
 	}
 	handled := float64(n - n0)
 	return roundResult{rate: handled / t1.Sub(t0).Seconds(), cpu: time.Duration(float64(cpu1-cpu0) / handled), rss: rss}
+}
+
+// perfEnv, set to a directory, makes BenchmarkWorker record a CPU profile of each measured round's process there
+// with perf (Linux perf_events; `perf report -i <file>` reads it).
+const perfEnv = "TASKBENCH_PERF"
+
+// profile starts perf recording process pid's CPU samples with call graphs into file, and returns the function
+// that stops it.
+func profile(b *testing.B, pid int, file string) func() {
+	b.Helper()
+	cmd := exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", file) //nolint:noctx // stopped by SIGINT, as perf expects
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("perf: %v", err)
+	}
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait() // perf ends by the signal; whether it wrote the profile is checked below
+		if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
+			b.Errorf("perf record wrote no profile to %s: %v\n%s", file, err, out.String())
+		}
+	}
 }
 
 // placed returns an order.placed event of two items in stock, as the API's relay publishes it.
