@@ -183,7 +183,7 @@ func coldStart(b *testing.B, binary string, env map[string]string, dir string, l
 		}
 		path = script
 	}
-	cmd := exec.Command(path) //nolint:noctx // stopped by SIGTERM below
+	cmd := exec.Command(path)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -86,13 +86,13 @@ func NewCPULimit(name string, vcpu float64) (*CPULimit, error) {
 	v1 := "/sys/fs/cgroup/cpu"
 	if _, err := os.Stat(filepath.Join(v1, "cpu.cfs_quota_us")); err == nil {
 		dir := filepath.Join(v1, name)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("cgroup v1: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(period)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_period_us"), []byte(strconv.Itoa(period)), 0o600); err != nil {
 			return nil, fmt.Errorf("cgroup v1 period: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.cfs_quota_us"), []byte(strconv.Itoa(quota)), 0o600); err != nil {
 			return nil, fmt.Errorf("cgroup v1 quota: %w", err)
 		}
 		return &CPULimit{procs: filepath.Join(dir, "cgroup.procs"), dir: dir}, nil
@@ -100,10 +100,10 @@ func NewCPULimit(name string, vcpu float64) (*CPULimit, error) {
 	v2 := "/sys/fs/cgroup"
 	if _, err := os.Stat(filepath.Join(v2, "cgroup.controllers")); err == nil {
 		dir := filepath.Join(v2, name)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("cgroup v2: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "cpu.max"), fmt.Appendf(nil, "%d %d", quota, period), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.max"), fmt.Appendf(nil, "%d %d", quota, period), 0o600); err != nil {
 			return nil, fmt.Errorf("cgroup v2 cpu.max: %w", err)
 		}
 		return &CPULimit{procs: filepath.Join(dir, "cgroup.procs"), dir: dir}, nil
@@ -144,7 +144,7 @@ func Wrap(dir, binary, pidFile string, limit *CPULimit) (string, error) {
 		_ = f.Close()
 		return "", err
 	}
-	if err := f.Chmod(0o755); err != nil { //nolint:gosec // an executable script of the test's own
+	if err := f.Chmod(0o755); err != nil {
 		_ = f.Close()
 		return "", err
 	}
@@ -264,7 +264,7 @@ func (r WorkerThroughput) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644) //nolint:gosec // a committed, public measurement

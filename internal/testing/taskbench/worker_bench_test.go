@@ -298,7 +298,7 @@ const perfEnv = "TASKBENCH_PERF"
 // that stops it.
 func profile(b *testing.B, pid int, file string) func() {
 	b.Helper()
-	cmd := exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", file) //nolint:noctx // stopped by SIGINT, as perf expects
+	cmd := exec.Command("perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", file)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
