@@ -48,6 +48,12 @@ test: deps ## Run every test: services, embedded endpoint, infrastructure.
 bench: deps ## Run the benchmarks: each is a ratio against a baseline run alongside (docs/benchmarks.md).
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m ./internal/localaws ./internal/orders/ordersdb ./internal/api ./internal/platform/database/dbtest
 	$(MAKE) bench-system
+	$(MAKE) bench-task
+
+.PHONY: bench-task
+bench-task: deps ## One task at its dev size: worker messages/s against a baseline (recorded for the scaling target), cold start, image size.
+	set -o pipefail; TASKBENCH_RECORD=1 $(GO) test -v -run '^$$' -bench '^Benchmark(Worker|ColdStart)$$' -benchtime 1x -timeout 15m ./internal/testing/taskbench \
+		| grep -v '^=== '
 
 .PHONY: bench-system
 bench-system: deps ## End to end: the API against a minimal baseline under HTTP load, p99 at half peak, event latency.

@@ -20,7 +20,7 @@ func TestLoadShippedManifest(t *testing.T) {
 	if !ok || worker.Kind != KindWorker {
 		t.Fatalf("Service(worker) = %+v, %v; want a worker", worker, ok)
 	}
-	if got, want := worker.BacklogPerTaskTarget(), 150.0; got != want {
+	if got, want := worker.BacklogPerTaskTarget(), 2500.0; got != want {
 		t.Errorf("worker.BacklogPerTaskTarget() = %v; want %v", got, want)
 	}
 	q, ok := m.Queue("fulfillment")

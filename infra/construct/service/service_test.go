@@ -279,8 +279,8 @@ func TestScaling(t *testing.T) {
 	if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; constructtest.JSON(predefined) != constructtest.JSON(want) {
 		t.Errorf("predefined target tracking = %v; want %v", predefined, want)
 	}
-	if backlogTarget != 150 {
-		t.Errorf("backlog per task target = %v; want 150 (30 s / 0.2 s)", backlogTarget)
+	if backlogTarget != 2500 {
+		t.Errorf("backlog per task target = %v; want 2500 (30 s / 0.012 s)", backlogTarget)
 	}
 	if !strings.Contains(backlogExpr, "/ FILL(tasks, 0)") {
 		t.Errorf("backlog expression = %q; want visible messages divided by running tasks", backlogExpr)
