@@ -3,9 +3,11 @@
 // locally), and optionally IAM authentication tokens instead of a password, generated per connection so they
 // never expire in a long-lived pool.
 //
-// Open retries until the database answers, with backoff and bounded by ctx, because on ECS a task may start
-// while the database is still coming up or failing over; the pool then reconnects by itself, and Ready lets
-// /readyz report when it cannot.
+// Connecting never blocks a service's start: New returns a pool at once and Wait retries with backoff, without
+// a deadline, until the database accepts the service's role (on a first deploy the role exists only once the
+// migration has run; during a failover the instance is briefly gone), logging each failure with a Reason that
+// names the likely cause. Open does the same bounded by a context, for one-off commands such as the migration.
+// The pool reconnects by itself afterwards, and Ready lets /readyz report when it cannot (docs/adr/0007).
 package database
 
 import (
@@ -13,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"crypto/tls"
+	"crypto/x509"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -22,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
@@ -123,37 +128,100 @@ func (c Config) poolConfig() (*pgxpool.Config, error) {
 	return pc, nil
 }
 
-// Open returns a connection pool once the database answers. It retries with exponential backoff and jitter
-// until ctx ends, logging each failure; give ctx a deadline to bound start-up.
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+// New returns a connection pool for cfg without connecting: connections are made when first used. Only a
+// configuration that can never work (an unreadable CA file, IAM authentication without credentials) is an
+// error.
+func New(cfg Config) (*pgxpool.Pool, error) {
 	pc, err := cfg.poolConfig()
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)
 	}
+	return pool, nil
+}
+
+// Open returns a connection pool once the database answers. It retries like Wait until ctx ends; give ctx a
+// deadline to bound start-up.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := Wait(ctx, pool, nil, log); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s at %s:%d: %w", cfg.Name, cfg.Host, cfg.Port, err)
+	}
+	return pool, nil
+}
+
+// MaxRetryDelay is the longest pause between two attempts of Wait.
+const MaxRetryDelay = 5 * time.Second
+
+// Wait pings the database through pool until it answers, with exponential backoff and full jitter (100 ms up
+// to MaxRetryDelay) and no deadline of its own: it returns nil once connected, or ctx's error (with the last
+// failure) when ctx ends first. Each failure is logged at warn with its Reason; the error text comes from pgx,
+// which never includes the password or IAM token. onFailure, when not nil, is told each failure.
+func Wait(ctx context.Context, pool *pgxpool.Pool, onFailure func(error), log *slog.Logger) error {
 	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := pool.Ping(ctx)
 		if err == nil {
 			if attempt > 1 {
-				log.Info("database reachable", "attempt", attempt)
+				log.Info("database ready", "attempt", attempt)
 			}
-			return pool, nil
+			return nil
 		}
-		log.Warn("database not reachable yet", "attempt", attempt, "retry_in", delay, "err", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+		}
+		if onFailure != nil {
+			onFailure(err)
+		}
+		log.Warn("database not ready yet", "attempt", attempt, "retry_in", delay.Round(time.Millisecond),
+			"reason", Reason(err), "err", err)
 		select {
 		case <-ctx.Done():
-			pool.Close()
-			return nil, fmt.Errorf("connect to database %s at %s:%d: %w (last error: %w)", cfg.Name, cfg.Host, cfg.Port, ctx.Err(), err)
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		// Full jitter keeps many tasks started together from retrying in step.
-		delay = min(2*delay, 5*time.Second)
+		delay = min(2*delay, MaxRetryDelay)
 		delay = delay/2 + rand.N(delay/2+1)
 	}
+}
+
+// Reason names the likely cause of a connection failure in a few words, for logs and for /readyz: it holds no
+// host, user or secret, only the class of failure and what usually fixes it.
+func Reason(err error) string {
+	var pgErr *pgconn.PgError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var certErr *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pgErr):
+		switch pgErr.Code {
+		case "28000", "28P01": // invalid_authorization_specification, invalid_password
+			return "the database refuses the service's role: it does not exist yet or cannot log in (run the migration)"
+		case "3D000": // invalid_catalog_name
+			return "the database does not exist"
+		case "57P03": // cannot_connect_now
+			return "the database is starting up or shutting down"
+		case "53300": // too_many_connections
+			return "the database has no connection slot left"
+		}
+		return "the database refused the connection (SQLSTATE " + pgErr.Code + ")"
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &certErr):
+		return "the server's TLS certificate is not trusted (check DATABASE_CA_FILE and DATABASE_HOST)"
+	case errors.As(err, &netErr):
+		return "the database is unreachable"
+	}
+	return "the database cannot be used"
 }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise (also when fn

@@ -176,8 +176,8 @@ func TestOpenRefusesUntrustedServer(t *testing.T) {
 	if !strings.Contains(err.Error(), "certificate") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Open = %v; want a certificate error after retrying until the deadline", err)
 	}
-	if !strings.Contains(logs.String(), "database not reachable yet") {
-		t.Errorf("logs = %q; want each failed attempt logged", logs.String())
+	if !strings.Contains(logs.String(), "database not ready yet") || !strings.Contains(logs.String(), "DATABASE_CA_FILE") {
+		t.Errorf("logs = %q; want each failed attempt logged with a reason naming DATABASE_CA_FILE", logs.String())
 	}
 }
 
@@ -213,7 +213,7 @@ func TestOpenRetriesUntilDatabaseUp(t *testing.T) {
 		done <- result{err}
 	}()
 	// Start the database only once Open has failed at least once.
-	for !strings.Contains(logs.String(), "database not reachable yet") {
+	for !strings.Contains(logs.String(), "database not ready yet") {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := srv.Resume(ctx); err != nil {
