@@ -12,11 +12,11 @@ package database
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"crypto/tls"
-	"crypto/x509"
 	"math/rand/v2"
 	"net"
 	"net/url"
