@@ -93,3 +93,46 @@ func TestSIGTERMWhileWaitingForTheDatabaseExitsCleanly(t *testing.T) {
 		t.Errorf("api took %v to exit after SIGTERM while waiting for the database; want well under %v", took, shutdown)
 	}
 }
+
+// TestSystemTrustStore runs the api binary with DATABASE_CA_FILE=system, as behind RDS Proxy, whose ACM
+// certificate chains to roots of the operating system's store. Go reads the store from SSL_CERT_FILE on Linux,
+// so the test makes the local server's CA that store: the api verifies the server against it (verify-full) and
+// becomes ready. With a store that lacks the CA (the RDS bundle instead), it stays not ready and says why.
+func TestSystemTrustStore(t *testing.T) {
+	const shutdown = 5 * time.Second
+	sys := loadtest.NewSystem(t, 5*time.Second)
+	bin := filepath.Join(devenvtest.Build(t, "./cmd/api"), "api")
+	for _, tc := range []struct {
+		name, store string
+		ready       bool
+	}{
+		{"the store holds the server's CA", sys.DB.CAFile, true},
+		{"the store lacks the server's CA", filepath.Join(devenvtest.Root(t), "certs", "rds-global-bundle.pem"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := sys.APIEnv(shutdown)
+			env["DATABASE_CA_FILE"] = "system"
+			env["SSL_CERT_FILE"] = tc.store
+			env["SSL_CERT_DIR"] = t.TempDir() // nothing from the machine's own store
+			p := loadtest.Start(t, bin, env)
+			base := "http://" + p.Addr
+			if tc.ready {
+				loadtest.Eventually(t, "/readyz answers 200", func() bool {
+					code, _ := loadtest.Probe(t, base+"/readyz")
+					return code == http.StatusOK
+				})
+			} else {
+				loadtest.Eventually(t, "/readyz names the untrusted certificate", func() bool {
+					code, body := loadtest.Probe(t, base+"/readyz")
+					if code != http.StatusServiceUnavailable {
+						t.Fatalf("GET /readyz = %d %s; want 503", code, body)
+					}
+					return strings.Contains(body, "DATABASE_CA_FILE")
+				})
+			}
+			if err := p.Stop(shutdown); err != nil {
+				t.Errorf("api after SIGTERM: %v; want exit status 0", err)
+			}
+		})
+	}
+}

@@ -14,12 +14,15 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -46,11 +49,24 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 	// SSLMode is verify-full (used on AWS and locally), verify-ca or require.
 	SSLMode string
-	// CAFile is the PEM bundle that signs the server certificate; "" uses the system roots.
+	// CAFile is what the server certificate is verified against: the path of a PEM bundle (the RDS bundle for a
+	// DB instance), SystemRoots (the operating system's roots, for RDS Proxy) or, in a Config built in code,
+	// "" (Go's system roots, without forcing verify-full).
 	CAFile string
 	// MaxConns bounds the pool; 0 means 10.
 	MaxConns int32
 }
+
+// SystemRoots is the DATABASE_CA_FILE value that verifies the server against the operating system's roots
+// (pgx's sslrootcert=system, which pgx v5 supports since v5.7.0: "Add support for sslrootcert=system" in its
+// CHANGELOG, pgconn/config.go configTLS loads x509.SystemCertPool and forces verify-full). RDS Proxy presents
+// an ACM certificate that chains to the Amazon Trust Services roots, not to the RDS CAs
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html#rds-proxy-security.tls,
+// https://docs.aws.amazon.com/prescriptive-guidance/latest/amazon-rds-proxy/best-practices.html); the image's
+// base ships those roots in its ca-certificates. libpq allows sslrootcert=system with verify-full only
+// (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLROOTCERT), and so does
+// ReadConfig.
+const SystemRoots = "system"
 
 // ReadConfig reads the DATABASE_* variables of docs/configuration.md. With DATABASE_IAM_AUTH=true it also needs
 // AWS_REGION, and the caller sets Credentials from its AWS configuration.
@@ -63,8 +79,9 @@ func ReadConfig(r *config.Reader) Config {
 		Password: r.Secret("DATABASE_PASSWORD"),
 		IAMAuth:  r.Bool("DATABASE_IAM_AUTH", false),
 		SSLMode:  r.OneOf("DATABASE_SSLMODE", "verify-full", "verify-full", "verify-ca", "require"),
-		CAFile:   r.String("DATABASE_CA_FILE", ""),
+		CAFile:   r.String("DATABASE_CA_FILE", SystemRoots),
 	}
+	checkCAFile(r, c.CAFile, c.SSLMode)
 	if c.IAMAuth {
 		c.Region = r.Required("AWS_REGION")
 		r.Check(c.Password == "", "DATABASE_PASSWORD", "must be unset when DATABASE_IAM_AUTH is true")
@@ -72,6 +89,35 @@ func ReadConfig(r *config.Reader) Config {
 		r.Check(c.Password != "", "DATABASE_PASSWORD", "required unless DATABASE_IAM_AUTH is true")
 	}
 	return c
+}
+
+// checkCAFile reports a DATABASE_CA_FILE that can never work: neither SystemRoots nor an absolute path to a
+// readable PEM file holding at least one certificate, or SystemRoots with a mode weaker than verify-full.
+func checkCAFile(r *config.Reader, caFile, sslMode string) {
+	const key = "DATABASE_CA_FILE"
+	switch {
+	case caFile == SystemRoots:
+		r.Check(sslMode == "verify-full", key, "system (the operating system's roots) needs DATABASE_SSLMODE=verify-full: any certificate a public CA issued for another name would pass a weaker check")
+		return
+	case !filepath.IsAbs(caFile):
+		r.Fail(key, fmt.Sprintf("%q is neither %q nor an absolute path to a PEM bundle", caFile, SystemRoots))
+		return
+	}
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		r.Fail(key, fmt.Sprintf("cannot read the CA bundle: %v", err))
+		return
+	}
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			r.Fail(key, caFile+" holds no PEM certificate")
+			return
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); block.Type == "CERTIFICATE" && err == nil {
+			return
+		}
+	}
 }
 
 // LogValue describes the configuration without its secret.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,51 @@ func TestReadConfig(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("ReadConfig error = %v; want it to contain %q", err, want)
 				}
+			}
+		})
+	}
+}
+
+// DATABASE_CA_FILE is system (the default) or an absolute path to a PEM bundle; anything else is a
+// configuration error that names the key, before any connection is tried.
+func TestReadConfigCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := filepath.Abs(filepath.Join("..", "..", "..", "certs", "rds-global-bundle.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, caFile, sslMode string
+		want                  string // the CAFile read, or the error's text
+		wantErr               bool
+	}{
+		{"unset: system roots", "", "", database.SystemRoots, false},
+		{"system", "system", "verify-full", database.SystemRoots, false},
+		{"bundle", bundle, "", bundle, false},
+		{"system with a weaker mode", "system", "verify-ca", "DATABASE_CA_FILE: system (the operating system's roots) needs DATABASE_SSLMODE=verify-full", true},
+		{"misspelt", "System", "", `DATABASE_CA_FILE: "System" is neither "system" nor an absolute path`, true},
+		{"relative path", "certs/rds-global-bundle.pem", "", `DATABASE_CA_FILE: "certs/rds-global-bundle.pem" is neither`, true},
+		{"missing file", filepath.Join(dir, "missing.pem"), "", "DATABASE_CA_FILE: cannot read the CA bundle", true},
+		{"not PEM", notPEM, "", "DATABASE_CA_FILE: " + notPEM + " holds no PEM certificate", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_HOST": "db.example", "DATABASE_NAME": "app", "DATABASE_USER": "orders_api",
+				"DATABASE_PASSWORD": "pw", "DATABASE_CA_FILE": tt.caFile, "DATABASE_SSLMODE": tt.sslMode}
+			r := config.NewReader(func(k string) string { return env[k] })
+			cfg := database.ReadConfig(r)
+			err := r.Err()
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q) error = %v; want %q", tt.caFile, err, tt.want)
+			case !tt.wantErr && err != nil:
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q) error = %v; want none", tt.caFile, err)
+			case !tt.wantErr && cfg.CAFile != tt.want:
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q).CAFile = %q; want %q", tt.caFile, cfg.CAFile, tt.want)
 			}
 		})
 	}
