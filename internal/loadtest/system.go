@@ -271,6 +271,18 @@ func Start(t testing.TB, binary string, env map[string]string) *Process {
 	return p
 }
 
+// StartReady is Start followed by a wait until the process reports ready on /readyz, as a load balancer
+// routes to a target only once it passes its checks: the services listen before their database is ready.
+func StartReady(t testing.TB, binary string, env map[string]string) *Process {
+	t.Helper()
+	p := Start(t, binary, env)
+	Eventually(t, filepath.Base(binary)+" reports ready", func() bool {
+		code, _ := Probe(t, "http://"+p.Addr+"/readyz")
+		return code == http.StatusOK
+	})
+	return p
+}
+
 // ErrKilled is returned by Stop when the process outlived its grace period and was killed.
 var ErrKilled = errors.New("still running after the grace period: killed")
 
