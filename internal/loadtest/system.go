@@ -329,7 +329,11 @@ func Migrate(t testing.TB, binary string, db *dbtest.Database) {
 // Probe answers GET url's status code and body; a transport error fails the test.
 func Probe(t testing.TB, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url) //nolint:noctx // a loopback probe of a test's own process
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
