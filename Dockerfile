@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # One image for every service: static binaries at /app/<command> on a distroless, non-root base, with the RDS CA
-# bundle at /etc/ssl/certs/rds-global-bundle.pem (docs/configuration.md, "Image"). Multi-arch:
+# bundle for all AWS Regions at /etc/ssl/certs/rds-global-bundle.pem (docs/configuration.md, "Image"); the base's
+# own system roots (ca-certificates) serve DATABASE_CA_FILE=system. Multi-arch:
 #   docker buildx build --platform linux/arm64,linux/amd64 -t <repo>:<sha> .
 # `make images-check` verifies offline what it can: every binary cross-compiles static for both architectures,
 # starts, the image fits the 25 MB budget compressed (as pushed to ECR and pulled by a task: about 18 MB for
@@ -19,15 +20,16 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/root/go/pkg/mod go mod download
 COPY . .
-# The CA bundle is committed with its checksum; a changed or corrupted bundle fails the build here.
-RUN cd certs && sha256sum -c rds-ca-bundle.pem.sha256
+# The CA bundle is committed with its pinned digest (scripts/rds-bundle.sh); a changed or corrupted bundle fails
+# the build here.
+RUN cd certs && sha256sum -c rds-global-bundle.pem.sha256
 RUN --mount=type=cache,target=/root/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w" -o /out/ ./cmd/api ./cmd/worker ./cmd/migrate
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/ /app/
-COPY --from=build /src/certs/rds-ca-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
+COPY --from=build /src/certs/rds-global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 USER nonroot:nonroot
 # ECS task definitions choose the binary by entry point (/app/api, /app/worker or /app/migrate).
 ENTRYPOINT ["/app/api"]

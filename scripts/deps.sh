@@ -55,3 +55,5 @@ fi
 
 npm_ci test/referee
 npm_ci infra/_spec
+# The pinned source of certs/rds-global-bundle.pem; internal/tools/imagecheck checks the committed bundle against it.
+npm_ci certs

@@ -82,7 +82,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer base.Pool.Close()
+	defer base.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
 
 	store := ordersdb.New(pool)
@@ -130,13 +130,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// published by this task rather than left for another one.
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { defer stopRelay(); return srv.Run(gctx) })
-	g.Go(func() error { return relay.Run(relayCtx) })
-	g.Go(func() error { return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })
+	// The HTTP server answers at once (/healthz 200, /readyz 503 with the reason, the API 503 while the
+	// database cannot be used); what works on the database in the background starts once it accepts the role.
 	g.Go(func() error {
-		return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
+		if !base.WaitReady(gctx) {
+			return nil // stopping before the database was ready: nothing to drain
+		}
+		g.Go(func() error { return relay.Run(relayCtx) })
+		g.Go(func() error { return consumer.Run(gctx) })
+		g.Go(func() error {
+			return inbox.New(ordersdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
+		})
+		g.Go(func() error { return store.RunKeyPruner(gctx, time.Hour, log) })
+		return nil
 	})
-	g.Go(func() error { return store.RunKeyPruner(gctx, time.Hour, log) })
 	err = g.Wait()
 	log.Info("stopped", "err", err)
 	return err

@@ -199,6 +199,9 @@ func startAPI(t *testing.T) *apiProcess {
 		done <- err
 		t.Fatalf("api run() = %v before listening", err)
 	}
+	// It listens before its database is ready (ADR 0007); the tests start from a ready task, as the load
+	// balancer's traffic does.
+	loadtest.Eventually(t, "the api is ready", func() bool { status, _ := a.do(t, "GET", "/readyz", ""); return status == 200 })
 	return a
 }
 

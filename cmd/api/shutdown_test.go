@@ -25,7 +25,7 @@ func TestSIGTERMDuringLoadFailsNoRequest(t *testing.T) {
 	const shutdown = 5 * time.Second
 	sys := loadtest.NewSystem(t, 5*time.Second)
 	bin := devenvtest.Build(t, "./cmd/api")
-	p := loadtest.Start(t, filepath.Join(bin, "api"), sys.APIEnv(shutdown))
+	p := loadtest.StartReady(t, filepath.Join(bin, "api"), sys.APIEnv(shutdown))
 	base := "http://" + p.Addr
 	lb := loadtest.WatchReadiness(t.Context(), base, 20*time.Millisecond)
 

@@ -39,6 +39,6 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	return imagecheck.Check(ctx, imagecheck.Options{
-		Root: ".", Dir: dir, Commands: imagecheck.Commands(m), CABundle: "certs/rds-ca-bundle.pem",
+		Root: ".", Dir: dir, Commands: imagecheck.Commands(m), CABundle: "certs/rds-global-bundle.pem",
 	}, runtime.GOARCH, stdout)
 }

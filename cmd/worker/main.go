@@ -83,7 +83,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer base.Pool.Close()
+	defer base.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
 
 	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
@@ -127,11 +127,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// are published by this task rather than left for another one (service.SplitShutdown).
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error { return relay.Run(relayCtx) })
-	g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })
+	// /healthz answers at once and /readyz reports the reason while the database cannot be used; no message is
+	// received before the database accepts the role, so none waits in flight for a database that is not there.
 	g.Go(func() error {
-		return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
+		if !base.WaitReady(gctx) {
+			stopRelay()
+			return nil // stopping before the database was ready: nothing to drain
+		}
+		g.Go(func() error { return relay.Run(relayCtx) })
+		g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
+		g.Go(func() error {
+			return inbox.New(fulfillmentdb.InboxTable).RunPruner(gctx, pool, inbox.DefaultRetention, time.Hour, log)
+		})
+		return nil
 	})
 	err = g.Wait()
 	log.Info("stopped", "err", err)

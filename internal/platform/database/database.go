@@ -3,25 +3,33 @@
 // locally), and optionally IAM authentication tokens instead of a password, generated per connection so they
 // never expire in a long-lived pool.
 //
-// Open retries until the database answers, with backoff and bounded by ctx, because on ECS a task may start
-// while the database is still coming up or failing over; the pool then reconnects by itself, and Ready lets
-// /readyz report when it cannot.
+// Connecting never blocks a service's start: New returns a pool at once and Wait retries with backoff, without
+// a deadline, until the database accepts the service's role (on a first deploy the role exists only once the
+// migration has run; during a failover the instance is briefly gone), logging each failure with a Reason that
+// names the likely cause. Open does the same bounded by a context, for one-off commands such as the migration.
+// The pool reconnects by itself afterwards, and Ready lets /readyz report when it cannot (docs/adr/0007).
 package database
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
@@ -41,11 +49,24 @@ type Config struct {
 	Credentials aws.CredentialsProvider
 	// SSLMode is verify-full (used on AWS and locally), verify-ca or require.
 	SSLMode string
-	// CAFile is the PEM bundle that signs the server certificate; "" uses the system roots.
+	// CAFile is what the server certificate is verified against: the path of a PEM bundle (the RDS bundle for a
+	// DB instance), SystemRoots (the operating system's roots, for RDS Proxy) or, in a Config built in code,
+	// "" (Go's system roots, without forcing verify-full).
 	CAFile string
 	// MaxConns bounds the pool; 0 means 10.
 	MaxConns int32
 }
+
+// SystemRoots is the DATABASE_CA_FILE value that verifies the server against the operating system's roots
+// (pgx's sslrootcert=system, which pgx v5 supports since v5.7.0: "Add support for sslrootcert=system" in its
+// CHANGELOG, pgconn/config.go configTLS loads x509.SystemCertPool and forces verify-full). RDS Proxy presents
+// an ACM certificate that chains to the Amazon Trust Services roots, not to the RDS CAs
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html#rds-proxy-security.tls,
+// https://docs.aws.amazon.com/prescriptive-guidance/latest/amazon-rds-proxy/best-practices.html); the image's
+// base ships those roots in its ca-certificates. libpq allows sslrootcert=system with verify-full only
+// (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-SSLROOTCERT), and so does
+// ReadConfig.
+const SystemRoots = "system"
 
 // ReadConfig reads the DATABASE_* variables of docs/configuration.md. With DATABASE_IAM_AUTH=true it also needs
 // AWS_REGION, and the caller sets Credentials from its AWS configuration.
@@ -58,8 +79,9 @@ func ReadConfig(r *config.Reader) Config {
 		Password: r.Secret("DATABASE_PASSWORD"),
 		IAMAuth:  r.Bool("DATABASE_IAM_AUTH", false),
 		SSLMode:  r.OneOf("DATABASE_SSLMODE", "verify-full", "verify-full", "verify-ca", "require"),
-		CAFile:   r.String("DATABASE_CA_FILE", ""),
+		CAFile:   r.String("DATABASE_CA_FILE", SystemRoots),
 	}
+	checkCAFile(r, c.CAFile, c.SSLMode)
 	if c.IAMAuth {
 		c.Region = r.Required("AWS_REGION")
 		r.Check(c.Password == "", "DATABASE_PASSWORD", "must be unset when DATABASE_IAM_AUTH is true")
@@ -67,6 +89,35 @@ func ReadConfig(r *config.Reader) Config {
 		r.Check(c.Password != "", "DATABASE_PASSWORD", "required unless DATABASE_IAM_AUTH is true")
 	}
 	return c
+}
+
+// checkCAFile reports a DATABASE_CA_FILE that can never work: neither SystemRoots nor an absolute path to a
+// readable PEM file holding at least one certificate, or SystemRoots with a mode weaker than verify-full.
+func checkCAFile(r *config.Reader, caFile, sslMode string) {
+	const key = "DATABASE_CA_FILE"
+	switch {
+	case caFile == SystemRoots:
+		r.Check(sslMode == "verify-full", key, "system (the operating system's roots) needs DATABASE_SSLMODE=verify-full: any certificate a public CA issued for another name would pass a weaker check")
+		return
+	case !filepath.IsAbs(caFile):
+		r.Fail(key, fmt.Sprintf("%q is neither %q nor an absolute path to a PEM bundle", caFile, SystemRoots))
+		return
+	}
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		r.Fail(key, fmt.Sprintf("cannot read the CA bundle: %v", err))
+		return
+	}
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			r.Fail(key, caFile+" holds no PEM certificate")
+			return
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); block.Type == "CERTIFICATE" && err == nil {
+			return
+		}
+	}
 }
 
 // LogValue describes the configuration without its secret.
@@ -123,37 +174,100 @@ func (c Config) poolConfig() (*pgxpool.Config, error) {
 	return pc, nil
 }
 
-// Open returns a connection pool once the database answers. It retries with exponential backoff and jitter
-// until ctx ends, logging each failure; give ctx a deadline to bound start-up.
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+// New returns a connection pool for cfg without connecting: connections are made when first used. Only a
+// configuration that can never work (an unreadable CA file, IAM authentication without credentials) is an
+// error.
+func New(cfg Config) (*pgxpool.Pool, error) {
 	pc, err := cfg.poolConfig()
 	if err != nil {
 		return nil, err
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)
 	}
+	return pool, nil
+}
+
+// Open returns a connection pool once the database answers. It retries like Wait until ctx ends; give ctx a
+// deadline to bound start-up.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := Wait(ctx, pool, nil, log); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s at %s:%d: %w", cfg.Name, cfg.Host, cfg.Port, err)
+	}
+	return pool, nil
+}
+
+// MaxRetryDelay is the longest pause between two attempts of Wait.
+const MaxRetryDelay = 5 * time.Second
+
+// Wait pings the database through pool until it answers, with exponential backoff and full jitter (100 ms up
+// to MaxRetryDelay) and no deadline of its own: it returns nil once connected, or ctx's error (with the last
+// failure) when ctx ends first. Each failure is logged at warn with its Reason; the error text comes from pgx,
+// which never includes the password or IAM token. onFailure, when not nil, is told each failure.
+func Wait(ctx context.Context, pool *pgxpool.Pool, onFailure func(error), log *slog.Logger) error {
 	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := pool.Ping(ctx)
 		if err == nil {
 			if attempt > 1 {
-				log.Info("database reachable", "attempt", attempt)
+				log.Info("database ready", "attempt", attempt)
 			}
-			return pool, nil
+			return nil
 		}
-		log.Warn("database not reachable yet", "attempt", attempt, "retry_in", delay, "err", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
+		}
+		if onFailure != nil {
+			onFailure(err)
+		}
+		log.Warn("database not ready yet", "attempt", attempt, "retry_in", delay.Round(time.Millisecond),
+			"reason", Reason(err), "err", err)
 		select {
 		case <-ctx.Done():
-			pool.Close()
-			return nil, fmt.Errorf("connect to database %s at %s:%d: %w (last error: %w)", cfg.Name, cfg.Host, cfg.Port, ctx.Err(), err)
+			return fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		case <-time.After(delay):
 		}
 		// Full jitter keeps many tasks started together from retrying in step.
-		delay = min(2*delay, 5*time.Second)
+		delay = min(2*delay, MaxRetryDelay)
 		delay = delay/2 + rand.N(delay/2+1)
 	}
+}
+
+// Reason names the likely cause of a connection failure in a few words, for logs and for /readyz: it holds no
+// host, user or secret, only the class of failure and what usually fixes it.
+func Reason(err error) string {
+	var pgErr *pgconn.PgError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var certErr *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pgErr):
+		switch pgErr.Code {
+		case "28000", "28P01": // invalid_authorization_specification, invalid_password
+			return "the database refuses the service's role: it does not exist yet or cannot log in (run the migration)"
+		case "3D000": // invalid_catalog_name
+			return "the database does not exist"
+		case "57P03": // cannot_connect_now
+			return "the database is starting up or shutting down"
+		case "53300": // too_many_connections
+			return "the database has no connection slot left"
+		}
+		return "the database refused the connection (SQLSTATE " + pgErr.Code + ")"
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &certErr):
+		return "the server's TLS certificate is not trusted (check DATABASE_CA_FILE and DATABASE_HOST)"
+	case errors.As(err, &netErr):
+		return "the database is unreachable"
+	}
+	return "the database cannot be used"
 }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling back otherwise (also when fn

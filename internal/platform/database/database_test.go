@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +81,51 @@ func TestReadConfig(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Errorf("ReadConfig error = %v; want it to contain %q", err, want)
 				}
+			}
+		})
+	}
+}
+
+// DATABASE_CA_FILE is system (the default) or an absolute path to a PEM bundle; anything else is a
+// configuration error that names the key, before any connection is tried.
+func TestReadConfigCAFile(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := filepath.Abs(filepath.Join("..", "..", "..", "certs", "rds-global-bundle.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, caFile, sslMode string
+		want                  string // the CAFile read, or the error's text
+		wantErr               bool
+	}{
+		{"unset: system roots", "", "", database.SystemRoots, false},
+		{"system", "system", "verify-full", database.SystemRoots, false},
+		{"bundle", bundle, "", bundle, false},
+		{"system with a weaker mode", "system", "verify-ca", "DATABASE_CA_FILE: system (the operating system's roots) needs DATABASE_SSLMODE=verify-full", true},
+		{"misspelt", "System", "", `DATABASE_CA_FILE: "System" is neither "system" nor an absolute path`, true},
+		{"relative path", "certs/rds-global-bundle.pem", "", `DATABASE_CA_FILE: "certs/rds-global-bundle.pem" is neither`, true},
+		{"missing file", filepath.Join(dir, "missing.pem"), "", "DATABASE_CA_FILE: cannot read the CA bundle", true},
+		{"not PEM", notPEM, "", "DATABASE_CA_FILE: " + notPEM + " holds no PEM certificate", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_HOST": "db.example", "DATABASE_NAME": "app", "DATABASE_USER": "orders_api",
+				"DATABASE_PASSWORD": "pw", "DATABASE_CA_FILE": tt.caFile, "DATABASE_SSLMODE": tt.sslMode}
+			r := config.NewReader(func(k string) string { return env[k] })
+			cfg := database.ReadConfig(r)
+			err := r.Err()
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q) error = %v; want %q", tt.caFile, err, tt.want)
+			case !tt.wantErr && err != nil:
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q) error = %v; want none", tt.caFile, err)
+			case !tt.wantErr && cfg.CAFile != tt.want:
+				t.Errorf("ReadConfig(DATABASE_CA_FILE=%q).CAFile = %q; want %q", tt.caFile, cfg.CAFile, tt.want)
 			}
 		})
 	}
@@ -175,8 +222,8 @@ func TestOpenRefusesUntrustedServer(t *testing.T) {
 	if !strings.Contains(err.Error(), "certificate") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Open = %v; want a certificate error after retrying until the deadline", err)
 	}
-	if !strings.Contains(logs.String(), "database not reachable yet") {
-		t.Errorf("logs = %q; want each failed attempt logged", logs.String())
+	if !strings.Contains(logs.String(), "database not ready yet") || !strings.Contains(logs.String(), "DATABASE_CA_FILE") {
+		t.Errorf("logs = %q; want each failed attempt logged with a reason naming DATABASE_CA_FILE", logs.String())
 	}
 }
 
@@ -212,7 +259,7 @@ func TestOpenRetriesUntilDatabaseUp(t *testing.T) {
 		done <- result{err}
 	}()
 	// Start the database only once Open has failed at least once.
-	for !strings.Contains(logs.String(), "database not reachable yet") {
+	for !strings.Contains(logs.String(), "database not ready yet") {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := srv.Resume(ctx); err != nil {

@@ -8,6 +8,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -54,12 +55,26 @@ func (c *Checker) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /readyz", c.Readyz)
 }
 
-// Report is the JSON body of /readyz: the overall status and each check's ("ok" or "failed"). Failure
-// details are logged, not served, so a probe does not reveal internals.
+// Report is the JSON body of /readyz: the overall status and each check's ("ok" or "failed"), and for a failed
+// check that gave one (NotReady) its reason in a few fixed words. The failure's details (hosts, users, the
+// driver's message) are logged, not served, so a probe does not reveal internals.
 type Report struct {
-	Status string            `json:"status"`
-	Checks map[string]string `json:"checks,omitempty"`
+	Status  string            `json:"status"`
+	Checks  map[string]string `json:"checks,omitempty"`
+	Reasons map[string]string `json:"reasons,omitempty"`
 }
+
+// NotReady returns an error for a readiness check that /readyz reports with reason, a short public sentence
+// such as "the database refuses the service's role"; err is only logged.
+func NotReady(reason string, err error) error { return &notReady{reason, err} }
+
+type notReady struct {
+	reason string
+	err    error
+}
+
+func (e *notReady) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *notReady) Unwrap() error { return e.err }
 
 // Healthz answers 200 while the process can serve HTTP at all.
 func (c *Checker) Healthz(w http.ResponseWriter, _ *http.Request) {
@@ -98,6 +113,13 @@ func (c *Checker) Check(ctx context.Context) Report {
 		if errs[i] != nil {
 			rep.Status = "not ready"
 			rep.Checks[ch.name] = "failed"
+			var nr *notReady
+			if errors.As(errs[i], &nr) {
+				if rep.Reasons == nil {
+					rep.Reasons = map[string]string{}
+				}
+				rep.Reasons[ch.name] = nr.reason
+			}
 			c.log.WarnContext(ctx, "readiness check failed", "check", ch.name, "err", errs[i])
 			continue
 		}

@@ -36,6 +36,9 @@ func TestReadyz(t *testing.T) {
 	ok := func(context.Context) error { return nil }
 	fail := func(context.Context) error { return errors.New("connection refused to 10.0.0.5") }
 	hang := func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	waiting := func(context.Context) error {
+		return health.NotReady("the database refuses the service's role", errors.New("password authentication failed for user orders_api"))
+	}
 	tests := []struct {
 		name       string
 		checks     map[string]func(context.Context) error
@@ -50,6 +53,9 @@ func TestReadyz(t *testing.T) {
 			health.Report{Status: "not ready", Checks: map[string]string{"database": "failed", "queue": "ok"}}},
 		{"one hangs past the timeout", map[string]func(context.Context) error{"database": hang}, false, 503,
 			health.Report{Status: "not ready", Checks: map[string]string{"database": "failed"}}},
+		{"fails with a public reason", map[string]func(context.Context) error{"database": waiting, "queue": ok}, false, 503,
+			health.Report{Status: "not ready", Checks: map[string]string{"database": "failed", "queue": "ok"},
+				Reasons: map[string]string{"database": "the database refuses the service's role"}}},
 		{"shutting down", map[string]func(context.Context) error{"database": ok}, true, 503,
 			health.Report{Status: "shutting down"}},
 	}

@@ -3,13 +3,20 @@
 // them into a logger, an AWS configuration, a database pool, a health checker that checks the database and a
 // metrics recorder. Each binary adds its own settings and components on top, so what differs between them
 // stands out in their run functions.
+//
+// Start does not wait for the database (docs/adr/0007-database-readiness.md): on a first deploy the service
+// roles exist only once the migration has run, and a task that exited instead would trip ECS's deployment
+// circuit breaker and roll the stack back. The service serves /healthz at once and reports not ready on
+// /readyz, with the reason, while a background loop keeps connecting without a deadline; the binaries start
+// their consumers, relays and pruners only once WaitReady says the database accepts their role.
 package service
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,14 +60,19 @@ type Base struct {
 	Pool    *pgxpool.Pool
 	Health  *health.Checker
 	Metrics *metrics.Recorder
+
+	ready    chan struct{} // closed once the database has accepted the service's role
+	stopWait context.CancelFunc
+	waited   chan struct{} // closed when the connecting loop has ended
+	mu       sync.Mutex
+	lastErr  error // the last connection failure while not ready
 }
 
-// StartTimeout bounds how long Start waits for the database.
-const StartTimeout = 60 * time.Second
-
-// Start logs the service's settings (env, secrets masked), loads the AWS configuration, opens the database
-// (with IAM tokens when configured), and returns the Base of the service named name. The caller closes
-// Base.Pool.
+// Start logs the service's settings (env, secrets masked), loads the AWS configuration, creates the database
+// pool (with IAM tokens when configured) and returns the Base of the service named name at once. A background
+// loop connects to the database until it accepts the service's role or ctx ends, with no deadline of its own;
+// until then the "database" readiness check fails with the reason. Only a configuration that can never work
+// is an error. The caller calls Base.Close.
 func Start(ctx context.Context, name string, s Settings, env *config.Reader, stdout io.Writer) (*Base, error) {
 	log := logging.New(stdout, s.Log).With("service", name)
 	log.Info("starting", "env", env)
@@ -72,16 +84,79 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 		s.DB.Credentials = awsCfg.Credentials
 	}
 	s.DB.MaxConns = connections.PerServiceTask
-	openCtx, cancel := context.WithTimeout(ctx, StartTimeout)
-	pool, err := database.Open(openCtx, s.DB, log)
-	cancel()
+	pool, err := database.New(s.DB)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, err
 	}
-	checker := health.New(log, 2*time.Second)
-	checker.Add("database", database.Ready(pool))
-	return &Base{Log: log, AWS: awsCfg, Pool: pool, Health: checker,
-		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name)}, nil
+	b := &Base{Log: log, AWS: awsCfg, Pool: pool, Health: health.New(log, 2*time.Second),
+		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name),
+		ready:   make(chan struct{}), waited: make(chan struct{}), lastErr: errNotConnected}
+	b.Health.Add("database", b.checkDatabase(database.Ready(pool)))
+	waitCtx, stop := context.WithCancel(ctx)
+	b.stopWait = stop
+	go b.connect(waitCtx)
+	return b, nil
+}
+
+var errNotConnected = errors.New("no connection attempt has finished yet")
+
+// connect runs database.Wait and marks the service ready when it succeeds.
+func (b *Base) connect(ctx context.Context) {
+	defer close(b.waited)
+	b.Log.Info("connecting to the database")
+	err := database.Wait(ctx, b.Pool, func(err error) {
+		b.mu.Lock()
+		b.lastErr = err
+		b.mu.Unlock()
+	}, b.Log)
+	if err != nil {
+		b.Log.Info("stopped connecting to the database", "err", err)
+		return
+	}
+	close(b.ready)
+}
+
+// checkDatabase is the "database" readiness check: the last connection failure until the database has
+// accepted the role once, then ping.
+func (b *Base) checkDatabase(ping func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		select {
+		case <-b.ready:
+			if err := ping(ctx); err != nil {
+				return health.NotReady(database.Reason(err), err)
+			}
+			return nil
+		default:
+		}
+		b.mu.Lock()
+		err := b.lastErr
+		b.mu.Unlock()
+		if errors.Is(err, errNotConnected) {
+			return health.NotReady("connecting to the database", err)
+		}
+		return health.NotReady(database.Reason(err), err)
+	}
+}
+
+// Ready returns a channel that is closed once the database has accepted the service's role.
+func (b *Base) Ready() <-chan struct{} { return b.ready }
+
+// WaitReady blocks until the database has accepted the service's role (true) or ctx ends first (false, as
+// when SIGTERM arrives during the wait: the caller then stops cleanly).
+func (b *Base) WaitReady(ctx context.Context) bool {
+	select {
+	case <-b.ready:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Close stops the connecting loop, if it still runs, and closes the pool.
+func (b *Base) Close() {
+	b.stopWait()
+	<-b.waited
+	b.Pool.Close()
 }
 
 // CountPublished is an outbox.RelayOptions.OnPublished that counts the events published and failed.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
@@ -63,11 +64,55 @@ func TestStartOpensTheDatabaseAndChecksIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Start() = %v", err)
 	}
-	defer base.Pool.Close()
+	defer base.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if !base.WaitReady(ctx) {
+		t.Fatalf("WaitReady() = false; want the database ready\n%s", out.String())
+	}
 	if rep := base.Health.Check(context.Background()); rep.Status != "ready" || rep.Checks["database"] != "ok" {
 		t.Errorf("Health.Check() = %+v; want ready with the database ok", rep)
 	}
 	if got := out.String(); !strings.Contains(got, `"service":"api"`) || strings.Contains(got, db.ServicePassword) {
 		t.Errorf("start-up log = %s; want the service named and the password masked", got)
+	}
+}
+
+// Start returns at once when the database refuses the role, and reports why on the readiness check until
+// Close.
+func TestStartDoesNotWaitForTheDatabase(t *testing.T) {
+	db := dbtest.NewDatabase(t)
+	env := map[string]string{"AWS_REGION": "us-east-1", "LOG_FORMAT": "json", "DATABASE_HOST": db.Host,
+		"DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": db.Name, "DATABASE_USER": "no_such_role",
+		"DATABASE_PASSWORD": db.ServicePassword, "DATABASE_CA_FILE": db.CAFile}
+	r := config.NewReader(func(k string) string { return env[k] })
+	s := service.ReadSettings(r, ":8080", 20*time.Second)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out logtest.Buffer
+	t0 := time.Now()
+	base, err := service.Start(context.Background(), "api", s, r, &out)
+	if err != nil {
+		t.Fatalf("Start() = %v", err)
+	}
+	if took := time.Since(t0); took > 2*time.Second {
+		t.Errorf("Start() took %v; want it to return without waiting for the database", took)
+	}
+	for !strings.Contains(out.String(), "database not ready yet") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	rep := base.Health.Check(context.Background())
+	if rep.Status != "not ready" || !strings.Contains(rep.Reasons["database"], "role") {
+		t.Errorf("Health.Check() = %+v; want not ready, the reason naming the role", rep)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if base.WaitReady(ctx) {
+		t.Error("WaitReady() = true with the role refused; want false when ctx ends")
+	}
+	base.Close() // stops the connecting loop: the test would hang otherwise
+	if strings.Contains(out.String(), db.ServicePassword) {
+		t.Errorf("log holds the password: %s", out.String())
 	}
 }

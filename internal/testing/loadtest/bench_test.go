@@ -88,7 +88,7 @@ const orderBody = `{"customer_email":"bench@example.com","items":[{"sku":"SKU-1"
 func BenchmarkSystem(b *testing.B) {
 	sys := loadtest.NewSystem(b, 30*time.Second)
 	bin := devenvtest.Build(b, "./cmd/api", "./cmd/worker")
-	api := "http://" + loadtest.Start(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second)).Addr
+	api := "http://" + loadtest.StartReady(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second)).Addr
 	base := "http://" + startBaseline(b, sys.DB.DSNFor(migrations.OrdersRole))
 	ctx := b.Context()
 	client := loadtest.NewClient(workers)
@@ -185,7 +185,7 @@ func eventLatency(b *testing.B, sys *loadtest.System, bin, api string, client *h
 	if _, err := sys.SQS.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: aws.String(sys.QueueURL[events.FulfillmentQueue])}); err != nil {
 		b.Fatal(err)
 	}
-	loadtest.Start(b, filepath.Join(bin, "worker"), sys.WorkerEnv(20*time.Second))
+	loadtest.StartReady(b, filepath.Join(bin, "worker"), sys.WorkerEnv(20*time.Second))
 	var (
 		mu  sync.Mutex
 		ids []string

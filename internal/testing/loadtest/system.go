@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -66,8 +67,13 @@ type System struct {
 // its dead-letter queue.
 func NewSystem(t testing.TB, visibility time.Duration) *System {
 	t.Helper()
+	return NewSystemOn(t, visibility, dbtest.NewDatabase(t))
+}
+
+// NewSystemOn is NewSystem on a database of the caller's, such as one of dbtest.NewUnmigratedServer.
+func NewSystemOn(t testing.TB, visibility time.Duration, db *dbtest.Database) *System {
+	t.Helper()
 	ctx := context.Background()
-	db := dbtest.NewDatabase(t)
 	endpoint, srv := localawstest.New(t)
 	m, err := manifest.Load(filepath.Join(devenvtest.Root(t), "infra", "services.yaml"))
 	if err != nil {
@@ -262,6 +268,18 @@ func Start(t testing.TB, binary string, env map[string]string) *Process {
 	return p
 }
 
+// StartReady is Start followed by a wait until the process reports ready on /readyz, as a load balancer
+// routes to a target only once it passes its checks: the services listen before their database is ready.
+func StartReady(t testing.TB, binary string, env map[string]string) *Process {
+	t.Helper()
+	p := Start(t, binary, env)
+	Eventually(t, filepath.Base(binary)+" reports ready", func() bool {
+		code, _ := Probe(t, "http://"+p.Addr+"/readyz")
+		return code == http.StatusOK
+	})
+	return p
+}
+
 // ErrKilled is returned by Stop when the process outlived its grace period and was killed.
 var ErrKilled = errors.New("still running after the grace period: killed")
 
@@ -290,4 +308,36 @@ func (p *Process) Exited() bool {
 	default:
 		return false
 	}
+}
+
+// Migrate runs the migrate binary against db as its owner, as the pipeline's migration task does, giving the
+// service roles db.ServicePassword (locally they log in with a password, on AWS with IAM).
+func Migrate(t testing.TB, binary string, db *dbtest.Database) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, "up")
+	cmd.Env = []string{"LOG_FORMAT=json", "DATABASE_HOST=" + db.Host, "DATABASE_PORT=" + strconv.Itoa(db.Port),
+		"DATABASE_NAME=" + db.Name, "DATABASE_USER=" + db.User, "DATABASE_PASSWORD=" + db.Password,
+		"DATABASE_CA_FILE=" + db.CAFile, "DATABASE_SERVICE_PASSWORD=" + db.ServicePassword}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s up: %v\n%s", binary, err, out)
+	}
+}
+
+// Probe answers GET url's status code and body; a transport error fails the test.
+func Probe(t testing.TB, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return res.StatusCode, string(b)
 }

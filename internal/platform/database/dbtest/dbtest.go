@@ -169,6 +169,36 @@ func NewServer(t testing.TB) (*pgserver.Server, *Database) {
 	return c.srv, c.newDatabase(t, templateName)
 }
 
+// NewUnmigratedServer starts a server of the test's own, stopped when the test ends, with one empty database
+// and no service roles: a new RDS instance before its first migration. It is for tests of what the services do
+// before the migration has created their roles; ServicePassword is the password to give the roles when the
+// test migrates (cmd/migrate's DATABASE_SERVICE_PASSWORD). Tests that need a migrated database use New or
+// NewDatabase.
+func NewUnmigratedServer(t testing.TB) *Database {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		t.Fatalf("dbtest: start PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("dbtest: stop PostgreSQL: %v", err)
+		}
+	})
+	const name = "app"
+	if err := srv.CreateDatabase(ctx, name); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("dbtest: generate service password: %v", err)
+	}
+	return &Database{Name: name, Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password,
+		CAFile: srv.CAFile, ServicePassword: hex.EncodeToString(b), srv: srv}
+}
+
 // newDatabase creates a database from template, dropped when the test ends.
 func (c *cluster) newDatabase(t testing.TB, template string) *Database {
 	t.Helper()
