@@ -17,20 +17,17 @@ import (
 // present, so a fix turns into a failing "expected finding disappeared": remove its entries here with the fix.
 var knownPreflightFindings = map[string][]string{
 	"dev": {
-		"alarm-dimensions ecsr-dev-edge WebACLBlockedAlarmAF2E9464",
 		"migrate-first ecsr-dev-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-dev-stateless ServiceworkerServiceF90D3099",
 		"spot-arm64 ecsr-dev-stateless ServiceapiService40B436B6",
 		"spot-arm64 ecsr-dev-stateless ServiceworkerServiceF90D3099",
 	},
 	"staging": {
-		"alarm-dimensions ecsr-staging-edge WebACLBlockedAlarmAF2E9464",
 		"migrate-first ecsr-staging-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-staging-stateless ServiceworkerServiceF90D3099",
 		"spot-arm64 ecsr-staging-stateless ServiceworkerServiceF90D3099",
 	},
 	"prod": {
-		"alarm-dimensions ecsr-prod-edge WebACLBlockedAlarmAF2E9464",
 		"db-trust-anchor ecsr-prod-stateless ServiceapiTask6BD2BFAC",
 		"db-trust-anchor ecsr-prod-stateless ServiceworkerTask9E48462A",
 		"migrate-first ecsr-prod-stateless ServiceapiService40B436B6",
