@@ -32,9 +32,6 @@ var knownPreflightFindings = map[string][]string{
 		"db-trust-anchor ecsr-prod-stateless ServiceworkerTask9E48462A",
 		"migrate-first ecsr-prod-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-prod-stateless ServiceworkerServiceF90D3099",
-		"physical-names ecsr-prod-stateful DatabaseProxyE01FC4E6",
-		"sg-duplicate-rules ecsr-prod-stateful DatabaseProxySecurityGrouptoecsrprodstatefulDatabaseSecurityGroupEF213C0FIndirectPort46AE4EA7",
-		"sg-duplicate-rules ecsr-prod-stateful DatabaseSecurityGroupfromecsrprodstatefulDatabaseProxySecurityGroupD465EA6EIndirectPort90B5CDD9",
 		"spot-arm64 ecsr-prod-stateless ServiceworkerServiceF90D3099",
 	},
 }
