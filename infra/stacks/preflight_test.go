@@ -19,20 +19,14 @@ var knownPreflightFindings = map[string][]string{
 	"dev": {
 		"migrate-first ecsr-dev-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-dev-stateless ServiceworkerServiceF90D3099",
-		"spot-arm64 ecsr-dev-stateless ServiceapiService40B436B6",
-		"spot-arm64 ecsr-dev-stateless ServiceworkerServiceF90D3099",
 	},
 	"staging": {
 		"migrate-first ecsr-staging-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-staging-stateless ServiceworkerServiceF90D3099",
-		"spot-arm64 ecsr-staging-stateless ServiceworkerServiceF90D3099",
 	},
 	"prod": {
-		"db-trust-anchor ecsr-prod-stateless ServiceapiTask6BD2BFAC",
-		"db-trust-anchor ecsr-prod-stateless ServiceworkerTask9E48462A",
 		"migrate-first ecsr-prod-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-prod-stateless ServiceworkerServiceF90D3099",
-		"spot-arm64 ecsr-prod-stateless ServiceworkerServiceF90D3099",
 	},
 }
 

@@ -123,10 +123,10 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			Cluster: cluster, Vpc: vpc, Service: ms, Image: image,
 			Sizing: service.Sizing{
 				CPU: sz.CPU, Memory: sz.Memory, MinTasks: sz.MinTasks, MaxTasks: sz.MaxTasks,
-				Spot: sz.Spot, ScaleFromZero: sz.ScaleFromZero, ECSExec: sz.ECSExec, Scheduled: scheduled,
+				Spot: sz.Spot, X86: sz.CPUArchitecture() == config.ArchX86_64, ScaleFromZero: sz.ScaleFromZero, ECSExec: sz.ECSExec, Scheduled: scheduled,
 			},
 			Database: service.Database{
-				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(),
+				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: caFile(db),
 				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
 				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "service "+ms.Name) },
 			},
@@ -215,6 +215,15 @@ func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section
 		}
 	}
 	return observability.Section{Title: "Services and edge", Widgets: widgets}
+}
+
+// caFile is the trust anchor of the endpoint the services connect to: the system roots for RDS Proxy, whose
+// certificate comes from ACM (Amazon Trust Services roots), the RDS bundle for the instance.
+func caFile(db *database.Database) string {
+	if db.Proxy != nil {
+		return service.SystemRoots
+	}
+	return service.CAFile
 }
 
 // imageRef is the tag or digest to deploy: the digest when given (it pins the exact image), else the tag.

@@ -1,5 +1,5 @@
 // Package service provides the ECS cluster and one Fargate service per service of the manifest
-// (infra/services.yaml): its task definition (ARM64, the shared image with the binary chosen by command, the
+// (infra/services.yaml): its task definition (ARM64, or X86_64 where it runs on Fargate Spot; the shared image with the binary chosen by command, the
 // environment variables of docs/configuration.md), a least-privilege task role built with Grant* calls, a separate
 // execution role, its log group, deployment safety (circuit breaker with rollback, alarm-based rollback, drain
 // timings), autoscaling (requests per target and CPU for web services, backlog per task for workers) and alarms.
@@ -30,8 +30,17 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
-// CAFile is where the image ships the RDS global CA bundle (docs/configuration.md, "Image").
+// CAFile is where the image ships the RDS global CA bundle (docs/configuration.md, "Image"): the trust anchors
+// of a DB instance's certificate.
 const CAFile = "/etc/ssl/certs/rds-global-bundle.pem"
+
+// SystemRoots is the DATABASE_CA_FILE value that verifies the server against the system's root certificates
+// (pgx's sslrootcert=system). RDS Proxy presents a certificate from AWS Certificate Manager, which chains to the
+// Amazon Trust Services roots, not to the RDS CAs ("Amazon RDS Proxy ... use[s] certificates from the AWS
+// Certificate Manager (ACM)", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html;
+// https://docs.aws.amazon.com/prescriptive-guidance/latest/amazon-rds-proxy/best-practices.html), so a service
+// that connects through the proxy trusts the system roots, which include Amazon's (preflight's db-trust-anchor).
+const SystemRoots = "system"
 
 // maxStopTimeout is the largest stop timeout Fargate allows.
 const maxStopTimeout = 120
@@ -43,8 +52,11 @@ type Sizing struct {
 	// MinTasks and MaxTasks bound the task count. The service sets no desired count: Application Auto Scaling
 	// owns it (MinTasks at creation), so a deployment never resets a scaled-out service.
 	MinTasks, MaxTasks int
-	// Spot runs most tasks on Fargate Spot, keeping the first one on Fargate.
+	// Spot runs most tasks on Fargate Spot, keeping the first one on Fargate. Fargate Spot runs X86_64 tasks
+	// only; infra/config rejects Spot with ARM64.
 	Spot bool
+	// X86 runs the tasks on X86_64 instead of ARM64 (Graviton).
+	X86 bool
 	// ScaleFromZero adds a step policy that starts the first task when messages wait (workers with MinTasks 0).
 	ScaleFromZero bool
 	// ECSExec enables ECS Exec (interactive debugging); off unless set.
@@ -67,6 +79,9 @@ type Scheduled struct {
 type Database struct {
 	// Host, Port and Name locate the database (tokens of the database construct).
 	Host, Port, Name string
+	// CAFile is the DATABASE_CA_FILE the services verify the endpoint's certificate with: CAFile for a DB
+	// instance, SystemRoots for RDS Proxy. Empty means CAFile.
+	CAFile string
 	// GrantConnect lets grantee `rds-db:connect` as the database user user only.
 	GrantConnect func(grantee awsiam.IGrantable, user string)
 	// AllowFrom opens the database's security group to peer on the database port.
@@ -158,6 +173,9 @@ func Environment(s manifest.Service, region string, db Database, topicARN, queue
 		"DATABASE_SSLMODE":  "verify-full",
 		"DATABASE_CA_FILE":  CAFile,
 	}
+	if db.CAFile != "" {
+		env["DATABASE_CA_FILE"] = db.CAFile
+	}
 	for _, t := range s.Publishes {
 		env[manifest.TopicEnv(t)] = topicARN(t)
 	}
@@ -189,7 +207,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		MemoryLimitMiB: jsii.Number(float64(props.Sizing.Memory)),
 		TaskRole:       s.TaskRole,
 		RuntimePlatform: &awsecs.RuntimePlatform{
-			CpuArchitecture:       awsecs.CpuArchitecture_ARM64(),
+			CpuArchitecture:       architecture(props.Sizing.X86),
 			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
 		},
 	})
@@ -572,6 +590,14 @@ func gracePeriod(s manifest.Service) awscdk.Duration {
 		return nil
 	}
 	return awscdk.Duration_Seconds(jsii.Number(60))
+}
+
+// architecture is the task definition's CPU architecture.
+func architecture(x86 bool) awsecs.CpuArchitecture {
+	if x86 {
+		return awsecs.CpuArchitecture_X86_64()
+	}
+	return awsecs.CpuArchitecture_ARM64()
 }
 
 // capacity runs a service on Fargate, or on Fargate Spot with its first task on Fargate so a Spot reclaim

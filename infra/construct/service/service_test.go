@@ -92,13 +92,13 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 
 var devSizing = map[string]service.Sizing{
 	"api":    {CPU: 256, Memory: 512, MinTasks: 1, MaxTasks: 2, ECSExec: true},
-	"worker": {CPU: 256, Memory: 512, MinTasks: 0, MaxTasks: 2, Spot: true, ScaleFromZero: true},
+	"worker": {CPU: 256, Memory: 512, MinTasks: 0, MaxTasks: 2, Spot: true, X86: true, ScaleFromZero: true},
 }
 
 var prodSizing = map[string]service.Sizing{
 	"api": {CPU: 1024, Memory: 2048, MinTasks: 2, MaxTasks: 10,
 		Scheduled: []service.Scheduled{{Name: "business-hours", Schedule: "cron(0 7 ? * MON-FRI *)", MinTasks: 4, MaxTasks: 10}}},
-	"worker": {CPU: 512, Memory: 1024, MinTasks: 2, MaxTasks: 8, Spot: true},
+	"worker": {CPU: 512, Memory: 1024, MinTasks: 2, MaxTasks: 8, Spot: true, X86: true},
 }
 
 func TestServicesPassNag(t *testing.T) {
@@ -124,8 +124,12 @@ func TestTaskDefinitions(t *testing.T) {
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			td := f.template.Of(t, f.stack, f.services[tc.service].TaskDefinition)
-			if got := td["RuntimePlatform"].(map[string]any)["CpuArchitecture"]; got != "ARM64" {
-				t.Errorf("CpuArchitecture = %v; want ARM64", got)
+			wantArch := "ARM64"
+			if devSizing[tc.service].X86 {
+				wantArch = "X86_64"
+			}
+			if got := td["RuntimePlatform"].(map[string]any)["CpuArchitecture"]; got != wantArch {
+				t.Errorf("CpuArchitecture = %v; want %s", got, wantArch)
 			}
 			c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
 			if got := constructtest.JSON(c["EntryPoint"]); got != `["`+tc.command+`"]` || c["Command"] != nil {
@@ -202,6 +206,11 @@ func TestServiceDeploymentSafety(t *testing.T) {
 				}
 				if spot != sizing[svcName].Spot {
 					t.Errorf("%s capacity providers %v; want spot=%v", svcName, strategy, sizing[svcName].Spot)
+				}
+				// Fargate Spot runs X86_64 tasks only.
+				arch := f.template.Of(t, f.stack, s.TaskDefinition)["RuntimePlatform"].(map[string]any)["CpuArchitecture"]
+				if spot && arch != "X86_64" {
+					t.Errorf("%s runs on Fargate Spot with %v tasks; Fargate Spot runs X86_64 only", svcName, arch)
 				}
 			}
 		})
