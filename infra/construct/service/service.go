@@ -319,6 +319,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	case manifest.KindWorker:
 		s.worker(c, props)
 	}
+	s.deadLetterAlarms(c, props)
 	s.alarmTasksBelowDesired(c, props)
 
 	if len(s.DeploymentAlarms) > 0 {
@@ -417,11 +418,9 @@ func (s *Service) web(c constructs.Construct, props Props) {
 
 // worker scales the service on backlog per task: target tracking on the consumed queues' visible messages
 // divided by the running tasks (metric math), against the manifest's BacklogPerTaskTarget; a step policy starts
-// the first task when the service may scale to zero (target tracking cannot divide by zero running tasks). A
-// deployment rolls back when messages start reaching a dead-letter queue.
+// the first task when the service may scale to zero (target tracking cannot divide by zero running tasks).
 func (s *Service) worker(c constructs.Construct, props Props) {
 	ms := props.Service
-	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	queues := make([]awssqs.IQueue, 0, len(ms.Consumes))
 	for _, q := range ms.Consumes {
 		queues = append(queues, props.Queues[q])
@@ -487,18 +486,59 @@ func (s *Service) worker(c constructs.Construct, props Props) {
 	})
 
 	if props.Sizing.ScaleFromZero {
-		s.Scaling.ScaleOnMetric(jsii.String("StartFromZero"), &awsapplicationautoscaling.BasicStepScalingPolicyProps{
-			Metric:         visibleMessages(queues, minute),
-			AdjustmentType: awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
-			ScalingSteps: &[]*awsapplicationautoscaling.ScalingInterval{
-				{Upper: jsii.Number(0), Change: jsii.Number(0)},
-				{Lower: jsii.Number(1), Change: jsii.Number(1)},
-			},
-			EvaluationPeriods: jsii.Number(1),
-			Cooldown:          awscdk.Duration_Seconds(jsii.Number(60)),
-		})
+		s.startFromZero(c, props, queues)
 	}
+}
 
+// startFromZero starts the first task of a worker that has scaled in to zero: when messages wait and the service
+// wants no task, a step policy sets the desired count to exactly 1 (AdjustmentType ExactCapacity: "Make the
+// capacity equal to the exact number given", StepScalingPolicyConfiguration,
+// https://docs.aws.amazon.com/autoscaling/application/APIReference/API_StepScalingPolicyConfiguration.html).
+// Target tracking on backlog per task takes over from one task. The alarm is in ALARM only while the desired
+// count is 0, because CloudWatch re-runs an Application Auto Scaling action every period the alarm stays in
+// ALARM ("Except for Auto Scaling actions, the actions happen only on state transitions",
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html): a ChangeInCapacity +1 on
+// "messages visible" added a task every minute up to max_tasks. Setting 1 again while the first task starts is
+// harmless, and once it is desired the alarm returns to OK. Missing data counts as 0 messages and 0 tasks (SQS
+// stops sending a queue's metrics after six hours without activity and resumes with it).
+func (s *Service) startFromZero(c constructs.Construct, props Props, queues []awssqs.IQueue) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	using := map[string]awscloudwatch.IMetric{"desired": s.TaskCountMetric("DesiredTaskCount")}
+	ids := make([]string, 0, len(queues))
+	for i, q := range queues {
+		id := fmt.Sprintf("visible%d", i)
+		using[id] = q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
+		ids = append(ids, "FILL("+id+", 0)")
+	}
+	idle := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(fmt.Sprintf("IF(FILL(desired, 0) == 0 AND (%s) > 0, 1, 0)", strings.Join(ids, " + "))),
+		Label:        jsii.String("Messages waiting and no task desired"),
+		Period:       minute,
+		UsingMetrics: &using,
+	})
+	action := awsapplicationautoscaling.NewStepScalingAction(c, jsii.String("StartFromZero"), &awsapplicationautoscaling.StepScalingActionProps{
+		ScalingTarget:         s.Scaling,
+		AdjustmentType:        awsapplicationautoscaling.AdjustmentType_EXACT_CAPACITY,
+		MetricAggregationType: awsapplicationautoscaling.MetricAggregationType_MAXIMUM,
+		Cooldown:              minute,
+	})
+	action.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{LowerBound: jsii.Number(0), Adjustment: jsii.Number(1)})
+	alarm := idle.CreateAlarm(c, jsii.String("StartFromZeroAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String("Messages wait for the " + props.Service.Name + " service while it wants no task: start one."),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(action))
+}
+
+// deadLetterAlarms rolls a deployment of a consumer back when messages of a queue it consumes start reaching
+// that queue's dead-letter queue: a release that fails to process messages (or poisons them) is undone, for every
+// consumer, web services included (the API consumes order updates).
+func (s *Service) deadLetterAlarms(c constructs.Construct, props Props) {
+	ms := props.Service
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	for _, q := range ms.Consumes {
 		dlq, ok := props.DeadLetterQueues[q]
 		if !ok {
@@ -557,24 +597,6 @@ func (s *Service) TaskCountMetric(name string) awscloudwatch.Metric {
 		},
 		Period:    awscdk.Duration_Minutes(jsii.Number(1)),
 		Statistic: jsii.String("Average"),
-	})
-}
-
-// visibleMessages is the sum of the queues' visible messages.
-func visibleMessages(queues []awssqs.IQueue, period awscdk.Duration) awscloudwatch.IMetric {
-	opts := &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}
-	if len(queues) == 1 {
-		return queues[0].MetricApproximateNumberOfMessagesVisible(opts)
-	}
-	using := map[string]awscloudwatch.IMetric{}
-	ids := make([]string, 0, len(queues))
-	for i, q := range queues {
-		id := fmt.Sprintf("q%d", i)
-		using[id] = q.MetricApproximateNumberOfMessagesVisible(opts)
-		ids = append(ids, id)
-	}
-	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression: jsii.String(strings.Join(ids, " + ")), UsingMetrics: &using, Period: period,
 	})
 }
 

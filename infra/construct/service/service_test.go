@@ -28,6 +28,7 @@ type fixture struct {
 	stack    awscdk.Stack
 	template constructtest.Template
 	services map[string]*service.Service
+	manifest map[string]manifest.Service
 }
 
 func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
@@ -65,8 +66,9 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 		Vpc: vpc, ExecLogGroup: awslogs.NewLogGroup(stack, jsii.String("ExecLogs"), &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}),
 	})
 	image := service.Image(stack, "Repository", "ecsr", "sha256:0123")
-	f := &fixture{stack: stack, services: map[string]*service.Service{}}
+	f := &fixture{stack: stack, services: map[string]*service.Service{}, manifest: map[string]manifest.Service{}}
 	for _, s := range m.Services {
+		f.manifest[s.Name] = s
 		f.services[s.Name] = service.New(stack, "Service-"+s.Name, service.Props{
 			Cluster: cluster, Vpc: vpc, Service: s, Sizing: sizing[s.Name], Image: image,
 			Database: service.Database{
@@ -199,6 +201,14 @@ func TestServiceDeploymentSafety(t *testing.T) {
 				if want := svcName == "api"; grace != want {
 					t.Errorf("%s has health check grace period: %v; want %v", svcName, grace, want)
 				}
+				// Every consumer, web services included, rolls back when its queues' messages reach their
+				// dead-letter queues.
+				names := constructtest.JSON(alarms["AlarmNames"])
+				for _, q := range f.manifest[svcName].Consumes {
+					if !strings.Contains(names, "Service"+svcName+"DeadLetters"+strings.ReplaceAll(q, "-", "")) {
+						t.Errorf("%s consumes %s but its deployment alarms %s lack the dead-letter alarm", svcName, q, names)
+					}
+				}
 				strategy := p["CapacityProviderStrategy"].([]any)
 				spot := false
 				for _, cp := range strategy {
@@ -282,7 +292,33 @@ func TestScaling(t *testing.T) {
 			}
 		case "StepScaling":
 			steps++
+			// Scale from zero sets exactly one task; a relative +1 re-run every minute ran to max_tasks.
+			c := p["StepScalingPolicyConfiguration"].(map[string]any)
+			if c["AdjustmentType"] != "ExactCapacity" || constructtest.JSON(c["StepAdjustments"]) != `[{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}]` {
+				t.Errorf("scale-from-zero policy = %s; want ExactCapacity 1 from the threshold up", constructtest.JSON(c))
+			}
 		}
+	}
+	startAlarms := 0
+	for _, a := range f.template.Resources("AWS::CloudWatch::Alarm") {
+		p := constructtest.Props(a)
+		if !strings.Contains(constructtest.JSON(p["AlarmActions"]), "StartFromZero") {
+			continue
+		}
+		startAlarms++
+		expr := ""
+		for _, m := range p["Metrics"].([]any) {
+			if e, ok := m.(map[string]any)["Expression"]; ok {
+				expr = e.(string)
+			}
+		}
+		// Only while no task is desired: otherwise the action would run every minute of a backlog.
+		if !strings.Contains(expr, "FILL(desired, 0) == 0 AND") || !strings.Contains(constructtest.JSON(p["Metrics"]), "DesiredTaskCount") {
+			t.Errorf("scale-from-zero alarm expression %q; want it true only while the desired count is 0 and messages wait", expr)
+		}
+	}
+	if startAlarms != 1 {
+		t.Errorf("scale-from-zero alarms = %d; want 1", startAlarms)
 	}
 	sort.Strings(predefined)
 	if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; constructtest.JSON(predefined) != constructtest.JSON(want) {
