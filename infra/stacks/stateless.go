@@ -82,6 +82,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	lbProps := loadbalancer.Props{
 		Vpc: vpc, PrefixListID: prefixList, AccessLogBucket: logs,
 		AlarmTopic: obs.AlarmTopic, HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute,
+		// Production's load balancer cannot be deleted by accident (a stack deletion or a replacement fails
+		// until the attribute is turned off).
+		DeletionProtection: env.Production,
 	}
 	if env.Domain != nil {
 		lbProps.CertificateARN = env.Domain.ALBCertificateARN
@@ -175,7 +178,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 }
 
 // addRecords points the domain at the distribution and the origin name at the load balancer (alias records in
-// the environment's hosted zone).
+// the environment's hosted zone). The load balancer is internal, so the origin name resolves to private
+// addresses only; CloudFront reaches it through the VPC origin and uses the name for TLS (SNI and the
+// certificate check).
 func (s *Stateless) addRecords(d *config.Domain) {
 	zone := awsroute53.HostedZone_FromHostedZoneAttributes(s.Stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
 		HostedZoneId: jsii.String(d.HostedZoneID), ZoneName: jsii.String(d.HostedZoneName),

@@ -283,10 +283,26 @@ func TestStatelessLoadBalancerAndDistribution(t *testing.T) {
 		}
 		want := map[float64]string{80: "HTTP"}
 		if s.env.Domain != nil {
-			want = map[float64]string{80: "HTTP", 443: "HTTPS"}
+			want = map[float64]string{443: "HTTPS"}
 		}
 		if toJSON(listeners) != toJSON(want) {
 			t.Errorf("listeners = %v; want %v", listeners, want)
+		}
+		// Internal, through a VPC origin, in every environment; deletion protection in production; no origin
+		// secret anywhere.
+		for id, r := range tmpl.ofType("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+			if r.Properties["Scheme"] != "internal" {
+				t.Errorf("load balancer %s scheme %v; want internal", id, r.Properties["Scheme"])
+			}
+			protected := strings.Contains(toJSON(r.Properties["LoadBalancerAttributes"]), `{"Key":"deletion_protection.enabled","Value":"true"}`)
+			if protected != s.env.Production {
+				t.Errorf("load balancer %s deletion protection %v; want %v (production)", id, protected, s.env.Production)
+			}
+		}
+		tmpl.countOf(t, "AWS::CloudFront::VpcOrigin", 1)
+		tmpl.countOf(t, "AWS::SecretsManager::Secret", 0)
+		if strings.Contains(toJSON(tmpl), "X-Origin-Verify") || strings.Contains(toJSON(tmpl), "resolve:secretsmanager") {
+			t.Errorf("the stateless template still carries an origin secret")
 		}
 
 		var d map[string]any
