@@ -2,9 +2,13 @@ package stacks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/preflight"
@@ -73,5 +77,69 @@ func TestPreflightOfEveryEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRDSProxyToggleKeepsImportedExports turns database.rds_proxy on in staging, as an environment file change
+// would, and runs preflight's update-safety rules with the assembly of the shipped file as what is deployed. The
+// stateful stack deploys first; it must keep every export the deployed stateless stack imports (the imported-export
+// rule). The same rules on the assemblies from before the fix (internal/preflight/testdata/d4, synthesized
+// without the stable export) find the removed DbiResourceId export: the test shows what the rule catches.
+func TestRDSProxyToggleKeepsImportedExports(t *testing.T) {
+	m, err := manifest.Load("../services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "environments", "staging.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := config.Decode("staging.yaml", data, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Database.RDSProxy {
+		t.Fatal("staging already runs RDS Proxy; the test turns it on")
+	}
+	proxyOn := *env
+	proxyOn.Database.RDSProxy = true
+
+	load := func(dir string) *cloudassembly.Assembly {
+		t.Helper()
+		asm, err := cloudassembly.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return asm
+	}
+	importedExports := func(after, before *cloudassembly.Assembly) []preflight.Finding {
+		t.Helper()
+		r, err := preflight.Run(after, preflight.Options{Env: "staging", Baseline: before, Spec: &preflight.Spec{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []preflight.Finding
+		for _, f := range r.Findings {
+			if f.Rule == "imported-export" {
+				found = append(found, f)
+			}
+		}
+		return found
+	}
+
+	// The old way: the export of the instance's resource ID disappears while the deployed stateless stack
+	// imports it.
+	old := importedExports(load("../../internal/preflight/testdata/d4/proxy-on"), load("../../internal/preflight/testdata/d4/proxy-off"))
+	if len(old) != 1 || !strings.Contains(old[0].Message, "DbiResourceId") {
+		t.Fatalf("old assemblies: imported-export findings %+v; want the removed DbiResourceId export", old)
+	}
+
+	// The new way: nothing the deployed stateless stack imports disappears.
+	before := load(synth(t, "staging").dir)
+	after := load(synthEnvironment(t, &proxyOn, m).dir)
+	if got := importedExports(after, before); len(got) != 0 {
+		for _, f := range got {
+			t.Errorf("turning rds_proxy on: %s %s: %s", f.Stack, f.LogicalID, f.Message)
+		}
 	}
 }
