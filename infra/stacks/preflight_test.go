@@ -16,9 +16,8 @@ import (
 
 // knownPreflightFindings are the preflight findings of the shipped environments that the code on this branch
 // still has, as "rule stack logicalID". Each is a defect that a change in progress fixes (the pre-deploy review's
-// D1 migrate-first, D2 db-trust-anchor, D3 spot-arm64, D5 physical-names; the web ACL alarm's dimension and the
-// proxy's duplicate security group rules found by preflight itself). The test requires every entry to be
-// present, so a fix turns into a failing "expected finding disappeared": remove its entries here with the fix.
+// D1 migrate-first). The test requires every entry to be present, so a fix turns into a failing "expected finding
+// disappeared": remove its entries here with the fix.
 var knownPreflightFindings = map[string][]string{
 	"dev": {
 		"migrate-first ecsr-dev-stateless ServiceapiService40B436B6",
