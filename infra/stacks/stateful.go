@@ -88,5 +88,12 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 	// the proxy's exports appear with the proxy. Preflight's imported-export rule checks the toggle
 	// (TestRDSProxyToggleKeepsImportedExports).
 	stack.ExportValue(db.InstanceResourceID(), nil)
+	// Transition: the load balancer moved from the public to the private subnets (CloudFront VPC origin, ADR 0009),
+	// so the stateless stack no longer imports the public subnets. A stateless stack deployed before the move
+	// still does, so the exports stay for one release after every environment has deployed the move (the same
+	// CloudFormation rule as above; preflight's imported-export rule finds them with a baseline from before it).
+	for _, sn := range *net.Vpc.PublicSubnets() {
+		stack.ExportValue(sn.SubnetId(), nil)
+	}
 	return &Stateful{Stack: stack, Observability: obs, Network: net, Database: db, Messaging: msg}
 }
