@@ -83,7 +83,8 @@ func TestPreflightOfEveryEnvironment(t *testing.T) {
 // would, and runs preflight's update-safety rules with the assembly of the shipped file as what is deployed. The
 // stateful stack deploys first; it must keep every export the deployed stateless stack imports (the imported-export
 // rule). The same rules on the assemblies from before the fix (internal/preflight/testdata/d4, synthesized
-// without the stable export) find the removed DbiResourceId export: the test shows what the rule catches.
+// without the stable export) find the removed DbiResourceId export: the test shows what the rule catches. Turning
+// the proxy off is checked too: refused in one deploy, accepted in the documented two steps.
 func TestRDSProxyToggleKeepsImportedExports(t *testing.T) {
 	m, err := manifest.Load("../services.yaml")
 	if err != nil {
@@ -139,6 +140,30 @@ func TestRDSProxyToggleKeepsImportedExports(t *testing.T) {
 	if got := importedExports(after, before); len(got) != 0 {
 		for _, f := range got {
 			t.Errorf("turning rds_proxy on: %s %s: %s", f.Stack, f.LogicalID, f.Message)
+		}
+	}
+
+	// Turning it off again in one deploy (stateful first) would delete the proxy's exports while the services
+	// still import them, which the rule catches; the documented two steps (the stateless stack alone first, then
+	// the stateful stack, docs/infrastructure.md) pass.
+	if got := importedExports(before, after); len(got) == 0 {
+		t.Error("turning rds_proxy off in one deploy: no imported-export finding; the proxy's exports are still imported")
+	}
+	stateless := "ecsr-staging-stateless"
+	step1 := &cloudassembly.Assembly{Dir: "stateless without the proxy, stateful with it", Stacks: map[string]*cloudassembly.Stack{}}
+	for name, st := range after.Stacks {
+		step1.Stacks[name] = st
+	}
+	step1.Stacks[stateless] = before.Stacks[stateless]
+	for _, step := range []struct {
+		name          string
+		after, before *cloudassembly.Assembly
+	}{
+		{"step 1, the stateless stack alone", step1, after},
+		{"step 2, the stateful stack", before, step1},
+	} {
+		for _, f := range importedExports(step.after, step.before) {
+			t.Errorf("turning rds_proxy off, %s: %s %s: %s", step.name, f.Stack, f.LogicalID, f.Message)
 		}
 	}
 }
