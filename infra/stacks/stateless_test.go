@@ -15,8 +15,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
-	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
