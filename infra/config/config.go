@@ -246,7 +246,10 @@ type ServiceSizing struct {
 	// starting at MinTasks, so a deployment never resets a scaled-out service.
 	MinTasks int `yaml:"min_tasks"`
 	MaxTasks int `yaml:"max_tasks"`
-	// Spot runs the service on Fargate Spot (workers; web services only outside production).
+	// Architecture is the tasks' CPU architecture, arm64 (the default) or x86_64. The image is built for both.
+	Architecture string `yaml:"architecture,omitempty"`
+	// Spot runs the service on Fargate Spot (workers; web services only outside production). Fargate Spot runs
+	// X86_64 tasks only, so Spot needs architecture x86_64.
 	Spot bool `yaml:"spot"`
 	// ScaleFromZero lets a worker scale in to zero tasks and out again from its backlog (MinTasks may be 0).
 	ScaleFromZero bool `yaml:"scale_from_zero"`
@@ -254,6 +257,20 @@ type ServiceSizing struct {
 	ECSExec bool `yaml:"ecs_exec,omitempty"`
 	// ScheduledScaling changes the scaling bounds on a schedule.
 	ScheduledScaling []ScheduledScaling `yaml:"scheduled_scaling,omitempty"`
+}
+
+// The CPU architectures a service may run on (ServiceSizing.Architecture).
+const (
+	ArchARM64  = "arm64"
+	ArchX86_64 = "x86_64"
+)
+
+// CPUArchitecture is the sizing's architecture, ArchARM64 when the file leaves it out.
+func (s ServiceSizing) CPUArchitecture() string {
+	if s.Architecture == "" {
+		return ArchARM64
+	}
+	return s.Architecture
 }
 
 // ScheduledScaling sets a service's scaling bounds on a schedule.

@@ -31,7 +31,7 @@ func TestGuardrails(t *testing.T) {
 		{"one worker task", "    min_tasks: 2\n    max_tasks: 20\n", "    min_tasks: 1\n    max_tasks: 20\n", "services.worker.min_tasks", "at least 2 tasks for every service"},
 		{"worker scales to zero", "    min_tasks: 2\n    max_tasks: 20\n    spot: true\n    scale_from_zero: false\n", "    min_tasks: 0\n    max_tasks: 20\n    spot: true\n    scale_from_zero: true\n", "services.worker.min_tasks", "got 0"},
 		{"one web task on schedule", "        min_tasks: 3\n", "        min_tasks: 1\n", "services.api.scheduled_scaling[1].min_tasks", "at least 2 tasks"},
-		{"web on spot", "    spot: false\n", "    spot: true\n", "services.api.spot", "on-demand Fargate"},
+		{"web on spot", "    spot: false\n", "    spot: true\n    architecture: x86_64\n", "services.api.spot", "on-demand Fargate"},
 		{"ecs exec", "    scale_from_zero: false\n    scheduled_scaling:", "    scale_from_zero: false\n    ecs_exec: true\n    scheduled_scaling:", "services.api.ecs_exec", "ECS Exec off"},
 	}
 	if _, err := Decode("prod.yaml", []byte(prod), m); err != nil {

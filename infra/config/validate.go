@@ -257,6 +257,16 @@ func (e *Environment) validateServices(c *checker, m *manifest.Manifest) {
 		case !slices.Contains(mem, sz.Memory):
 			c.bad(key+".memory", "%d MiB is not valid with %d CPU units on Fargate; use one of %v", sz.Memory, sz.CPU, mem)
 		}
+		switch arch := sz.CPUArchitecture(); {
+		case arch != ArchARM64 && arch != ArchX86_64:
+			c.bad(key+".architecture", "%q must be %s or %s", sz.Architecture, ArchARM64, ArchX86_64)
+		case sz.Spot && arch != ArchX86_64:
+			// "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity provider. Fargate
+			// Spot only supports Linux tasks with the X86_64 architecture."
+			// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html)
+			c.bad(key+".spot", "Fargate Spot runs X86_64 tasks only, and this service's architecture is %s: "+
+				"set architecture: %s, or spot: false", arch, ArchX86_64)
+		}
 		if sz.ScaleFromZero && svc.Kind != manifest.KindWorker {
 			c.bad(key+".scale_from_zero", "only workers scale from zero: a %s service must keep a task to answer requests", svc.Kind)
 		}

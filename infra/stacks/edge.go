@@ -13,6 +13,10 @@ import (
 // OrdersPath is the API path of order creation, which the web ACL rate-limits more strictly for POST.
 const OrdersPath = "/api/orders"
 
+// APIPath is the path prefix of the JSON API (the web services' path patterns start with it). Bot Control does
+// not inspect it: its challenges need the WAF token a browser fetch() cannot acquire (docs/adr/0010).
+const APIPath = "/api/"
+
 // EdgeProps configures the edge stack.
 type EdgeProps struct {
 	// Env is the environment the stack belongs to.
@@ -57,6 +61,7 @@ func NewEdge(scope constructs.Construct, id string, props EdgeProps) *Edge {
 		RateLimitWindowSeconds: env.WAF.RateLimitWindowSeconds,
 		OrdersPath:             OrdersPath,
 		BotControl:             env.WAF.BotControl,
+		APIPath:                APIPath,
 		LogRetention:           logRetention(env),
 		LogKey:                 obs.Key,
 		LogRemoval:             removalPolicy(env.Removal.Logs),

@@ -2,9 +2,13 @@ package stacks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/preflight"
@@ -12,33 +16,20 @@ import (
 
 // knownPreflightFindings are the preflight findings of the shipped environments that the code on this branch
 // still has, as "rule stack logicalID". Each is a defect that a change in progress fixes (the pre-deploy review's
-// D1 migrate-first, D2 db-trust-anchor, D3 spot-arm64, D5 physical-names; the web ACL alarm's dimension and the
-// proxy's duplicate security group rules found by preflight itself). The test requires every entry to be
-// present, so a fix turns into a failing "expected finding disappeared": remove its entries here with the fix.
+// D1 migrate-first). The test requires every entry to be present, so a fix turns into a failing "expected finding
+// disappeared": remove its entries here with the fix.
 var knownPreflightFindings = map[string][]string{
 	"dev": {
-		"alarm-dimensions ecsr-dev-edge WebACLBlockedAlarmAF2E9464",
 		"migrate-first ecsr-dev-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-dev-stateless ServiceworkerServiceF90D3099",
-		"spot-arm64 ecsr-dev-stateless ServiceapiService40B436B6",
-		"spot-arm64 ecsr-dev-stateless ServiceworkerServiceF90D3099",
 	},
 	"staging": {
-		"alarm-dimensions ecsr-staging-edge WebACLBlockedAlarmAF2E9464",
 		"migrate-first ecsr-staging-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-staging-stateless ServiceworkerServiceF90D3099",
-		"spot-arm64 ecsr-staging-stateless ServiceworkerServiceF90D3099",
 	},
 	"prod": {
-		"alarm-dimensions ecsr-prod-edge WebACLBlockedAlarmAF2E9464",
-		"db-trust-anchor ecsr-prod-stateless ServiceapiTask6BD2BFAC",
-		"db-trust-anchor ecsr-prod-stateless ServiceworkerTask9E48462A",
 		"migrate-first ecsr-prod-stateless ServiceapiService40B436B6",
 		"migrate-first ecsr-prod-stateless ServiceworkerServiceF90D3099",
-		"physical-names ecsr-prod-stateful DatabaseProxyE01FC4E6",
-		"sg-duplicate-rules ecsr-prod-stateful DatabaseProxySecurityGrouptoecsrprodstatefulDatabaseSecurityGroupEF213C0FIndirectPort46AE4EA7",
-		"sg-duplicate-rules ecsr-prod-stateful DatabaseSecurityGroupfromecsrprodstatefulDatabaseProxySecurityGroupD465EA6EIndirectPort90B5CDD9",
-		"spot-arm64 ecsr-prod-stateless ServiceworkerServiceF90D3099",
 	},
 }
 
@@ -85,5 +76,94 @@ func TestPreflightOfEveryEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRDSProxyToggleKeepsImportedExports turns database.rds_proxy on in staging, as an environment file change
+// would, and runs preflight's update-safety rules with the assembly of the shipped file as what is deployed. The
+// stateful stack deploys first; it must keep every export the deployed stateless stack imports (the imported-export
+// rule). The same rules on the assemblies from before the fix (internal/tools/preflight/testdata/d4, synthesized
+// without the stable export) find the removed DbiResourceId export: the test shows what the rule catches. Turning
+// the proxy off is checked too: refused in one deploy, accepted in the documented two steps.
+func TestRDSProxyToggleKeepsImportedExports(t *testing.T) {
+	m, err := manifest.Load("../services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "environments", "staging.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := config.Decode("staging.yaml", data, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Database.RDSProxy {
+		t.Fatal("staging already runs RDS Proxy; the test turns it on")
+	}
+	proxyOn := *env
+	proxyOn.Database.RDSProxy = true
+
+	load := func(dir string) *cloudassembly.Assembly {
+		t.Helper()
+		asm, err := cloudassembly.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return asm
+	}
+	importedExports := func(after, before *cloudassembly.Assembly) []preflight.Finding {
+		t.Helper()
+		r, err := preflight.Run(after, preflight.Options{Env: "staging", Baseline: before, Spec: &preflight.Spec{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found []preflight.Finding
+		for _, f := range r.Findings {
+			if f.Rule == "imported-export" {
+				found = append(found, f)
+			}
+		}
+		return found
+	}
+
+	// The old way: the export of the instance's resource ID disappears while the deployed stateless stack
+	// imports it.
+	old := importedExports(load("../../internal/tools/preflight/testdata/d4/proxy-on"), load("../../internal/tools/preflight/testdata/d4/proxy-off"))
+	if len(old) != 1 || !strings.Contains(old[0].Message, "DbiResourceId") {
+		t.Fatalf("old assemblies: imported-export findings %+v; want the removed DbiResourceId export", old)
+	}
+
+	// The new way: nothing the deployed stateless stack imports disappears.
+	before := load(synth(t, "staging").dir)
+	after := load(synthEnvironment(t, &proxyOn, m).dir)
+	if got := importedExports(after, before); len(got) != 0 {
+		for _, f := range got {
+			t.Errorf("turning rds_proxy on: %s %s: %s", f.Stack, f.LogicalID, f.Message)
+		}
+	}
+
+	// Turning it off again in one deploy (stateful first) would delete the proxy's exports while the services
+	// still import them, which the rule catches; the documented two steps (the stateless stack alone first, then
+	// the stateful stack, docs/infrastructure.md) pass.
+	if got := importedExports(before, after); len(got) == 0 {
+		t.Error("turning rds_proxy off in one deploy: no imported-export finding; the proxy's exports are still imported")
+	}
+	stateless := "ecsr-staging-stateless"
+	step1 := &cloudassembly.Assembly{Dir: "stateless without the proxy, stateful with it", Stacks: map[string]*cloudassembly.Stack{}}
+	for name, st := range after.Stacks {
+		step1.Stacks[name] = st
+	}
+	step1.Stacks[stateless] = before.Stacks[stateless]
+	for _, step := range []struct {
+		name          string
+		after, before *cloudassembly.Assembly
+	}{
+		{"step 1, the stateless stack alone", step1, after},
+		{"step 2, the stateful stack", before, step1},
+	} {
+		for _, f := range importedExports(step.after, step.before) {
+			t.Errorf("turning rds_proxy off, %s: %s %s: %s", step.name, f.Stack, f.LogicalID, f.Message)
+		}
 	}
 }

@@ -77,5 +77,23 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 		LogRemoval:   removalPolicy(env.Removal.Logs),
 		KeyRemoval:   removalPolicy(env.Removal.Data),
 	})
+	// The instance's resource ID is exported whether or not the services use it. Without a proxy the services'
+	// rds-db:connect grant names it; with one they name the proxy, and the export would vanish with the toggle.
+	// Turning database.rds_proxy on updates this stack first, while the deployed stateless stack still imports
+	// it, and "After another stack imports an output value, you can't delete the stack that is exporting the
+	// output value or modify the exported output value"
+	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html).
+	// ExportValue gives it the name of the automatic cross-stack reference, so the deployed import keeps
+	// resolving. The instance endpoint and security group are exported either way (the migration task uses them);
+	// the proxy's exports appear with the proxy. Preflight's imported-export rule checks the toggle
+	// (TestRDSProxyToggleKeepsImportedExports).
+	stack.ExportValue(db.InstanceResourceID(), nil)
+	// Transition: the load balancer moved from the public to the private subnets (CloudFront VPC origin, ADR 0009),
+	// so the stateless stack no longer imports the public subnets. A stateless stack deployed before the move
+	// still does, so the exports stay for one release after every environment has deployed the move (the same
+	// CloudFormation rule as above; preflight's imported-export rule finds them with a baseline from before it).
+	for _, sn := range *net.Vpc.PublicSubnets() {
+		stack.ExportValue(sn.SubnetId(), nil)
+	}
 	return &Stateful{Stack: stack, Observability: obs, Network: net, Database: db, Messaging: msg}
 }

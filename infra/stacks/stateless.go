@@ -82,6 +82,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	lbProps := loadbalancer.Props{
 		Vpc: vpc, PrefixListID: prefixList, AccessLogBucket: logs,
 		AlarmTopic: obs.AlarmTopic, HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute,
+		// Production's load balancer cannot be deleted by accident (a stack deletion or a replacement fails
+		// until the attribute is turned off).
+		DeletionProtection: env.Production,
 	}
 	if env.Domain != nil {
 		lbProps.CertificateARN = env.Domain.ALBCertificateARN
@@ -123,10 +126,10 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			Cluster: cluster, Vpc: vpc, Service: ms, Image: image,
 			Sizing: service.Sizing{
 				CPU: sz.CPU, Memory: sz.Memory, MinTasks: sz.MinTasks, MaxTasks: sz.MaxTasks,
-				Spot: sz.Spot, ScaleFromZero: sz.ScaleFromZero, ECSExec: sz.ECSExec, Scheduled: scheduled,
+				Spot: sz.Spot, X86: sz.CPUArchitecture() == config.ArchX86_64, ScaleFromZero: sz.ScaleFromZero, ECSExec: sz.ECSExec, Scheduled: scheduled,
 			},
 			Database: service.Database{
-				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(),
+				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: caFile(db),
 				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
 				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "service "+ms.Name) },
 			},
@@ -175,7 +178,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 }
 
 // addRecords points the domain at the distribution and the origin name at the load balancer (alias records in
-// the environment's hosted zone).
+// the environment's hosted zone). The load balancer is internal, so the origin name resolves to private
+// addresses only; CloudFront reaches it through the VPC origin and uses the name for TLS (SNI and the
+// certificate check).
 func (s *Stateless) addRecords(d *config.Domain) {
 	zone := awsroute53.HostedZone_FromHostedZoneAttributes(s.Stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
 		HostedZoneId: jsii.String(d.HostedZoneID), ZoneName: jsii.String(d.HostedZoneName),
@@ -215,6 +220,15 @@ func (s *Stateless) Section(blocked awscloudwatch.IMetric) observability.Section
 		}
 	}
 	return observability.Section{Title: "Services and edge", Widgets: widgets}
+}
+
+// caFile is the trust anchor of the endpoint the services connect to: the system roots for RDS Proxy, whose
+// certificate comes from ACM (Amazon Trust Services roots), the RDS bundle for the instance.
+func caFile(db *database.Database) string {
+	if db.Proxy != nil {
+		return service.SystemRoots
+	}
+	return service.CAFile
 }
 
 // imageRef is the tag or digest to deploy: the digest when given (it pins the exact image), else the tag.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
@@ -101,8 +102,8 @@ func TestStatelessServices(t *testing.T) {
 func checkDeploymentSafety(t *testing.T, tmpl template) {
 	t.Helper()
 	for id, r := range tmpl.ofType("AWS::ECS::TaskDefinition") {
-		if got := toJSON(r.Properties["RuntimePlatform"]); !strings.Contains(got, `"CpuArchitecture":"ARM64"`) {
-			t.Errorf("task definition %s runs on %s; want ARM64", id, got)
+		if got := toJSON(r.Properties["RuntimePlatform"]); !strings.Contains(got, `"CpuArchitecture":"ARM64"`) && !strings.Contains(got, `"CpuArchitecture":"X86_64"`) {
+			t.Errorf("task definition %s runs on %s; want ARM64 or X86_64 on Linux", id, got)
 		}
 		for _, c := range r.Properties["ContainerDefinitions"].([]any) {
 			env, _ := c.(map[string]any)["Environment"].([]any)
@@ -246,6 +247,12 @@ func TestStatelessScaling(t *testing.T) {
 			if got, want := strings.Contains(strategy, "FARGATE_SPOT"), s.env.Sizing(name).Spot; got != want {
 				t.Errorf("%s runs on Spot: %v; want %v (%s)", name, got, want, strategy)
 			}
+			// The task definition runs the environment file's architecture (Spot services x86_64).
+			td := tmpl.Resources[r.Properties["TaskDefinition"].(map[string]any)["Ref"].(string)]
+			wantArch := map[string]string{config.ArchARM64: "ARM64", config.ArchX86_64: "X86_64"}[s.env.Sizing(name).CPUArchitecture()]
+			if got := toJSON(td.Properties["RuntimePlatform"]); !strings.Contains(got, `"CpuArchitecture":"`+wantArch+`"`) {
+				t.Errorf("%s task definition runs %s; want %s", name, got, wantArch)
+			}
 			if got, want := r.Properties["EnableExecuteCommand"], s.env.Sizing(name).ECSExec; got != want {
 				t.Errorf("%s ECS Exec = %v; want %v", name, got, want)
 			}
@@ -276,10 +283,26 @@ func TestStatelessLoadBalancerAndDistribution(t *testing.T) {
 		}
 		want := map[float64]string{80: "HTTP"}
 		if s.env.Domain != nil {
-			want = map[float64]string{80: "HTTP", 443: "HTTPS"}
+			want = map[float64]string{443: "HTTPS"}
 		}
 		if toJSON(listeners) != toJSON(want) {
 			t.Errorf("listeners = %v; want %v", listeners, want)
+		}
+		// Internal, through a VPC origin, in every environment; deletion protection in production; no origin
+		// secret anywhere.
+		for id, r := range tmpl.ofType("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+			if r.Properties["Scheme"] != "internal" {
+				t.Errorf("load balancer %s scheme %v; want internal", id, r.Properties["Scheme"])
+			}
+			protected := strings.Contains(toJSON(r.Properties["LoadBalancerAttributes"]), `{"Key":"deletion_protection.enabled","Value":"true"}`)
+			if protected != s.env.Production {
+				t.Errorf("load balancer %s deletion protection %v; want %v (production)", id, protected, s.env.Production)
+			}
+		}
+		tmpl.countOf(t, "AWS::CloudFront::VpcOrigin", 1)
+		tmpl.countOf(t, "AWS::SecretsManager::Secret", 0)
+		if strings.Contains(toJSON(tmpl), "X-Origin-Verify") || strings.Contains(toJSON(tmpl), "resolve:secretsmanager") {
+			t.Errorf("the stateless template still carries an origin secret")
 		}
 
 		var d map[string]any
@@ -470,4 +493,35 @@ func isScalingAlarm(tmpl template, alarm resource) bool {
 		}
 	}
 	return false
+}
+
+// TestDatabaseTrustAnchor checks that every service verifies the database endpoint it connects to with that
+// endpoint's trust anchors: the system roots (Amazon Trust Services, which RDS Proxy's ACM certificate chains to)
+// through a proxy, the RDS bundle when it connects to the instance.
+func TestDatabaseTrustAnchor(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		want := service.CAFile
+		if s.env.Database.RDSProxy {
+			want = service.SystemRoots
+		}
+		n := 0
+		for id, r := range s.stack(t, "stateless").ofType("AWS::ECS::TaskDefinition") {
+			for _, c := range r.Properties["ContainerDefinitions"].([]any) {
+				env := map[string]any{}
+				for _, e := range c.(map[string]any)["Environment"].([]any) {
+					env[e.(map[string]any)["Name"].(string)] = e.(map[string]any)["Value"]
+				}
+				if env["DATABASE_IAM_AUTH"] != "true" {
+					continue // the migration task, which connects to the instance itself
+				}
+				n++
+				if env["DATABASE_CA_FILE"] != want {
+					t.Errorf("%s: DATABASE_CA_FILE = %v; want %s (rds_proxy %v)", id, env["DATABASE_CA_FILE"], want, s.env.Database.RDSProxy)
+				}
+			}
+		}
+		if n != len(s.manifest.Services) {
+			t.Errorf("checked %d service containers; want %d", n, len(s.manifest.Services))
+		}
+	})
 }

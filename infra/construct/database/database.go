@@ -154,6 +154,12 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 		RemovalPolicy:            removal,
 	}
 	if s.PerformanceInsights {
+		// Database Insights in Standard mode, stated rather than left to CDK's default: the Performance Insights
+		// console reaches its end of life on July 31, 2026 and redirects to CloudWatch Database Insights, whose
+		// Standard mode keeps the retention and price; the Performance Insights API (and this key and retention)
+		// stays (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DatabaseInsights.TurningOnStandard.html,
+		// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_PerfInsights.Enabling.html).
+		instanceProps.DatabaseInsightsMode = awsrds.DatabaseInsightsMode_STANDARD
 		instanceProps.EnablePerformanceInsights = jsii.Bool(true)
 		instanceProps.PerformanceInsightEncryptionKey = key
 		instanceProps.PerformanceInsightRetention = awsrds.PerformanceInsightRetention_DEFAULT
@@ -183,6 +189,11 @@ func (d *Database) addProxy(c constructs.Construct, props Props) {
 		Description: jsii.String("RDS Proxy of " + props.Identifier + ": connects to the instance with IAM authentication"),
 	})
 	d.Proxy = awsrds.NewDatabaseProxy(c, jsii.String("Proxy"), &awsrds.DatabaseProxyProps{
+		// Named after the instance (ecsr-<env>): "The specified proxy name must be unique for all proxies owned by
+		// your AWS account in the specified AWS Region"
+		// (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html). CDK would name it
+		// after the construct id, "Proxy", the same in every environment.
+		DbProxyName:       jsii.String(props.Identifier),
 		Role:              d.ProxyRole,
 		ProxyTarget:       awsrds.ProxyTarget_FromInstance(d.Instance),
 		Vpc:               props.Vpc,
@@ -192,8 +203,9 @@ func (d *Database) addProxy(c constructs.Construct, props Props) {
 		IamAuth:           jsii.Bool(true),
 		DefaultAuthScheme: awsrds.DefaultAuthScheme_IAM_AUTH,
 	})
-	d.SecurityGroup.AddIngressRule(d.ProxySecurityGroup, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String("PostgreSQL from the RDS Proxy"), nil)
-	d.ProxySecurityGroup.AddEgressRule(d.SecurityGroup, awsec2.Port_Tcp(jsii.Number(Port)), jsii.String("PostgreSQL to the instance"), nil)
+	// No rules of our own between the proxy and the instance: DatabaseProxy already opens the proxy's security
+	// group to the instance's on the instance's port (egress) and the instance's to the proxy's (ingress). Rules of
+	// ours on 5432 would duplicate them (preflight's sg-duplicate-rules).
 }
 
 func (d *Database) addAlarms(c constructs.Construct, props Props) {

@@ -42,7 +42,7 @@ func TestAllowFromPeerStack(t *testing.T) {
 				Identifier: "ecsr-test",
 				Settings: config.Database{
 					EngineVersion: "18", InstanceClass: "t4g.micro", Name: "orders", BackupRetentionDays: 1,
-					AllocatedStorageGiB: 20, MaxAllocatedStorageGiB: 50, RDSProxy: tt.proxy,
+					AllocatedStorageGiB: 20, MaxAllocatedStorageGiB: 50, RDSProxy: tt.proxy, PerformanceInsights: tt.proxy,
 				},
 				Removal:      config.RemovalDestroy,
 				Vpc:          vpc,
@@ -102,6 +102,50 @@ func TestAllowFromPeerStack(t *testing.T) {
 			if egress != 2 {
 				t.Errorf("egress rules to the database = %d; want 2 (service and migration task)", egress)
 			}
+			if tt.proxy {
+				checkProxy(t, dbTpl)
+			}
 		})
+	}
+}
+
+// checkProxy checks the proxy's name (unique per account and region, so it carries the instance identifier), that
+// the proxy and the instance are connected by exactly one rule each way (CDK's own; a second rule of ours on the
+// same port would duplicate it), and Database Insights in Standard mode with Performance Insights.
+func checkProxy(t *testing.T, tpl constructtest.Template) {
+	t.Helper()
+	proxy := tpl.Only(t, "AWS::RDS::DBProxy")
+	if proxy["DBProxyName"] != "ecsr-test" {
+		t.Errorf("DBProxyName = %v; want ecsr-test (the environment's instance identifier)", proxy["DBProxyName"])
+	}
+	rules := map[string]int{}
+	for _, typ := range []string{"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"} {
+		for _, r := range tpl.Resources(typ) {
+			p := constructtest.Props(r)
+			peer := p["SourceSecurityGroupId"]
+			if peer == nil {
+				peer = p["DestinationSecurityGroupId"]
+			}
+			rules[constructtest.JSON([]any{typ, p["GroupId"], peer, p["IpProtocol"], p["FromPort"], p["ToPort"]})]++
+		}
+	}
+	ingress, egress := 0, 0
+	for key, n := range rules {
+		if n > 1 {
+			t.Errorf("%d identical security group rules %s", n, key)
+		}
+		if strings.Contains(key, "Ingress") && strings.Contains(key, "ProxySecurityGroup") {
+			ingress += n
+		}
+		if strings.Contains(key, "Egress") && strings.Contains(key, "ProxySecurityGroup") {
+			egress += n
+		}
+	}
+	if ingress != 1 || egress != 1 {
+		t.Errorf("proxy to instance rules: %d ingress, %d egress; want one each\n%v", ingress, egress, rules)
+	}
+	instance := tpl.Only(t, "AWS::RDS::DBInstance")
+	if instance["DatabaseInsightsMode"] != "standard" && instance["DatabaseInsightsMode"] != "STANDARD" {
+		t.Errorf("DatabaseInsightsMode = %v; want standard", instance["DatabaseInsightsMode"])
 	}
 }

@@ -1,6 +1,6 @@
 // Package edge provides the CloudFront distribution in front of everything: the static web UI from a private S3
-// bucket through Origin Access Control as the default origin, and the load balancer for the API paths (no
-// caching, every viewer header but Host, the secret origin header added). Viewers are redirected to HTTPS,
+// bucket through Origin Access Control as the default origin, and the internal load balancer for the API paths
+// through a CloudFront VPC origin (no caching, every viewer header but Host). Viewers are redirected to HTTPS,
 // responses carry security headers, access logs go to the log bucket, and the CLOUDFRONT-scope web ACL of the
 // edge stack (us-east-1) filters every request.
 package edge
@@ -28,10 +28,11 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 
 // Props configures the distribution.
 type Props struct {
-	// LoadBalancer is the API origin; its origin secret is sent in the origin header.
+	// LoadBalancer is the API origin, reached through a VPC origin.
 	LoadBalancer *loadbalancer.LoadBalancer
-	// OriginName is the DNS name CloudFront connects to over HTTPS (covered by the load balancer's certificate)
-	// when the load balancer has one; otherwise CloudFront uses the load balancer's own DNS name over HTTP.
+	// OriginName is the origin domain name when the load balancer has a certificate: CloudFront connects over
+	// HTTPS and verifies the load balancer's certificate against it, so the certificate must cover it. Without a
+	// certificate CloudFront uses the load balancer's own DNS name over HTTP.
 	OriginName string
 	// APIPathPatterns are the paths routed to the load balancer (the web services' path patterns).
 	APIPathPatterns []string
@@ -105,17 +106,27 @@ func New(scope constructs.Construct, id string, props Props) *Edge {
 		},
 	})
 
+	// The API origin is a VPC origin on the internal load balancer (docs/adr/0009-cloudfront-vpc-origin.md):
+	// CloudFront connects through the VPC origin's network interfaces in the load balancer's subnets, so the load
+	// balancer needs no public address and no shared secret header.
+	// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html
 	lb := props.LoadBalancer
-	originName, protocol := *lb.ALB.LoadBalancerDnsName(), awscloudfront.OriginProtocolPolicy_HTTP_ONLY
-	if lb.HTTPS {
-		originName, protocol = props.OriginName, awscloudfront.OriginProtocolPolicy_HTTPS_ONLY
-	}
-	api := awscloudfrontorigins.NewHttpOrigin(jsii.String(originName), &awscloudfrontorigins.HttpOriginProps{
-		ProtocolPolicy:     protocol,
+	originProps := &awscloudfrontorigins.VpcOriginWithEndpointProps{
+		ProtocolPolicy:     awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
+		HttpPort:           jsii.Number(80),
 		OriginSslProtocols: &[]awscloudfront.OriginSslPolicy{awscloudfront.OriginSslPolicy_TLS_V1_2},
-		CustomHeaders:      &map[string]*string{loadbalancer.OriginHeader: lb.OriginSecret.SecretValue().UnsafeUnwrap()},
 		ReadTimeout:        awscdk.Duration_Seconds(jsii.Number(30)),
-	})
+	}
+	if lb.HTTPS {
+		// HTTPS only, and CloudFront checks the certificate against the origin domain name, which must
+		// therefore be the origin name the certificate covers rather than the load balancer's internal DNS name
+		// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-https-cloudfront-to-custom-origin.html).
+		originProps.ProtocolPolicy = awscloudfront.OriginProtocolPolicy_HTTPS_ONLY
+		originProps.HttpPort = nil
+		originProps.HttpsPort = jsii.Number(443)
+		originProps.DomainName = jsii.String(props.OriginName)
+	}
+	api := awscloudfrontorigins.VpcOrigin_WithApplicationLoadBalancer(lb.ALB, originProps)
 	behaviors := map[string]*awscloudfront.BehaviorOptions{}
 	for _, p := range props.APIPathPatterns {
 		behaviors[p] = &awscloudfront.BehaviorOptions{
@@ -177,8 +188,8 @@ func New(scope constructs.Construct, id string, props Props) *Edge {
 	if !lb.HTTPS {
 		suppressions = append(suppressions, &cdknag.NagPackSuppression{
 			Id: jsii.String("AwsSolutions-CFR5"),
-			Reason: jsii.String("Without a domain the load balancer has no certificate CloudFront could verify, so the API origin is reached over HTTP; " +
-				"the origin only admits CloudFront's addresses and the secret header. Environments with a domain use HTTPS (TLSv1.2) to the origin."),
+			Reason: jsii.String("Without a domain the load balancer has no certificate CloudFront could verify, so the API origin is reached over HTTP, " +
+				"through a VPC origin: the internal load balancer has no public address and the traffic stays on the AWS network. Environments with a domain use HTTPS (TLSv1.2) to the origin."),
 		})
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(e.Distribution, &suppressions, jsii.Bool(false))

@@ -96,16 +96,25 @@ func TestDistribution(t *testing.T) {
 			if s3Origin == nil || s3Origin["OriginAccessControlId"] == nil {
 				t.Errorf("site origin = %v; want Origin Access Control", s3Origin)
 			}
-			cfg := albOrigin["CustomOriginConfig"].(map[string]any)
-			if cfg["OriginProtocolPolicy"] != tc.originProtocol {
-				t.Errorf("API origin protocol = %v; want %s", cfg["OriginProtocolPolicy"], tc.originProtocol)
+			// The API is a VPC origin on the internal load balancer: no custom (internet) origin, no header.
+			if albOrigin["CustomOriginConfig"] != nil || albOrigin["VpcOriginConfig"] == nil {
+				t.Errorf("API origin = %s; want a VPC origin and no custom origin", constructtest.JSON(albOrigin))
 			}
-			headers := constructtest.JSON(albOrigin["OriginCustomHeaders"])
-			if !strings.Contains(headers, loadbalancer.OriginHeader) || !strings.Contains(headers, "{{resolve:secretsmanager:") {
-				t.Errorf("origin headers = %s; want the secret origin header", headers)
+			if albOrigin["OriginCustomHeaders"] != nil {
+				t.Errorf("origin headers = %s; want none (no shared secret with a VPC origin)", constructtest.JSON(albOrigin["OriginCustomHeaders"]))
+			}
+			vpcOrigin := tpl.Only(t, "AWS::CloudFront::VpcOrigin")["VpcOriginEndpointConfig"].(map[string]any)
+			if vpcOrigin["OriginProtocolPolicy"] != tc.originProtocol || !strings.Contains(constructtest.JSON(vpcOrigin["Arn"]), "LoadBalancer") {
+				t.Errorf("VPC origin = %s; want the load balancer with %s", constructtest.JSON(vpcOrigin), tc.originProtocol)
+			}
+			if tc.domain && constructtest.JSON(vpcOrigin["OriginSSLProtocols"]) != `["TLSv1.2"]` {
+				t.Errorf("VPC origin TLS = %v; want TLSv1.2", vpcOrigin["OriginSSLProtocols"])
 			}
 			if tc.domain && albOrigin["DomainName"] != "origin.shop.example.com" {
 				t.Errorf("API origin = %v; want origin.shop.example.com (the name the load balancer's certificate covers)", albOrigin["DomainName"])
+			}
+			if !tc.domain && !strings.Contains(constructtest.JSON(albOrigin["DomainName"]), "DNSName") {
+				t.Errorf("API origin = %v; want the load balancer's DNS name", albOrigin["DomainName"])
 			}
 			cert, _ := d["ViewerCertificate"].(map[string]any)
 			if got, _ := cert["MinimumProtocolVersion"].(string); got != tc.tls {

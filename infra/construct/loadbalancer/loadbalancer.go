@@ -1,8 +1,11 @@
-// Package loadbalancer provides the internet-facing Application Load Balancer that CloudFront uses as its API
-// origin. Nobody can bypass CloudFront and its web ACL: the security group admits only CloudFront's
-// origin-facing managed prefix list, and every listener rule also requires a secret header that only CloudFront
-// adds (the value is generated into Secrets Manager and resolved by CloudFormation dynamic references on both
-// sides). Anything else gets a 403 from the default action.
+// Package loadbalancer provides the internal Application Load Balancer that CloudFront reaches through a VPC
+// origin (docs/adr/0009-cloudfront-vpc-origin.md). The load balancer has no public address: it sits in the
+// private subnets, and CloudFront connects to it through the network interfaces of its VPC origin, over the AWS
+// network ("User requests go from CloudFront to the VPC origins over a private, secure connection",
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html). Its
+// security group admits only CloudFront's origin-facing managed prefix list on the listener port, which is the
+// inbound rule the VPC origins guide has the origin's security group carry. No shared secret header is needed or
+// used. Requests outside the routed paths get a 403 from the default action.
 package loadbalancer
 
 import (
@@ -16,15 +19,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
-
-// OriginHeader is the header CloudFront adds to every request it forwards to the load balancer.
-const OriginHeader = "X-Origin-Verify"
 
 // cloudFrontPrefixLists maps a region to the id of its com.amazonaws.global.cloudfront.origin-facing managed
 // prefix list. The id differs per region and AWS publishes no synthesis-time lookup that works without an account
@@ -66,13 +64,16 @@ func CloudFrontPrefixListRegions() []string {
 
 // Props configures the load balancer.
 type Props struct {
-	// Vpc holds the load balancer in its public subnets.
+	// Vpc holds the load balancer in its private subnets. A VPC origin also needs the VPC to have an internet
+	// gateway attached (the network construct's public subnets give it one), although no origin traffic uses it.
 	Vpc awsec2.IVpc
 	// PrefixListID is the CloudFront origin-facing managed prefix list of the region (see CloudFrontPrefixList).
 	PrefixListID string
-	// CertificateARN is an ACM certificate in the stack's region for the origin name. Set: HTTPS on 443 and
-	// HTTP on 80 redirected to it. Empty: HTTP on 80 only (CloudFront still talks HTTPS to viewers).
+	// CertificateARN is an ACM certificate in the stack's region for the origin name. Set: HTTPS on 443 only.
+	// Empty: HTTP on 80 only, through the VPC origin (CloudFront still talks HTTPS to viewers).
 	CertificateARN string
+	// DeletionProtection keeps the load balancer from being deleted (production).
+	DeletionProtection bool
 	// AccessLogBucket receives the access logs under the prefix "alb".
 	AccessLogBucket awss3.IBucket
 	// AlarmTopic receives the load balancer's alarms.
@@ -81,7 +82,7 @@ type Props struct {
 	HTTP5xxPerMinute int
 }
 
-// LoadBalancer is the Application Load Balancer, its listener and the origin secret CloudFront must send.
+// LoadBalancer is the internal Application Load Balancer and its one listener.
 type LoadBalancer struct {
 	constructs.Construct
 	// ALB is the load balancer.
@@ -90,8 +91,6 @@ type LoadBalancer struct {
 	Listener awselasticloadbalancingv2.ApplicationListener
 	// SecurityGroup admits only CloudFront's origin-facing addresses on the listener port.
 	SecurityGroup awsec2.SecurityGroup
-	// OriginSecret holds the value of the OriginHeader.
-	OriginSecret awssecretsmanager.Secret
 	// HTTPS reports whether CloudFront must reach the load balancer over HTTPS.
 	HTTPS bool
 	// Alarms are the load balancer's own alarms (5xx).
@@ -100,7 +99,7 @@ type LoadBalancer struct {
 	rules int
 }
 
-// New creates the load balancer with its security group, listeners, origin secret, access logs and alarms.
+// New creates the load balancer with its security group, listener, access logs and alarms.
 func New(scope constructs.Construct, id string, props Props) *LoadBalancer {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	lb := &LoadBalancer{Construct: c, HTTPS: props.CertificateARN != ""}
@@ -114,15 +113,21 @@ func New(scope constructs.Construct, id string, props Props) *LoadBalancer {
 		Description:      jsii.String("Load balancer: only CloudFront origin-facing addresses"),
 		AllowAllOutbound: jsii.Bool(false),
 	})
-	// One rule only: the managed prefix list counts as its maximum entries (about 55) against the 60 rules per
-	// security group, so a second rule referencing it (say, port 80 next to 443) would exceed the quota.
+	// CloudFront reaches a VPC origin from its origin-facing addresses: the origin's security group allows the
+	// com.amazonaws.global.cloudfront.origin-facing managed prefix list
+	// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html,
+	// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html#managed-prefix-list).
+	// The load balancer being internal, nothing outside the VPC can use that rule. One rule only: the managed
+	// prefix list counts as its maximum entries (about 55) against the 60 rules per security group, so a second
+	// rule referencing it (say, port 80 next to 443) would exceed the quota.
 	lb.SecurityGroup.AddIngressRule(awsec2.Peer_PrefixList(jsii.String(props.PrefixListID)),
 		awsec2.Port_Tcp(jsii.Number(float64(port))), jsii.String("CloudFront origin-facing"), jsii.Bool(false))
 
 	lb.ALB = awselasticloadbalancingv2.NewApplicationLoadBalancer(c, jsii.String("ALB"), &awselasticloadbalancingv2.ApplicationLoadBalancerProps{
 		Vpc:                     props.Vpc,
-		InternetFacing:          jsii.Bool(true),
-		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC},
+		InternetFacing:          jsii.Bool(false),
+		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		DeletionProtection:      jsii.Bool(props.DeletionProtection),
 		SecurityGroup:           lb.SecurityGroup,
 		DropInvalidHeaderFields: jsii.Bool(true),
 		IdleTimeout:             awscdk.Duration_Seconds(jsii.Number(60)),
@@ -143,16 +148,8 @@ func New(scope constructs.Construct, id string, props Props) *LoadBalancer {
 			Certificates:  &[]awselasticloadbalancingv2.IListenerCertificate{awselasticloadbalancingv2.ListenerCertificate_FromCertificateManager(awscertificatemanager.Certificate_FromCertificateArn(c, jsii.String("Certificate"), jsii.String(props.CertificateARN)))},
 			DefaultAction: forbidden,
 		})
-		lb.ALB.AddListener(jsii.String("HTTP"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
-			Port:     jsii.Number(80),
-			Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
-			Open:     jsii.Bool(false),
-			DefaultAction: awselasticloadbalancingv2.ListenerAction_Redirect(&awselasticloadbalancingv2.RedirectOptions{
-				Protocol:  jsii.String("HTTPS"),
-				Port:      jsii.String("443"),
-				Permanent: jsii.Bool(true),
-			}),
-		})
+		// No listener on 80: CloudFront is the only client and reaches the origin over HTTPS only, so a redirect
+		// listener would serve nobody.
 	} else {
 		lb.Listener = lb.ALB.AddListener(jsii.String("HTTP"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
 			Port:          jsii.Number(80),
@@ -161,19 +158,6 @@ func New(scope constructs.Construct, id string, props Props) *LoadBalancer {
 			DefaultAction: forbidden,
 		})
 	}
-
-	lb.OriginSecret = awssecretsmanager.NewSecret(c, jsii.String("OriginSecret"), &awssecretsmanager.SecretProps{
-		Description: jsii.String("Value of the " + OriginHeader + " header CloudFront adds; the load balancer rejects requests without it"),
-		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
-			ExcludePunctuation: jsii.Bool(true),
-			PasswordLength:     jsii.Number(48),
-		},
-	})
-	cdknag.NagSuppressions_AddResourceSuppressions(lb.OriginSecret, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-SMG4"),
-		Reason: jsii.String("The origin header value is resolved by CloudFormation into both the CloudFront origin and the listener rules at deploy time; " +
-			"automatic rotation would change the secret without updating either and cut CloudFront off. It is rotated by regenerating it and redeploying the stack (docs/infrastructure.md)."),
-	}}, jsii.Bool(false))
 
 	threshold := props.HTTP5xxPerMinute
 	if threshold < 1 {
@@ -213,15 +197,14 @@ type Route struct {
 	DeregistrationDelay awscdk.Duration
 }
 
-// AddService routes requests matching the route's path pattern and carrying the origin header to the target, in
-// a target group that health-checks it, and returns the target group. Rule priorities follow the call order.
+// AddService routes requests matching the route's path pattern to the target, in a target group that
+// health-checks it, and returns the target group. Rule priorities follow the call order.
 func (lb *LoadBalancer) AddService(id string, r Route) awselasticloadbalancingv2.ApplicationTargetGroup {
 	lb.rules++
 	return lb.Listener.AddTargets(jsii.String(id), &awselasticloadbalancingv2.AddApplicationTargetsProps{
 		Priority: jsii.Number(float64(lb.rules * 10)),
 		Conditions: &[]awselasticloadbalancingv2.ListenerCondition{
 			awselasticloadbalancingv2.ListenerCondition_PathPatterns(jsii.Strings(r.PathPattern)),
-			awselasticloadbalancingv2.ListenerCondition_HttpHeader(jsii.String(OriginHeader), &[]*string{lb.OriginSecret.SecretValue().UnsafeUnwrap()}),
 		},
 		Port:                jsii.Number(float64(r.Port)),
 		Protocol:            awselasticloadbalancingv2.ApplicationProtocol_HTTP,

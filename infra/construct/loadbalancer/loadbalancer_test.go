@@ -50,7 +50,8 @@ func TestListeners(t *testing.T) {
 		listeners   map[float64]string // port -> default action type
 	}{
 		{"without domain", "", 80, map[float64]string{80: "fixed-response"}},
-		{"with domain", "arn:aws:acm:eu-west-1:111111111111:certificate/abc", 443, map[float64]string{443: "fixed-response", 80: "redirect"}},
+		// No port 80 redirect: CloudFront, the only client, talks HTTPS; nothing could reach a second listener.
+		{"with domain", "arn:aws:acm:eu-west-1:111111111111:certificate/abc", 443, map[float64]string{443: "fixed-response"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,23 +99,12 @@ func TestListeners(t *testing.T) {
 	}
 }
 
-func TestListenerRuleRequiresOriginHeader(t *testing.T) {
+func TestListenerRule(t *testing.T) {
 	_, tpl := newLoadBalancer(t, "")
 	rule := tpl.Only(t, "AWS::ElasticLoadBalancingV2::ListenerRule")
-	var header, path bool
-	for _, c := range rule["Conditions"].([]any) {
-		c := c.(map[string]any)
-		switch c["Field"] {
-		case "http-header":
-			cfg := c["HttpHeaderConfig"].(map[string]any)
-			value := constructtest.JSON(cfg["Values"])
-			header = cfg["HttpHeaderName"] == loadbalancer.OriginHeader && strings.Contains(value, "{{resolve:secretsmanager:")
-		case "path-pattern":
-			path = constructtest.JSON(c["PathPatternConfig"]) == `{"Values":["/api/*"]}`
-		}
-	}
-	if !header || !path {
-		t.Errorf("rule conditions = %v; want the path pattern and the secret origin header", constructtest.JSON(rule["Conditions"]))
+	// The path only: the load balancer is internal, reached through the VPC origin, so no secret header.
+	if got := constructtest.JSON(rule["Conditions"]); got != `[{"Field":"path-pattern","PathPatternConfig":{"Values":["/api/*"]}}]` {
+		t.Errorf("rule conditions = %s; want the path pattern only", got)
 	}
 	tg := tpl.Only(t, "AWS::ElasticLoadBalancingV2::TargetGroup")
 	want := map[string]any{
@@ -129,9 +119,8 @@ func TestListenerRuleRequiresOriginHeader(t *testing.T) {
 	if got := constructtest.JSON(tg["TargetGroupAttributes"]); !strings.Contains(got, `"Key":"deregistration_delay.timeout_seconds","Value":"15"`) {
 		t.Errorf("target group attributes = %s; want a 15 s deregistration delay", got)
 	}
-	secret := tpl.Only(t, "AWS::SecretsManager::Secret")
-	if secret["GenerateSecretString"] == nil {
-		t.Errorf("origin secret = %v; want a generated value", secret)
+	if n := len(tpl.Resources("AWS::SecretsManager::Secret")); n != 0 {
+		t.Errorf("%d secrets; want none (no origin secret)", n)
 	}
 }
 
@@ -144,8 +133,17 @@ func TestAccessLogsAndAlarm(t *testing.T) {
 			t.Errorf("load balancer attributes %s lack %s", attrs, want)
 		}
 	}
-	if alb["Scheme"] != "internet-facing" {
-		t.Errorf("scheme = %v; want internet-facing", alb["Scheme"])
+	if alb["Scheme"] != "internal" {
+		t.Errorf("scheme = %v; want internal (CloudFront reaches it through a VPC origin)", alb["Scheme"])
+	}
+	// In the private subnets, none of the public ones.
+	for _, sn := range alb["Subnets"].([]any) {
+		if id := constructtest.JSON(sn); !strings.Contains(id, "Private") {
+			t.Errorf("load balancer subnet %s; want the private subnets only", id)
+		}
+	}
+	if strings.Contains(attrs, `"Key":"deletion_protection.enabled","Value":"true"`) {
+		t.Errorf("deletion protection on without DeletionProtection: %s", attrs)
 	}
 	bucket := tpl.Only(t, "AWS::S3::Bucket")
 	if got := constructtest.JSON(bucket["BucketEncryption"]); !strings.Contains(got, "AES256") {

@@ -117,7 +117,8 @@ func New(scope constructs.Construct, id string, props Props) *Network {
 	return net
 }
 
-// PrivateSubnets selects the subnets of the services (private, with egress through NAT).
+// PrivateSubnets selects the subnets of the services and the internal load balancer (private, with egress
+// through NAT).
 func PrivateSubnets() *awsec2.SubnetSelection {
 	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
 }
@@ -127,7 +128,8 @@ func IsolatedSubnets() *awsec2.SubnetSelection {
 	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
 }
 
-// PublicSubnets selects the subnets of the load balancer.
+// PublicSubnets selects the public subnets: the NAT gateways' (and the internet gateway CloudFront VPC origins
+// require the VPC to have). Nothing of the application runs there.
 func PublicSubnets() *awsec2.SubnetSelection {
 	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PUBLIC}
 }

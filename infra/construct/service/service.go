@@ -1,5 +1,5 @@
 // Package service provides the ECS cluster and one Fargate service per service of the manifest
-// (infra/services.yaml): its task definition (ARM64, the shared image with the binary chosen by command, the
+// (infra/services.yaml): its task definition (ARM64, or X86_64 where it runs on Fargate Spot; the shared image with the binary chosen by command, the
 // environment variables of docs/configuration.md), a least-privilege task role built with Grant* calls, a separate
 // execution role, its log group, deployment safety (circuit breaker with rollback, alarm-based rollback, drain
 // timings), autoscaling (requests per target and CPU for web services, backlog per task for workers) and alarms.
@@ -30,8 +30,17 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
-// CAFile is where the image ships the RDS global CA bundle (docs/configuration.md, "Image").
+// CAFile is where the image ships the RDS global CA bundle (docs/configuration.md, "Image"): the trust anchors
+// of a DB instance's certificate.
 const CAFile = "/etc/ssl/certs/rds-global-bundle.pem"
+
+// SystemRoots is the DATABASE_CA_FILE value that verifies the server against the system's root certificates
+// (pgx's sslrootcert=system). RDS Proxy presents a certificate from AWS Certificate Manager, which chains to the
+// Amazon Trust Services roots, not to the RDS CAs ("Amazon RDS Proxy ... use[s] certificates from the AWS
+// Certificate Manager (ACM)", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html;
+// https://docs.aws.amazon.com/prescriptive-guidance/latest/amazon-rds-proxy/best-practices.html), so a service
+// that connects through the proxy trusts the system roots, which include Amazon's (preflight's db-trust-anchor).
+const SystemRoots = "system"
 
 // maxStopTimeout is the largest stop timeout Fargate allows.
 const maxStopTimeout = 120
@@ -43,8 +52,11 @@ type Sizing struct {
 	// MinTasks and MaxTasks bound the task count. The service sets no desired count: Application Auto Scaling
 	// owns it (MinTasks at creation), so a deployment never resets a scaled-out service.
 	MinTasks, MaxTasks int
-	// Spot runs most tasks on Fargate Spot, keeping the first one on Fargate.
+	// Spot runs most tasks on Fargate Spot, keeping the first one on Fargate. Fargate Spot runs X86_64 tasks
+	// only; infra/config rejects Spot with ARM64.
 	Spot bool
+	// X86 runs the tasks on X86_64 instead of ARM64 (Graviton).
+	X86 bool
 	// ScaleFromZero adds a step policy that starts the first task when messages wait (workers with MinTasks 0).
 	ScaleFromZero bool
 	// ECSExec enables ECS Exec (interactive debugging); off unless set.
@@ -67,6 +79,9 @@ type Scheduled struct {
 type Database struct {
 	// Host, Port and Name locate the database (tokens of the database construct).
 	Host, Port, Name string
+	// CAFile is the DATABASE_CA_FILE the services verify the endpoint's certificate with: CAFile for a DB
+	// instance, SystemRoots for RDS Proxy. Empty means CAFile.
+	CAFile string
 	// GrantConnect lets grantee `rds-db:connect` as the database user user only.
 	GrantConnect func(grantee awsiam.IGrantable, user string)
 	// AllowFrom opens the database's security group to peer on the database port.
@@ -158,6 +173,9 @@ func Environment(s manifest.Service, region string, db Database, topicARN, queue
 		"DATABASE_SSLMODE":  "verify-full",
 		"DATABASE_CA_FILE":  CAFile,
 	}
+	if db.CAFile != "" {
+		env["DATABASE_CA_FILE"] = db.CAFile
+	}
 	for _, t := range s.Publishes {
 		env[manifest.TopicEnv(t)] = topicARN(t)
 	}
@@ -189,7 +207,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		MemoryLimitMiB: jsii.Number(float64(props.Sizing.Memory)),
 		TaskRole:       s.TaskRole,
 		RuntimePlatform: &awsecs.RuntimePlatform{
-			CpuArchitecture:       awsecs.CpuArchitecture_ARM64(),
+			CpuArchitecture:       architecture(props.Sizing.X86),
 			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
 		},
 	})
@@ -301,6 +319,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	case manifest.KindWorker:
 		s.worker(c, props)
 	}
+	s.deadLetterAlarms(c, props)
 	s.alarmTasksBelowDesired(c, props)
 
 	if len(s.DeploymentAlarms) > 0 {
@@ -399,11 +418,9 @@ func (s *Service) web(c constructs.Construct, props Props) {
 
 // worker scales the service on backlog per task: target tracking on the consumed queues' visible messages
 // divided by the running tasks (metric math), against the manifest's BacklogPerTaskTarget; a step policy starts
-// the first task when the service may scale to zero (target tracking cannot divide by zero running tasks). A
-// deployment rolls back when messages start reaching a dead-letter queue.
+// the first task when the service may scale to zero (target tracking cannot divide by zero running tasks).
 func (s *Service) worker(c constructs.Construct, props Props) {
 	ms := props.Service
-	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	queues := make([]awssqs.IQueue, 0, len(ms.Consumes))
 	for _, q := range ms.Consumes {
 		queues = append(queues, props.Queues[q])
@@ -469,18 +486,59 @@ func (s *Service) worker(c constructs.Construct, props Props) {
 	})
 
 	if props.Sizing.ScaleFromZero {
-		s.Scaling.ScaleOnMetric(jsii.String("StartFromZero"), &awsapplicationautoscaling.BasicStepScalingPolicyProps{
-			Metric:         visibleMessages(queues, minute),
-			AdjustmentType: awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
-			ScalingSteps: &[]*awsapplicationautoscaling.ScalingInterval{
-				{Upper: jsii.Number(0), Change: jsii.Number(0)},
-				{Lower: jsii.Number(1), Change: jsii.Number(1)},
-			},
-			EvaluationPeriods: jsii.Number(1),
-			Cooldown:          awscdk.Duration_Seconds(jsii.Number(60)),
-		})
+		s.startFromZero(c, props, queues)
 	}
+}
 
+// startFromZero starts the first task of a worker that has scaled in to zero: when messages wait and the service
+// wants no task, a step policy sets the desired count to exactly 1 (AdjustmentType ExactCapacity: "Make the
+// capacity equal to the exact number given", StepScalingPolicyConfiguration,
+// https://docs.aws.amazon.com/autoscaling/application/APIReference/API_StepScalingPolicyConfiguration.html).
+// Target tracking on backlog per task takes over from one task. The alarm is in ALARM only while the desired
+// count is 0, because CloudWatch re-runs an Application Auto Scaling action every period the alarm stays in
+// ALARM ("Except for Auto Scaling actions, the actions happen only on state transitions",
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html): a ChangeInCapacity +1 on
+// "messages visible" added a task every minute up to max_tasks. Setting 1 again while the first task starts is
+// harmless, and once it is desired the alarm returns to OK. Missing data counts as 0 messages and 0 tasks (SQS
+// stops sending a queue's metrics after six hours without activity and resumes with it).
+func (s *Service) startFromZero(c constructs.Construct, props Props, queues []awssqs.IQueue) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	using := map[string]awscloudwatch.IMetric{"desired": s.TaskCountMetric("DesiredTaskCount")}
+	ids := make([]string, 0, len(queues))
+	for i, q := range queues {
+		id := fmt.Sprintf("visible%d", i)
+		using[id] = q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
+		ids = append(ids, "FILL("+id+", 0)")
+	}
+	idle := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(fmt.Sprintf("IF(FILL(desired, 0) == 0 AND (%s) > 0, 1, 0)", strings.Join(ids, " + "))),
+		Label:        jsii.String("Messages waiting and no task desired"),
+		Period:       minute,
+		UsingMetrics: &using,
+	})
+	action := awsapplicationautoscaling.NewStepScalingAction(c, jsii.String("StartFromZero"), &awsapplicationautoscaling.StepScalingActionProps{
+		ScalingTarget:         s.Scaling,
+		AdjustmentType:        awsapplicationautoscaling.AdjustmentType_EXACT_CAPACITY,
+		MetricAggregationType: awsapplicationautoscaling.MetricAggregationType_MAXIMUM,
+		Cooldown:              minute,
+	})
+	action.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{LowerBound: jsii.Number(0), Adjustment: jsii.Number(1)})
+	alarm := idle.CreateAlarm(c, jsii.String("StartFromZeroAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String("Messages wait for the " + props.Service.Name + " service while it wants no task: start one."),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(action))
+}
+
+// deadLetterAlarms rolls a deployment of a consumer back when messages of a queue it consumes start reaching
+// that queue's dead-letter queue: a release that fails to process messages (or poisons them) is undone, for every
+// consumer, web services included (the API consumes order updates).
+func (s *Service) deadLetterAlarms(c constructs.Construct, props Props) {
+	ms := props.Service
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	for _, q := range ms.Consumes {
 		dlq, ok := props.DeadLetterQueues[q]
 		if !ok {
@@ -542,24 +600,6 @@ func (s *Service) TaskCountMetric(name string) awscloudwatch.Metric {
 	})
 }
 
-// visibleMessages is the sum of the queues' visible messages.
-func visibleMessages(queues []awssqs.IQueue, period awscdk.Duration) awscloudwatch.IMetric {
-	opts := &awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}
-	if len(queues) == 1 {
-		return queues[0].MetricApproximateNumberOfMessagesVisible(opts)
-	}
-	using := map[string]awscloudwatch.IMetric{}
-	ids := make([]string, 0, len(queues))
-	for i, q := range queues {
-		id := fmt.Sprintf("q%d", i)
-		using[id] = q.MetricApproximateNumberOfMessagesVisible(opts)
-		ids = append(ids, id)
-	}
-	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-		Expression: jsii.String(strings.Join(ids, " + ")), UsingMetrics: &using, Period: period,
-	})
-}
-
 // alarmName is a deterministic alarm name for alarms a service refers to: <stack name>-<service>-<what>.
 func alarmName(c constructs.Construct, service, what string) string {
 	return *awscdk.Stack_Of(c).StackName() + "-" + service + "-" + what
@@ -572,6 +612,14 @@ func gracePeriod(s manifest.Service) awscdk.Duration {
 		return nil
 	}
 	return awscdk.Duration_Seconds(jsii.Number(60))
+}
+
+// architecture is the task definition's CPU architecture.
+func architecture(x86 bool) awsecs.CpuArchitecture {
+	if x86 {
+		return awsecs.CpuArchitecture_X86_64()
+	}
+	return awsecs.CpuArchitecture_ARM64()
 }
 
 // capacity runs a service on Fargate, or on Fargate Spot with its first task on Fargate so a Spot reclaim

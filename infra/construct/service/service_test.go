@@ -28,6 +28,7 @@ type fixture struct {
 	stack    awscdk.Stack
 	template constructtest.Template
 	services map[string]*service.Service
+	manifest map[string]manifest.Service
 }
 
 func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
@@ -65,8 +66,9 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 		Vpc: vpc, ExecLogGroup: awslogs.NewLogGroup(stack, jsii.String("ExecLogs"), &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}),
 	})
 	image := service.Image(stack, "Repository", "ecsr", "sha256:0123")
-	f := &fixture{stack: stack, services: map[string]*service.Service{}}
+	f := &fixture{stack: stack, services: map[string]*service.Service{}, manifest: map[string]manifest.Service{}}
 	for _, s := range m.Services {
+		f.manifest[s.Name] = s
 		f.services[s.Name] = service.New(stack, "Service-"+s.Name, service.Props{
 			Cluster: cluster, Vpc: vpc, Service: s, Sizing: sizing[s.Name], Image: image,
 			Database: service.Database{
@@ -92,13 +94,13 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 
 var devSizing = map[string]service.Sizing{
 	"api":    {CPU: 256, Memory: 512, MinTasks: 1, MaxTasks: 2, ECSExec: true},
-	"worker": {CPU: 256, Memory: 512, MinTasks: 0, MaxTasks: 2, Spot: true, ScaleFromZero: true},
+	"worker": {CPU: 256, Memory: 512, MinTasks: 0, MaxTasks: 2, Spot: true, X86: true, ScaleFromZero: true},
 }
 
 var prodSizing = map[string]service.Sizing{
 	"api": {CPU: 1024, Memory: 2048, MinTasks: 2, MaxTasks: 10,
 		Scheduled: []service.Scheduled{{Name: "business-hours", Schedule: "cron(0 7 ? * MON-FRI *)", MinTasks: 4, MaxTasks: 10}}},
-	"worker": {CPU: 512, Memory: 1024, MinTasks: 2, MaxTasks: 8, Spot: true},
+	"worker": {CPU: 512, Memory: 1024, MinTasks: 2, MaxTasks: 8, Spot: true, X86: true},
 }
 
 func TestServicesPassNag(t *testing.T) {
@@ -124,8 +126,12 @@ func TestTaskDefinitions(t *testing.T) {
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			td := f.template.Of(t, f.stack, f.services[tc.service].TaskDefinition)
-			if got := td["RuntimePlatform"].(map[string]any)["CpuArchitecture"]; got != "ARM64" {
-				t.Errorf("CpuArchitecture = %v; want ARM64", got)
+			wantArch := "ARM64"
+			if devSizing[tc.service].X86 {
+				wantArch = "X86_64"
+			}
+			if got := td["RuntimePlatform"].(map[string]any)["CpuArchitecture"]; got != wantArch {
+				t.Errorf("CpuArchitecture = %v; want %s", got, wantArch)
 			}
 			c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
 			if got := constructtest.JSON(c["EntryPoint"]); got != `["`+tc.command+`"]` || c["Command"] != nil {
@@ -195,6 +201,14 @@ func TestServiceDeploymentSafety(t *testing.T) {
 				if want := svcName == "api"; grace != want {
 					t.Errorf("%s has health check grace period: %v; want %v", svcName, grace, want)
 				}
+				// Every consumer, web services included, rolls back when its queues' messages reach their
+				// dead-letter queues.
+				names := constructtest.JSON(alarms["AlarmNames"])
+				for _, q := range f.manifest[svcName].Consumes {
+					if !strings.Contains(names, "Service"+svcName+"DeadLetters"+strings.ReplaceAll(q, "-", "")) {
+						t.Errorf("%s consumes %s but its deployment alarms %s lack the dead-letter alarm", svcName, q, names)
+					}
+				}
 				strategy := p["CapacityProviderStrategy"].([]any)
 				spot := false
 				for _, cp := range strategy {
@@ -202,6 +216,11 @@ func TestServiceDeploymentSafety(t *testing.T) {
 				}
 				if spot != sizing[svcName].Spot {
 					t.Errorf("%s capacity providers %v; want spot=%v", svcName, strategy, sizing[svcName].Spot)
+				}
+				// Fargate Spot runs X86_64 tasks only.
+				arch := f.template.Of(t, f.stack, s.TaskDefinition)["RuntimePlatform"].(map[string]any)["CpuArchitecture"]
+				if spot && arch != "X86_64" {
+					t.Errorf("%s runs on Fargate Spot with %v tasks; Fargate Spot runs X86_64 only", svcName, arch)
 				}
 			}
 		})
@@ -273,7 +292,33 @@ func TestScaling(t *testing.T) {
 			}
 		case "StepScaling":
 			steps++
+			// Scale from zero sets exactly one task; a relative +1 re-run every minute ran to max_tasks.
+			c := p["StepScalingPolicyConfiguration"].(map[string]any)
+			if c["AdjustmentType"] != "ExactCapacity" || constructtest.JSON(c["StepAdjustments"]) != `[{"MetricIntervalLowerBound":0,"ScalingAdjustment":1}]` {
+				t.Errorf("scale-from-zero policy = %s; want ExactCapacity 1 from the threshold up", constructtest.JSON(c))
+			}
 		}
+	}
+	startAlarms := 0
+	for _, a := range f.template.Resources("AWS::CloudWatch::Alarm") {
+		p := constructtest.Props(a)
+		if !strings.Contains(constructtest.JSON(p["AlarmActions"]), "StartFromZero") {
+			continue
+		}
+		startAlarms++
+		expr := ""
+		for _, m := range p["Metrics"].([]any) {
+			if e, ok := m.(map[string]any)["Expression"]; ok {
+				expr = e.(string)
+			}
+		}
+		// Only while no task is desired: otherwise the action would run every minute of a backlog.
+		if !strings.Contains(expr, "FILL(desired, 0) == 0 AND") || !strings.Contains(constructtest.JSON(p["Metrics"]), "DesiredTaskCount") {
+			t.Errorf("scale-from-zero alarm expression %q; want it true only while the desired count is 0 and messages wait", expr)
+		}
+	}
+	if startAlarms != 1 {
+		t.Errorf("scale-from-zero alarms = %d; want 1", startAlarms)
 	}
 	sort.Strings(predefined)
 	if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; constructtest.JSON(predefined) != constructtest.JSON(want) {

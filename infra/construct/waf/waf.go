@@ -1,7 +1,8 @@
 // Package waf provides the CLOUDFRONT-scope web ACL that filters every request before it reaches the
 // distribution's origins. It must live in us-east-1 (the edge stack). Rules, in evaluation order: AWS managed IP
 // reputation and anonymous IP lists, a per-IP rate limit, a stricter per-IP rate limit on POST /api/orders, the
-// core rule set, known bad inputs, SQL injection, and optionally Bot Control at the targeted inspection level. In
+// core rule set, known bad inputs, SQL injection, and optionally Bot Control at the targeted inspection level for
+// everything but the JSON API. In
 // count mode every rule only counts, to roll rules out against real traffic before enforcing them. Requests are
 // logged to CloudWatch Logs with the authorization and cookie headers redacted.
 package waf
@@ -44,8 +45,11 @@ type Props struct {
 	RateLimitPerIP, RateLimitOrdersPerIP, RateLimitWindowSeconds int
 	// OrdersPath is the path of order creation, e.g. /api/orders.
 	OrdersPath string
-	// BotControl adds the Bot Control rule group at the targeted inspection level.
+	// BotControl adds the Bot Control rule group at the targeted inspection level, scoped down to requests
+	// outside APIPath.
 	BotControl bool
+	// APIPath is the path prefix of the JSON API, e.g. /api/. Bot Control does not inspect it (see New).
+	APIPath string
 	// LogRetention, LogKey (optional; its policy must admit CloudWatch Logs) and LogRemoval configure the log
 	// group.
 	LogRetention awslogs.RetentionDays
@@ -81,7 +85,7 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 		}
 	}
 	var rules []*awswafv2.CfnWebACL_RuleProperty
-	managed := func(group string, configs interface{}) {
+	managed := func(group string, configs, scopeDown interface{}) {
 		override := &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}}
 		if props.Count {
 			override = &awswafv2.CfnWebACL_OverrideActionProperty{Count: map[string]any{}}
@@ -92,6 +96,7 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 			OverrideAction: override,
 			Statement: &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{
 				VendorName: jsii.String("AWS"), Name: jsii.String(group), ManagedRuleGroupConfigs: configs,
+				ScopeDownStatement: scopeDown,
 			}},
 			VisibilityConfig: metric(group),
 		})
@@ -121,7 +126,7 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 	}
 	for _, g := range ManagedRuleGroups[:2] {
 		if enabled[g] {
-			managed(g, nil)
+			managed(g, nil, nil)
 		}
 	}
 	rate("RateLimitPerIP", props.RateLimitPerIP, nil)
@@ -147,18 +152,40 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 	})
 	for _, g := range ManagedRuleGroups[2:] {
 		if enabled[g] {
-			managed(g, nil)
+			managed(g, nil, nil)
 		}
 	}
 	if props.BotControl {
+		// The targeted rules answer suspected bots with Challenge and CAPTCHA actions and penalise requests
+		// without an aws-waf-token. A browser fetch() POST to the JSON API cannot solve an interstitial, and the web
+		// UI does not load the WAF application integration SDK that would acquire the token, so Bot Control
+		// inspects everything but the API: a scope-down statement that negates a URI-path prefix match
+		// (https://docs.aws.amazon.com/waf/latest/developerguide/waf-bot-control-example-scope-down-dynamic-content.html,
+		// https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-not.html). The API keeps
+		// the rate limits, IP lists and the body inspections. docs/adr/0010-bot-control-outside-the-api.md.
+		apiPath := props.APIPath
+		if apiPath == "" {
+			panic("waf: BotControl needs APIPath, the API prefix it must not inspect")
+		}
 		managed("AWSManagedRulesBotControlRuleSet", &[]*awswafv2.CfnWebACL_ManagedRuleGroupConfigProperty{{
 			AwsManagedRulesBotControlRuleSet: &awswafv2.CfnWebACL_AWSManagedRulesBotControlRuleSetProperty{
 				InspectionLevel: jsii.String("TARGETED"),
 			},
+		}}, &awswafv2.CfnWebACL_StatementProperty{NotStatement: &awswafv2.CfnWebACL_NotStatementProperty{
+			Statement: &awswafv2.CfnWebACL_StatementProperty{ByteMatchStatement: &awswafv2.CfnWebACL_ByteMatchStatementProperty{
+				FieldToMatch:         &awswafv2.CfnWebACL_FieldToMatchProperty{UriPath: map[string]any{}},
+				PositionalConstraint: jsii.String("STARTS_WITH"),
+				SearchString:         jsii.String(strings.ToLower(apiPath)),
+				// Decoded and lowercased as for the orders limit, so /API/ or %2Fapi%2F still count as the API.
+				TextTransformations: &[]*awswafv2.CfnWebACL_TextTransformationProperty{
+					{Priority: jsii.Number(0), Type: jsii.String("URL_DECODE")},
+					{Priority: jsii.Number(1), Type: jsii.String("LOWERCASE")},
+				},
+			}},
 		}})
 	}
 
-	metricName := strings.ReplaceAll(props.Name, "-", "")
+	metricName := MetricName(props.Name)
 	w.ACL = awswafv2.NewCfnWebACL(c, jsii.String("ACL"), &awswafv2.CfnWebACLProps{
 		Name:             jsii.String(props.Name),
 		Description:      jsii.String(fmt.Sprintf("CloudFront web ACL of %s, %s mode", props.Name, mode(props.Count))),
@@ -195,9 +222,13 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 		blocked = "CountedRequests"
 	}
 	w.Blocked = awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String("AWS/WAFV2"),
-		MetricName:    jsii.String(blocked),
-		DimensionsMap: &map[string]*string{"WebACL": jsii.String(props.Name), "Rule": jsii.String("ALL")},
+		Namespace:  jsii.String("AWS/WAFV2"),
+		MetricName: jsii.String(blocked),
+		// WAF names the WebACL dimension after the web ACL's VisibilityConfig.MetricName, not after its Name
+		// ("MetricName: A name of the Amazon CloudWatch metric dimension",
+		// https://docs.aws.amazon.com/waf/latest/APIReference/API_VisibilityConfig.html; dimensions WebACL and
+		// Rule, https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html).
+		DimensionsMap: &map[string]*string{"WebACL": jsii.String(metricName), "Rule": jsii.String("ALL")},
 		Statistic:     jsii.String("Sum"),
 		Period:        awscdk.Duration_Minutes(jsii.Number(5)),
 		Region:        jsii.String("us-east-1"),
@@ -218,6 +249,12 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 		w.Alarm.AddOkAction(awscloudwatchactions.NewSnsAction(props.AlarmTopic))
 	}
 	return w
+}
+
+// MetricName is the CloudWatch metric name of the web ACL called name (its VisibilityConfig.MetricName): the name
+// without hyphens. WAF reports the web ACL's metrics under this value of the WebACL dimension.
+func MetricName(name string) string {
+	return strings.ReplaceAll(name, "-", "")
 }
 
 func mode(count bool) string {

@@ -17,7 +17,7 @@ func newWebACL(t *testing.T, count, botControl bool) constructtest.Template {
 	stack := constructtest.NewStack(t, "test-edge", "us-east-1")
 	waf.New(stack, "WebACL", waf.Props{
 		Name: "ecsr-test", Count: count, ManagedRuleGroups: waf.ManagedRuleGroups,
-		RateLimitPerIP: 2000, RateLimitOrdersPerIP: 100, RateLimitWindowSeconds: 300, OrdersPath: "/api/orders",
+		RateLimitPerIP: 2000, RateLimitOrdersPerIP: 100, RateLimitWindowSeconds: 300, OrdersPath: "/api/orders", APIPath: "/api/",
 		BotControl: botControl, LogRetention: awslogs.RetentionDays_ONE_MONTH, BlockedPer5Minutes: 50,
 	})
 	if got := constructtest.NagFindings(t, stack); len(got) > 0 {
@@ -105,6 +105,20 @@ func TestRateLimits(t *testing.T) {
 	if !strings.Contains(bot, `"InspectionLevel":"TARGETED"`) {
 		t.Errorf("bot control = %s; want the targeted inspection level", bot)
 	}
+	// Bot Control must not challenge the JSON API: its scope-down negates the /api/ prefix.
+	botStatement := rules["AWSManagedRulesBotControlRuleSet"]["ManagedRuleGroupStatement"].(map[string]any)
+	not, _ := botStatement["ScopeDownStatement"].(map[string]any)["NotStatement"].(map[string]any)
+	inner := constructtest.JSON(not["Statement"])
+	for _, want := range []string{`"UriPath":{}`, `"PositionalConstraint":"STARTS_WITH"`, `"SearchString":"/api/"`, `"Type":"URL_DECODE"`, `"Type":"LOWERCASE"`} {
+		if !strings.Contains(inner, want) {
+			t.Errorf("bot control scope-down NOT(%s) lacks %s", inner, want)
+		}
+	}
+	for _, name := range []string{"AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"} {
+		if sd := rules[name]["ManagedRuleGroupStatement"].(map[string]any)["ScopeDownStatement"]; sd != nil {
+			t.Errorf("%s is scoped down (%v); only Bot Control leaves the API out", name, sd)
+		}
+	}
 }
 
 func TestLoggingAndAlarm(t *testing.T) {
@@ -127,6 +141,16 @@ func TestLoggingAndAlarm(t *testing.T) {
 	alarm := tpl.Only(t, "AWS::CloudWatch::Alarm")
 	if alarm["MetricName"] != "BlockedRequests" || alarm["Namespace"] != "AWS/WAFV2" || alarm["Threshold"] != 50.0 {
 		t.Errorf("alarm = %v; want BlockedRequests at 50", alarm)
+	}
+	// WAF emits the WebACL dimension with the web ACL's metric name, not its name.
+	acl := tpl.Only(t, "AWS::WAFv2::WebACL")
+	metricName := acl["VisibilityConfig"].(map[string]any)["MetricName"]
+	if metricName != waf.MetricName("ecsr-test") {
+		t.Errorf("web ACL metric name = %v; want %s", metricName, waf.MetricName("ecsr-test"))
+	}
+	dims := constructtest.JSON(alarm["Dimensions"])
+	if !strings.Contains(dims, `{"Name":"WebACL","Value":"`+metricName.(string)+`"}`) || !strings.Contains(dims, `{"Name":"Rule","Value":"ALL"}`) {
+		t.Errorf("alarm dimensions = %s; want WebACL = the web ACL's metric name %v and Rule = ALL", dims, metricName)
 	}
 	countAlarm := newWebACL(t, true, false).Only(t, "AWS::CloudWatch::Alarm")
 	if countAlarm["MetricName"] != "CountedRequests" {
