@@ -1,5 +1,6 @@
 // Package stacks composes the constructs into the deployable stacks of one environment: stateful (network,
-// database, messaging, alarm topic), stateless (cluster, services, load balancer, CloudFront), edge (the web ACL;
+// database, messaging, alarm topic), cluster (the ECS cluster and the migration task), stateless (services,
+// load balancer, CloudFront), edge (the web ACL;
 // us-east-1) and, with Shield Advanced, edge protection (the distribution's protection; us-east-1). Stacks
 // only compose constructs and grant access between them; they read nothing but their props.
 package stacks
@@ -20,6 +21,8 @@ type Environment struct {
 	Stateful *Stateful
 	// Edge holds the CloudFront web ACL in us-east-1.
 	Edge *Edge
+	// Cluster holds the ECS cluster and the migration task, deployed and run before the services.
+	Cluster *Cluster
 	// Stateless holds the cluster, services, load balancer and distribution.
 	Stateless *Stateless
 	// EdgeProtection holds the distribution's Shield Advanced protection in us-east-1; nil unless the
@@ -35,8 +38,11 @@ func AddEnvironment(scope constructs.Construct, env *config.Environment, in conf
 	stateful := NewStateful(scope, env.StackName("stateful"), StatefulProps{Env: env, Manifest: in.Manifest})
 
 	edge := NewEdge(scope, env.StackName("edge"), EdgeProps{Env: env})
+	// The cluster stack holds the migration task: the deploy runs it after this stack and before the stateless
+	// stack (scripts/deploy.sh), so the services' first tasks find their database roles.
+	cluster := NewCluster(scope, env.StackName("cluster"), ClusterProps{Env: env, Inputs: in, Stateful: stateful})
 	stateless := NewStateless(scope, env.StackName("stateless"), StatelessProps{
-		Env: env, Inputs: in, Stateful: stateful,
+		Env: env, Inputs: in, Stateful: stateful, Cluster: cluster,
 		// A weak reference (Fn::GetStackOutput across regions): no custom resource carries the ARN over.
 		WebACLArn: awscdk.Stack_ConsumeReference(edge.WebACL.ACL.AttrArn(), awscdk.ReferenceStrength_WEAK),
 	})
@@ -48,7 +54,7 @@ func AddEnvironment(scope constructs.Construct, env *config.Environment, in conf
 	dashboard.AddSection(stateful.Messaging.Section())
 	dashboard.AddSection(stateless.Section(edge.WebACL.Blocked))
 
-	all := []awscdk.Stack{stateful.Stack, edge.Stack, stateless.Stack}
+	all := []awscdk.Stack{stateful.Stack, edge.Stack, cluster.Stack, stateless.Stack}
 	var protection *EdgeProtection
 	if env.ShieldAdvanced {
 		protection = NewEdgeProtection(scope, env.StackName("edge-protection"), EdgeProtectionProps{Env: env, Stateless: stateless})
@@ -57,7 +63,7 @@ func AddEnvironment(scope constructs.Construct, env *config.Environment, in conf
 	for _, s := range all {
 		applyPolicies(s, env)
 	}
-	return &Environment{Stateful: stateful, Edge: edge, Stateless: stateless, EdgeProtection: protection, Dashboard: dashboard}
+	return &Environment{Stateful: stateful, Edge: edge, Cluster: cluster, Stateless: stateless, EdgeProtection: protection, Dashboard: dashboard}
 }
 
 // applyPolicies tags every resource of the stack and applies the cdk-nag AwsSolutions checks to it. The checks

@@ -18,9 +18,9 @@ import (
 // CICDStackName is the name of the delivery pipeline's stack: one per account and region.
 const CICDStackName = "ecsr-cicd"
 
-// The construct IDs of the migration task and the cluster in the stateless stack. CloudFormation derives the
+// The construct IDs of the migration task and the cluster in the cluster stack. CloudFormation derives the
 // task definition's family, the roles' and the cluster's names from them, and the deploy roles name those by
-// prefix (a test checks the prefixes against the synthesized stateless stack).
+// prefix (a test checks the prefixes against the synthesized cluster stack).
 const (
 	migrationTaskID = "MigrationTask"
 	clusterID       = "Cluster"
@@ -96,7 +96,7 @@ func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
 	}
 	for _, name := range s.Environments {
 		env := byName[name] // config.DecodeCICD checked that it exists
-		stateless := env.StackName("stateless")
+		clusterStack := env.StackName("cluster")
 		regions := []string{env.Region}
 		if env.Region != config.EdgeRegion {
 			regions = append(regions, config.EdgeRegion)
@@ -110,10 +110,10 @@ func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
 				deployrole.BootstrapLookup},
 			Migration: &deployrole.Migration{
 				Region:        env.Region,
-				Stack:         stateless,
-				FamilyPrefix:  strings.ReplaceAll(stateless, "-", "") + migrationTaskID,
-				RolePrefix:    stateless + "-" + migrationTaskID,
-				ClusterPrefix: stateless + "-" + clusterID,
+				Stack:         clusterStack,
+				FamilyPrefix:  strings.ReplaceAll(clusterStack, "-", "") + migrationTaskID,
+				RolePrefix:    clusterStack + "-" + migrationTaskID,
+				ClusterPrefix: clusterStack + "-" + clusterID,
 			},
 			MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
 		}

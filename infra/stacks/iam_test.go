@@ -66,7 +66,7 @@ var wildcardAllowances = []wildcardAllowance{
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Action:       regexp.MustCompile(`^logs:(CreateLogStream|DescribeLogStreams|PutLogEvents)$`),
-		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*":log-group:",\{"Ref":"ExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*":log-group:",\{"Fn::ImportValue":"ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
 		Reason: "ECS Exec session logs (only where ecs_exec is on): the streams of the one exec log group, which IAM " +
 			"names as log-group:<name>:*",
 	},
@@ -76,7 +76,7 @@ var wildcardAllowances = []wildcardAllowance{
 		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
 		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
 	},
-	// The pipeline's deploy roles (stack ecsr-cicd) act on the stateless stack of their one environment, which is
+	// The pipeline's deploy roles (stack ecsr-cicd) act on the cluster stack of their one environment, which is
 	// deployed after them: what CloudFormation names there can only be named here by prefix.
 	{
 		ResourceType: "AWS::IAM::Policy",
@@ -89,7 +89,7 @@ var wildcardAllowances = []wildcardAllowance{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^ecs:RunTask$`),
-		Resource:     regexp.MustCompile(`:task-definition/ecsr[a-z0-9]+statelessMigrationTask\*:\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`:task-definition/ecsr[a-z0-9]+clusterMigrationTask\*:\*"\]\]\}$`),
 		Reason: "every revision of the environment's migration task family, whose name CloudFormation generates " +
 			"(<stack>MigrationTask<hash>); the statement's condition also limits it to the environment's cluster",
 	},
@@ -97,14 +97,14 @@ var wildcardAllowances = []wildcardAllowance{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^ecs:DescribeTasks$`),
-		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+-stateless-Cluster\*/\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+-cluster-Cluster\*/\*"\]\]\}$`),
 		Reason:       "the tasks of the environment's cluster, whose name CloudFormation generates (<stack>-Cluster<hash>-<suffix>)",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^iam:PassRole$`),
-		Resource:     regexp.MustCompile(`:role/ecsr-[a-z0-9]+-stateless-MigrationTask\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`:role/ecsr-[a-z0-9]+-cluster-MigrationTask\*"\]\]\}$`),
 		Reason: "the migration task's task and execution roles, whose names CloudFormation generates " +
 			"(<stack>-MigrationTask...-<suffix>); passed to ECS tasks only (iam:PassedToService)",
 	},
@@ -112,8 +112,8 @@ var wildcardAllowances = []wildcardAllowance{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^cloudformation:DescribeStacks$`),
-		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-stateless/\*"\]\]\}$`),
-		Reason:       "the environment's stateless stack by name; the trailing id is the stack's generated UUID",
+		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-cluster/\*"\]\]\}$`),
+		Reason:       "the environment's cluster stack by name; the trailing id is the stack's generated UUID",
 	},
 }
 

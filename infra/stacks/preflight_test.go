@@ -12,29 +12,23 @@ import (
 
 // knownPreflightFindings are the preflight findings of the shipped environments that the code on this branch
 // still has, as "rule stack logicalID". Each is a defect that a change in progress fixes (the pre-deploy review's
-// D1 migrate-first, D2 db-trust-anchor, D3 spot-arm64, D5 physical-names; the web ACL alarm's dimension and the
+// D2 db-trust-anchor, D3 spot-arm64, D5 physical-names; the web ACL alarm's dimension and the
 // proxy's duplicate security group rules found by preflight itself). The test requires every entry to be
 // present, so a fix turns into a failing "expected finding disappeared": remove its entries here with the fix.
 var knownPreflightFindings = map[string][]string{
 	"dev": {
 		"alarm-dimensions ecsr-dev-edge WebACLBlockedAlarmAF2E9464",
-		"migrate-first ecsr-dev-stateless ServiceapiService40B436B6",
-		"migrate-first ecsr-dev-stateless ServiceworkerServiceF90D3099",
 		"spot-arm64 ecsr-dev-stateless ServiceapiService40B436B6",
 		"spot-arm64 ecsr-dev-stateless ServiceworkerServiceF90D3099",
 	},
 	"staging": {
 		"alarm-dimensions ecsr-staging-edge WebACLBlockedAlarmAF2E9464",
-		"migrate-first ecsr-staging-stateless ServiceapiService40B436B6",
-		"migrate-first ecsr-staging-stateless ServiceworkerServiceF90D3099",
 		"spot-arm64 ecsr-staging-stateless ServiceworkerServiceF90D3099",
 	},
 	"prod": {
 		"alarm-dimensions ecsr-prod-edge WebACLBlockedAlarmAF2E9464",
 		"db-trust-anchor ecsr-prod-stateless ServiceapiTask6BD2BFAC",
 		"db-trust-anchor ecsr-prod-stateless ServiceworkerTask9E48462A",
-		"migrate-first ecsr-prod-stateless ServiceapiService40B436B6",
-		"migrate-first ecsr-prod-stateless ServiceworkerServiceF90D3099",
 		"physical-names ecsr-prod-stateful DatabaseProxyE01FC4E6",
 		"sg-duplicate-rules ecsr-prod-stateful DatabaseProxySecurityGrouptoecsrprodstatefulDatabaseSecurityGroupEF213C0FIndirectPort46AE4EA7",
 		"sg-duplicate-rules ecsr-prod-stateful DatabaseSecurityGroupfromecsrprodstatefulDatabaseProxySecurityGroupD465EA6EIndirectPort90B5CDD9",

@@ -58,7 +58,7 @@ type Props struct {
 }
 
 // Migration names the migration task the pipeline runs before a deploy, by the names CloudFormation generates
-// from the stack's and constructs' names (the stateless stack is deployed after this role exists, so its
+// from the stack's and constructs' names (the cluster stack is deployed after this role exists, so its
 // resources can only be named by pattern).
 type Migration struct {
 	// Region is the environment's region.

@@ -1,6 +1,7 @@
 // Package migration provides the one-off task that applies the database migrations (`/app/migrate`). The
-// delivery pipeline runs it with `aws ecs run-task` before it updates the services, using the stack outputs this
-// construct creates (task definition, cluster, subnets, security group), and waits for it to exit 0.
+// deploy (scripts/deploy.sh) runs it with `aws ecs run-task` after the stack that holds it and before the
+// services' stack, using the stack outputs this construct creates (task definition, cluster, subnets, security
+// group, log group), and waits for it to exit 0.
 //
 // The task connects as the RDS-managed master user: DATABASE_USER and DATABASE_PASSWORD are injected from the
 // master secret's username and password fields by ECS (never plain variables). It creates the schemas, the
@@ -134,6 +135,7 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	out("MigrationTaskDefinitionArn", *m.TaskDefinition.TaskDefinitionArn(), "Task definition of the one-off migration task (aws ecs run-task --task-definition)")
 	out("MigrationClusterName", *props.Cluster.ClusterName(), "Cluster to run the migration task in (aws ecs run-task --cluster)")
 	out("MigrationSubnets", *awscdk.Fn_Join(jsii.String(","), private.SubnetIds), "Private subnets for the migration task (awsvpcConfiguration subnets)")
+	out("MigrationLogGroup", *logs.LogGroupName(), "Log group of the migration task (its streams are migrate/migrate/<task id>)")
 	out("MigrationSecurityGroup", *m.SecurityGroup.SecurityGroupId(), "Security group for the migration task (awsvpcConfiguration securityGroups)")
 	return m
 }

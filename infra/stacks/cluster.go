@@ -1,0 +1,70 @@
+package stacks
+
+import (
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/migration"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
+)
+
+// ClusterProps configures the cluster stack.
+type ClusterProps struct {
+	// Env is the environment the stack belongs to.
+	Env *config.Environment
+	// Inputs holds the manifest and the image to deploy.
+	Inputs config.Inputs
+	// Stateful provides the network, the database and the log key.
+	Stateful *Stateful
+}
+
+// Cluster is the stack deployed between the stateful and the stateless stack: the ECS cluster and the migration
+// task. The deploy runs the migration task from it before the services exist or change, so their database
+// roles and schema are in place when their first task starts (docs/adr/0012-deploy-order.md). It holds no data.
+type Cluster struct {
+	awscdk.Stack
+	// Cluster runs the migration task and the services.
+	Cluster awsecs.Cluster
+	// Image is the service image at the tag or digest being deployed.
+	Image awsecs.ContainerImage
+	// Migration is the one-off migration task.
+	Migration *migration.Migration
+}
+
+// NewCluster creates the cluster stack of an environment.
+func NewCluster(scope constructs.Construct, id string, props ClusterProps) *Cluster {
+	env, st, m := props.Env, props.Stateful, props.Inputs.Manifest
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Env:         regional(env),
+		StackName:   jsii.String(id),
+		Description: jsii.String("ECS Reworked " + env.Name + ": ECS cluster and the database migration task"),
+	})
+	awscdk.CrossStackReferences_Of(stack).Consume(awscdk.ReferenceStrength_STRONG)
+	c := &Cluster{Stack: stack}
+	vpc, obs, db := st.Network.Vpc, st.Observability, st.Database
+
+	clusterProps := service.ClusterProps{Vpc: vpc}
+	for _, ms := range m.Services {
+		if env.Sizing(ms.Name).ECSExec {
+			clusterProps.ExecLogGroup = obs.NewLogGroup(stack, "ExecLogs")
+			break
+		}
+	}
+	c.Cluster = service.NewCluster(stack, clusterID, clusterProps)
+	c.Image = service.Image(stack, "Repository", env.Image.Repository, imageRef(props.Inputs))
+	c.Migration = migration.New(stack, "Migration", migration.Props{
+		Cluster: c.Cluster, Vpc: vpc, Image: c.Image,
+		Host: *db.InstanceEndpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: service.CAFile,
+		MasterSecretArn: db.Secret().SecretArn(), MasterSecretKey: db.Key,
+		AllowFrom:    func(p awsec2.IConnectable) { db.AllowDirectFrom(p, "migration task") },
+		LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: removalPolicy(env.Removal.Logs),
+	})
+	return c
+}
