@@ -7,6 +7,7 @@ package stacks
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -78,6 +79,18 @@ func applyPolicies(stack awscdk.Stack, env *config.Environment) {
 		tags.Add(jsii.String(k), jsii.String(v), opts)
 	}
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(stack).Add(&rolePath{path: RolePath(env.Name)}, nil)
+}
+
+// rolePath puts every IAM role of a stack that has no path of its own under path, so that policies outside the
+// stack (the images repository's pull grant, the deploy role's PassRole) can name the environment's roles.
+type rolePath struct{ path string }
+
+// Visit implements awscdk.IAspect.
+func (a *rolePath) Visit(node constructs.IConstruct) {
+	if role, ok := node.(awsiam.CfnRole); ok && role.Path() == nil {
+		role.SetPath(jsii.String(a.path))
+	}
 }
 
 // AppContext is the context every app holding these stacks is created with (infra/main.go and the tests): the

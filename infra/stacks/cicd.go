@@ -18,13 +18,8 @@ import (
 // CICDStackName is the name of the delivery pipeline's stack: one per account and region.
 const CICDStackName = "ecsr-cicd"
 
-// The construct IDs of the migration task and the cluster in the cluster stack. CloudFormation derives the
-// task definition's family, the roles' and the cluster's names from them, and the deploy roles name those by
-// prefix (a test checks the prefixes against the synthesized cluster stack).
-const (
-	migrationTaskID = "MigrationTask"
-	clusterID       = "Cluster"
-)
+// clusterID is the construct ID of the cluster in the cluster stack.
+const clusterID = "Cluster"
 
 // CICDProps configures the CI/CD stack.
 type CICDProps struct {
@@ -96,7 +91,6 @@ func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
 	}
 	for _, name := range s.Environments {
 		env := byName[name] // config.DecodeCICD checked that it exists
-		clusterStack := env.StackName("cluster")
 		regions := []string{env.Region}
 		if env.Region != config.EdgeRegion {
 			regions = append(regions, config.EdgeRegion)
@@ -109,11 +103,8 @@ func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
 			BootstrapRoles: []string{deployrole.BootstrapDeploy, deployrole.BootstrapFilePublishing,
 				deployrole.BootstrapLookup},
 			Migration: &deployrole.Migration{
-				Region:        env.Region,
-				Stack:         clusterStack,
-				FamilyPrefix:  strings.ReplaceAll(clusterStack, "-", "") + migrationTaskID,
-				RolePrefix:    clusterStack + "-" + migrationTaskID,
-				ClusterPrefix: clusterStack + "-" + clusterID,
+				Region: env.Region, Stack: env.StackName("cluster"),
+				Family: MigrationFamily(env.Name), Cluster: ClusterName(env.Name), RolePath: MigrationRolePath(env.Name),
 			},
 			MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
 		}

@@ -38,6 +38,22 @@ type Cluster struct {
 	Migration *migration.Migration
 }
 
+// ClusterName is the name of an environment's ECS cluster.
+func ClusterName(env string) string { return "ecsr-" + env }
+
+// MigrationFamily is the task definition family of an environment's migration task.
+func MigrationFamily(env string) string { return "ecsr-" + env + "-migrate" }
+
+// RolePath is the IAM path of every role in an environment's stacks, "/ecsr/<env>/": a role's ARN includes its
+// path, so policies can name an environment's roles by it whatever names CloudFormation generates (IAM
+// identifiers, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html). Paths are at most
+// 512 characters of printable ASCII starting and ending with a slash; an environment name is 2-15 lowercase
+// letters and digits.
+func RolePath(env string) string { return "/ecsr/" + env + "/" }
+
+// MigrationRolePath is the IAM path of the migration task's roles, the only roles the deploy role may pass.
+func MigrationRolePath(env string) string { return RolePath(env) + "migration/" }
+
 // NewCluster creates the cluster stack of an environment.
 func NewCluster(scope constructs.Construct, id string, props ClusterProps) *Cluster {
 	env, st, m := props.Env, props.Stateful, props.Inputs.Manifest
@@ -58,9 +74,12 @@ func NewCluster(scope constructs.Construct, id string, props ClusterProps) *Clus
 		}
 	}
 	c.Cluster = service.NewCluster(stack, clusterID, clusterProps)
+	// An explicit name: the deploy role may run and read tasks in exactly this cluster.
+	c.Cluster.Node().DefaultChild().(awsecs.CfnCluster).SetClusterName(jsii.String(ClusterName(env.Name)))
 	c.Image = service.Image(stack, "Repository", env.Image.Repository, imageRef(props.Inputs))
 	c.Migration = migration.New(stack, "Migration", migration.Props{
 		Cluster: c.Cluster, Vpc: vpc, Image: c.Image,
+		Family: MigrationFamily(env.Name), RolePath: MigrationRolePath(env.Name),
 		Host: *db.InstanceEndpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: service.CAFile,
 		MasterSecretArn: db.Secret().SecretArn(), MasterSecretKey: db.Key,
 		AllowFrom:    func(p awsec2.IConnectable) { db.AllowDirectFrom(p, "migration task") },

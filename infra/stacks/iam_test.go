@@ -77,36 +77,27 @@ var wildcardAllowances = []wildcardAllowance{
 		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
 	},
 	// The pipeline's deploy roles (stack ecsr-cicd) act on the cluster stack of their one environment, which is
-	// deployed after them: what CloudFormation names there can only be named here by prefix.
-	{
-		ResourceType: "AWS::IAM::Policy",
-		Stack:        cicdStack,
-		Action:       regexp.MustCompile(`^ecs:(RegisterTaskDefinition|DescribeTaskDefinition)$`),
-		Resource:     regexp.MustCompile(`^"\*"$`),
-		Reason:       "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions; AWS requires Resource \"*\"",
-	},
+	// deployed after them: every name there is explicit, so the grants name it exactly or by its fixed prefix.
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^ecs:RunTask$`),
-		Resource:     regexp.MustCompile(`:task-definition/ecsr[a-z0-9]+clusterMigrationTask\*:\*"\]\]\}$`),
-		Reason: "every revision of the environment's migration task family, whose name CloudFormation generates " +
-			"(<stack>MigrationTask<hash>); the statement's condition also limits it to the environment's cluster",
+		Resource:     regexp.MustCompile(`:task-definition/ecsr-[a-z0-9]+-migrate:\*"\]\]\}$`),
+		Reason:       "every revision of the environment's migration task family; the statement's condition also limits it to the environment's cluster",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
-		Action:       regexp.MustCompile(`^ecs:DescribeTasks$`),
-		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+-cluster-Cluster\*/\*"\]\]\}$`),
-		Reason:       "the tasks of the environment's cluster, whose name CloudFormation generates (<stack>-Cluster<hash>-<suffix>)",
+		Action:       regexp.MustCompile(`^ecs:(DescribeTasks|StopTask)$`),
+		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+/\*"\]\]\}$`),
+		Reason:       "the tasks of the environment's cluster, whose task IDs ECS generates",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^iam:PassRole$`),
-		Resource:     regexp.MustCompile(`:role/ecsr-[a-z0-9]+-cluster-MigrationTask\*"\]\]\}$`),
-		Reason: "the migration task's task and execution roles, whose names CloudFormation generates " +
-			"(<stack>-MigrationTask...-<suffix>); passed to ECS tasks only (iam:PassedToService)",
+		Resource:     regexp.MustCompile(`:role/ecsr/[a-z0-9]+/migration/\*"\]\]\}$`),
+		Reason:       "the roles under the environment's migration role path (the migration task's two roles); passed to ECS tasks only (iam:PassedToService)",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
