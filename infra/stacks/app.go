@@ -103,8 +103,14 @@ func AppContext() *map[string]any {
 	}
 }
 
-// regional returns the stack environment of env's region. The account is left unset on purpose: synthesis then
-// needs no credentials, and the CLI deploys into the account of the caller's credentials.
+// regional returns the stack environment of env's account and region. The account is explicit: a credential
+// of another account cannot deploy the stack (the CLI refuses a stack whose account is not the one its
+// bootstrap roles are in), and synthesis still needs no credentials.
 func regional(env *config.Environment) *awscdk.Environment {
-	return &awscdk.Environment{Region: jsii.String(env.Region)}
+	return &awscdk.Environment{Account: jsii.String(env.Account), Region: jsii.String(env.Region)}
+}
+
+// edgeRegional is the stack environment of env's us-east-1 stacks, in env's account.
+func edgeRegional(env *config.Environment) *awscdk.Environment {
+	return &awscdk.Environment{Account: jsii.String(env.Account), Region: jsii.String(config.EdgeRegion)}
 }

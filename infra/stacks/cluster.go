@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecr"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -36,6 +37,22 @@ type Cluster struct {
 	Image awsecs.ContainerImage
 	// Migration is the one-off migration task.
 	Migration *migration.Migration
+}
+
+// image is the service image at the release's tag or digest, from the repository in the images account. The
+// repository's policy (stack ecsr-cicd-images) lets this environment's roles pull across accounts; the roles'
+// own policies (CDK grants on the imported repository) allow the pull on their side.
+func image(scope constructs.Construct, env *config.Environment, in config.Inputs) awsecs.ContainerImage {
+	repo := awsecr.Repository_FromRepositoryAttributes(scope, jsii.String("Repository"), &awsecr.RepositoryAttributes{
+		RepositoryName: jsii.String(env.Image.Repository),
+		RepositoryArn:  jsii.String(RepositoryArn(env.Region, env.Image.Account, env.Image.Repository)),
+	})
+	return awsecs.ContainerImage_FromEcrRepository(repo, jsii.String(imageRef(in)))
+}
+
+// RepositoryArn is the ARN of the image repository name in account and region.
+func RepositoryArn(region, account, name string) string {
+	return "arn:aws:ecr:" + region + ":" + account + ":repository/" + name
 }
 
 // ClusterName is the name of an environment's ECS cluster.
@@ -76,7 +93,7 @@ func NewCluster(scope constructs.Construct, id string, props ClusterProps) *Clus
 	c.Cluster = service.NewCluster(stack, clusterID, clusterProps)
 	// An explicit name: the deploy role may run and read tasks in exactly this cluster.
 	c.Cluster.Node().DefaultChild().(awsecs.CfnCluster).SetClusterName(jsii.String(ClusterName(env.Name)))
-	c.Image = service.Image(stack, "Repository", env.Image.Repository, imageRef(props.Inputs))
+	c.Image = image(stack, env, props.Inputs)
 	c.Migration = migration.New(stack, "Migration", migration.Props{
 		Cluster: c.Cluster, Vpc: vpc, Image: c.Image,
 		Family: MigrationFamily(env.Name), RolePath: MigrationRolePath(env.Name),

@@ -66,17 +66,17 @@ var wildcardAllowances = []wildcardAllowance{
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Action:       regexp.MustCompile(`^logs:(CreateLogStream|DescribeLogStreams|PutLogEvents)$`),
-		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*":log-group:",\{"Fn::ImportValue":"ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*:log-group:",\{"Fn::ImportValue":"ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
 		Reason: "ECS Exec session logs (only where ecs_exec is on): the streams of the one exec log group, which IAM " +
 			"names as log-group:<name>:*",
 	},
 	{
 		ResourceType: "AWS::S3::BucketPolicy",
 		Action:       regexp.MustCompile(`^s3:(GetObject|PutObject)$`),
-		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*/\*"\]\]\}$`),
 		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
 	},
-	// The pipeline's deploy roles (stack ecsr-cicd) act on the cluster stack of their one environment, which is
+	// The pipeline's deploy roles (stacks ecsr-cicd-<env>) act on the cluster stack of their one environment, which is
 	// deployed after them: every name there is explicit, so the grants name it exactly or by its fixed prefix.
 	{
 		ResourceType: "AWS::IAM::Policy",
@@ -108,8 +108,8 @@ var wildcardAllowances = []wildcardAllowance{
 	},
 }
 
-// cicdStack matches the delivery pipeline's stack, the only one allowed the deploy roles' wildcards.
-var cicdStack = regexp.MustCompile(`^` + CICDStackName + `$`)
+// cicdStack matches the delivery pipeline's stacks, the only ones allowed the deploy roles' wildcards.
+var cicdStack = regexp.MustCompile(`^ecsr-cicd-[a-z0-9]+$`)
 
 // TestIAMNoWildcards walks every Allow statement of every policy in every template (IAM policies and roles,
 // key policies, queue, topic, bucket and secret policies) and fails on a wildcard action or resource that no

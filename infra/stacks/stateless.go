@@ -20,6 +20,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/deployrole"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/edge"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/logbucket"
@@ -140,6 +141,14 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 		edgeProps.OriginName, edgeProps.DomainName, edgeProps.CertificateARN = d.OriginName, d.Name, d.CloudFrontCertificateARN
 	}
 	s.Edge = edge.New(stack, "Edge", edgeProps)
+	// The site deployment's role reads the CDK assets bucket of this account (the stack's account is explicit,
+	// so its name carries the account ID where the construct's own suppression expects a token).
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("BucketDeployment reads the objects of this account's CDK assets bucket, which S3 names only by ARN pattern."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::arn:<AWS::Partition>:s3:::cdk-" + deployrole.BootstrapQualifier +
+			"-assets-" + env.Account + "-" + env.Region + "/*")},
+	}}, jsii.Bool(true))
 	if d := env.Domain; d != nil {
 		s.addRecords(d)
 	}
@@ -211,7 +220,7 @@ func suppressImportedExecLogs(role awsiam.IRole) {
 		Id:     jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("ECS Exec session logs: the log streams of the cluster's one exec log group (exported by the cluster stack), which IAM names log-group:<name>:*."),
 		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(
-			`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:(<AWS::AccountId>|[0-9]{12}):log-group:ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Za-z0-9]+:\*$/`)}},
+			`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:(<AWS::AccountId>|[0-9]{12}):log-group:(<ExecLogs[A-Za-z0-9]+>|ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Za-z0-9]+):\*$/`)}},
 	}}, jsii.Bool(true))
 }
 

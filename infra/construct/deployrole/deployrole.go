@@ -159,8 +159,12 @@ func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
 		"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}, //nolint:gosec // G101: an IAM condition key, not a credential
 	})
 	add([]string{"cloudformation:DescribeStacks"}, []*string{arn(stack, "cloudformation", m.Region, "stack", m.Stack+"/*")}, nil)
+	account := "<AWS::AccountId>"
+	if !*awscdk.Token_IsUnresolved(stack.Account()) {
+		account = *stack.Account() // a stack with an explicit account
+	}
 	nag := func(service, region, resource string) string {
-		return "Resource::arn:<AWS::Partition>:" + service + ":" + region + ":<AWS::AccountId>:" + resource
+		return "Resource::arn:<AWS::Partition>:" + service + ":" + region + ":" + account + ":" + resource
 	}
 	return []string{
 		nag("ecs", m.Region, "task-definition/"+m.Family+":*"),
