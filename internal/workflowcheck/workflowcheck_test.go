@@ -125,6 +125,11 @@ func TestDeployOrderMatchesRunbook(t *testing.T) {
 	if !strings.Contains(string(deploy), "run: bash scripts/deploy.sh") {
 		t.Error("deploy.yml does not run scripts/deploy.sh")
 	}
+	// The migration's default deadline, as the runbook states it.
+	m := regexp.MustCompile(`MIGRATION_TIMEOUT:-([0-9]+)`).FindStringSubmatch(string(script))
+	if m == nil || !strings.Contains(string(runbook), "`MIGRATION_TIMEOUT` seconds (default "+m[1]+";") {
+		t.Errorf("docs/runbook.md does not state the migration deadline's default of scripts/deploy.sh (%v)", m)
+	}
 }
 
 // TestDeployOrderChecksCatchDrift feeds the parsers a runbook and a workflow that disagree with the script.
