@@ -15,6 +15,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK         := _cli/node_modules/.bin/cdk
 IMAGE_CTX    = $(if $(IMAGE_DIGEST),-c image_digest=$(IMAGE_DIGEST),-c image_tag=$(IMAGE_TAG))
+# The image synthesized by make synth (and so checked by make preflight): the CDK app reads its context from
+# CDK_CONTEXT_JSON, as the CLI passes it.
+IMAGE_JSON   = $(if $(IMAGE_DIGEST),{"image_digest":"$(IMAGE_DIGEST)"},$(if $(IMAGE_TAG),{"image_tag":"$(IMAGE_TAG)"}))
 
 .PHONY: help
 help: ## List the targets.
@@ -64,8 +67,8 @@ lint: ## Run golangci-lint and govulncheck.
 	@bash scripts/lint.sh
 
 .PHONY: synth
-synth: web ## Synthesize every environment into infra/cdk.out/.
-	cd infra && CDK_OUTDIR=cdk.out $(GO) run .
+synth: web ## Synthesize every environment into infra/cdk.out/ [IMAGE_DIGEST=sha256:... or IMAGE_TAG=<tag>].
+	cd infra && CDK_OUTDIR=cdk.out $(if $(IMAGE_JSON),CDK_CONTEXT_JSON='$(IMAGE_JSON)') $(GO) run .
 
 .PHONY: preflight
 preflight: synth ## Check an environment's stacks offline against AWS deploy rules: make preflight ENV=dev [BASELINE=dir] [BASE=ref] [DEPLOY=1].
@@ -80,9 +83,9 @@ diff: cdk-cli ## Show what a deploy would change: make diff ENV=prod [IMAGE_DIGE
 	cd infra && $(CDK) diff 'ecsr-$(ENV)-*' $(IMAGE_CTX)
 
 .PHONY: deploy
-deploy: cdk-cli ## Deploy an environment: make deploy ENV=dev IMAGE_DIGEST=sha256:... (needs AWS credentials).
-	@test -n "$(IMAGE_DIGEST)$(IMAGE_TAG)" || { echo "deploy: set IMAGE_DIGEST=sha256:... or IMAGE_TAG=<tag> of the image to run"; exit 2; }
-	cd infra && $(CDK) deploy 'ecsr-$(ENV)-*' $(IMAGE_CTX) --require-approval broadening
+deploy: cdk-cli ## Deploy an environment as the pipeline does (scripts/deploy.sh): make deploy ENV=dev IMAGE_DIGEST=sha256:... [BASELINE=dir] [ASSEMBLY_OUT=dir] (needs the environment account's credentials).
+	@ENV='$(ENV)' IMAGE_DIGEST='$(IMAGE_DIGEST)' IMAGE_TAG='$(IMAGE_TAG)' BASELINE='$(BASELINE)' ASSEMBLY_OUT='$(ASSEMBLY_OUT)' \
+		MIGRATION_TIMEOUT='$(MIGRATION_TIMEOUT)' bash scripts/deploy.sh
 
 .PHONY: images-check
 images-check: ## Cross-compile, inspect and start the image's binaries for arm64 and amd64; lint the Dockerfile.

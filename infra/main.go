@@ -27,7 +27,7 @@ import (
 // `make synth` and the tests run without a build; deployments always pass the tag or digest CI built.
 const defaultImageTag = "latest"
 
-// cicdFile holds the settings of the delivery pipeline's stack (image repository, OIDC provider, deploy roles).
+// cicdFile holds the settings of the delivery pipeline's stacks (image repository, OIDC providers, deploy roles).
 const cicdFile = "cicd.yaml"
 
 // siteSource is the built web UI, deployed to the site bucket when it exists.
@@ -53,6 +53,9 @@ func run(getenv func(string) string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := config.CheckAccounts(envs); err != nil {
+		return err
+	}
 	outdir := getenv("CDK_OUTDIR")
 	if outdir == "" {
 		outdir = "cdk.out"
@@ -69,8 +72,7 @@ func run(getenv func(string) string, stdout io.Writer) error {
 	for _, env := range envs {
 		stacks.AddEnvironment(app, env, in)
 	}
-	// The pipeline's stack is shared by the environments it deploys (one OIDC provider per account, one
-	// repository per region), so it is added once, after them.
+	// The pipeline's stacks: one in the images account and one in each environment's account.
 	data, err := os.ReadFile(cicdFile)
 	if err != nil {
 		return fmt.Errorf("read CI/CD settings: %w", err)

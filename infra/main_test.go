@@ -51,15 +51,18 @@ func TestRunSynthesizesEveryEnvironment(t *testing.T) {
 	files, _ := filepath.Glob("environments/*.yaml")
 	for _, f := range files {
 		env := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		for _, part := range []string{"stateful", "stateless", "edge"} {
+		for _, part := range []string{"stateful", "cluster", "stateless", "edge"} {
 			id := "ecsr-" + env + "-" + part
 			if asm.Artifacts[id].Type != "aws:cloudformation:stack" {
 				t.Errorf("cloud assembly has no stack %s", id)
 			}
 		}
+		if id := "ecsr-cicd-" + env; asm.Artifacts[id].Type != "aws:cloudformation:stack" {
+			t.Errorf("cloud assembly has no stack %s (the environment account's pipeline stack, from cicd.yaml)", id)
+		}
 	}
-	if asm.Artifacts["ecsr-cicd"].Type != "aws:cloudformation:stack" {
-		t.Error("cloud assembly has no stack ecsr-cicd (the pipeline's, from cicd.yaml)")
+	if asm.Artifacts["ecsr-cicd-images"].Type != "aws:cloudformation:stack" {
+		t.Error("cloud assembly has no stack ecsr-cicd-images (the images account's, from cicd.yaml)")
 	}
 }
 

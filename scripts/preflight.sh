@@ -26,7 +26,7 @@ if [ -n "${BASE:-}" ]; then
   baseline="$tmp/base/infra/cdk.out"
 fi
 
-args=(-env "$env" -assembly infra/cdk.out)
+args=(-env "$env" -assembly infra/cdk.out -env-file "infra/environments/$env.yaml")
 if [ -n "$baseline" ]; then
   bash scripts/deps.sh preflight
   args+=(-baseline "$baseline")

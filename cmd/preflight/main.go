@@ -1,11 +1,12 @@
 // Command preflight checks one environment's stacks in a synthesized cloud assembly against the AWS rules that
 // CloudFormation, ECS and CloudWatch enforce only at deploy or run time (package preflight), offline:
 //
-//	go run ./cmd/preflight -env dev [-assembly infra/cdk.out] [-baseline DIR] [-deploy]
+//	go run ./cmd/preflight -env dev [-assembly infra/cdk.out] [-baseline DIR] [-deploy] [-env-file FILE]
 //
 // or `make preflight ENV=dev [BASELINE=DIR] [BASE=<git ref>] [DEPLOY=1]`, which synthesizes first. -baseline is
 // the assembly or the directory of <stackName>.template.json files deployed now; it enables the update-safety
-// rules. -deploy makes the deploy-only rules (placeholders) fail instead of printing notices. It prints every
+// rules. -deploy makes the deploy-only rules (placeholders) fail instead of printing notices; with -env-file the
+// example values of the environment's file are reported by file, line and key as well. It prints every
 // finding and exits 1 when there is any.
 package main
 
@@ -41,6 +42,7 @@ func run(args []string, stdout io.Writer) error {
 	deploy := fs.Bool("deploy", false, "deploy mode: the deploy-only rules fail instead of printing notices")
 	spec := fs.String("spec", preflight.SpecPackage, "installed @aws-cdk/aws-service-spec package (with -baseline)")
 	services := fs.String("manifest", "infra/services.yaml", "services manifest")
+	envFile := fs.String("env-file", "", "the environment's file (infra/environments/<env>.yaml): its example values are findings in deploy mode, notices otherwise")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +70,22 @@ func run(args []string, stdout io.Writer) error {
 	report, err := preflight.Run(asm, opts)
 	if err != nil {
 		return err
+	}
+	if *envFile != "" {
+		data, err := os.ReadFile(*envFile)
+		if err != nil {
+			return err
+		}
+		found, err := preflight.EnvironmentFilePlaceholders(*envFile, data)
+		if err != nil {
+			return err
+		}
+		// First: the file and key to edit matter more than the template values they become.
+		if *deploy {
+			report.Findings = append(found, report.Findings...)
+		} else {
+			report.Notices = append(found, report.Notices...)
+		}
 	}
 	preflight.Print(stdout, *env, report)
 	if len(report.Findings) > 0 {

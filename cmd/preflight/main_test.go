@@ -47,6 +47,32 @@ func TestRunPassesWithoutFindings(t *testing.T) {
 	}
 }
 
+// TestRunNamesPlaceholderKeys runs deploy mode with the shipped prod file: its example values fail the run by
+// file, line and key (the account included) before any stack is deployed; without -deploy they are notices.
+func TestRunNamesPlaceholderKeys(t *testing.T) {
+	prod := filepath.Join("..", "..", "infra", "environments", "prod.yaml")
+	args := []string{"-env", "staging", "-assembly", testdata("proxy-off"),
+		"-manifest", filepath.Join("..", "..", "infra", "services.yaml"), "-env-file", prod}
+	var out bytes.Buffer
+	if err := run(append(args, "-deploy"), &out); !errors.Is(err, errFindings) {
+		t.Fatalf("run -deploy = %v; want the findings error\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"FAIL [placeholders] " + prod + "  (" + prod + ":",
+		" account)\n  account: example account ID 333333333333",
+		" domain.hosted_zone_id)\n  domain.hosted_zone_id: example hosted zone ID Z0123456789EXAMPLE",
+		" image.account)\n  image.account: example account ID 444444444444",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(args, &out); err != nil || !strings.Contains(out.String(), "NOTE [placeholders] "+prod) {
+		t.Errorf("run without -deploy = %v; want the placeholders as notices:\n%s", err, out.String())
+	}
+}
+
 func TestRunErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, // no -env

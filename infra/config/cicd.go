@@ -2,29 +2,41 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
+	"strings"
 )
 
-// CICD holds the settings of the delivery pipeline's AWS side (infra/cicd.yaml): one per account and region,
-// because the GitHub OIDC provider exists once per account and the image repository once per region, shared by
-// every environment deployed from there. Every key is required unless its yaml tag says omitempty.
+// CICD holds the settings of the delivery pipeline's AWS side (infra/cicd.yaml). The pipeline spans one account
+// per environment and an images account (docs/adr/0011-one-account-per-environment.md): the images account holds
+// the ECR repository and the role that pushes to it (stack ecsr-cicd-images); each environment's account holds
+// its own GitHub OIDC provider and the roles that deploy and diff that environment only (stack
+// ecsr-cicd-<environment>). Every key is required unless its yaml tag says omitempty.
 type CICD struct {
-	// Region is the region of the CI/CD stack and its image repository; every environment it deploys runs there
-	// (services pull the image from the repository of their own region).
+	// Region is the region of the image repository; every environment it serves runs there.
 	Region string `yaml:"region"`
 	// GitHub names the repository whose workflows may assume the roles.
 	GitHub GitHub `yaml:"github"`
-	// OIDCProviderARN, when set, imports the account's existing GitHub OIDC provider instead of creating one
-	// (an account holds at most one provider per URL).
-	OIDCProviderARN string `yaml:"oidc_provider_arn,omitempty"`
+	// Images is the images account.
+	Images ImagesAccount `yaml:"images"`
+	// OIDCProviderARNs import an account's existing GitHub OIDC provider instead of creating one (an account
+	// holds at most one provider per URL), by account ID.
+	OIDCProviderARNs map[string]string `yaml:"oidc_provider_arns,omitempty"`
 	// Repository configures the ECR repository of the service image.
 	Repository ImageRepository `yaml:"repository"`
-	// Environments are the environments the pipeline deploys: each gets a deploy role and a diff role.
+	// Environments are the environments the pipeline deploys: each gets a deploy role and a diff role in its
+	// own account.
 	Environments []string `yaml:"environments"`
-	// ImageEnvironment is the GitHub environment whose deploy role also pushes the image (the pipeline builds
-	// once, in the first environment, and promotes the same digest).
+	// ImageEnvironment is the GitHub environment whose jobs may push the image (the pipeline builds once and
+	// promotes the same digest); it is none of the deploy or diff environments.
 	ImageEnvironment string `yaml:"image_environment"`
+}
+
+// ImagesAccount is the account that holds the image repository.
+type ImagesAccount struct {
+	// Account is its 12-digit ID; every environment's image.account names it.
+	Account string `yaml:"account"`
 }
 
 // GitHub identifies a GitHub repository.
@@ -55,12 +67,13 @@ func DiffEnvironment(env string) string { return env + "-diff" }
 var (
 	githubOwnerPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
 	githubRepoPattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	oidcProviderARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$`)
+	oidcProviderARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):oidc-provider/token\.actions\.githubusercontent\.com$`)
+	githubEnvPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,255}$`)
 )
 
 // DecodeCICD decodes the CI/CD settings file named file (used in messages only) strictly, like environment files,
-// and checks them against the decoded environments: each listed environment exists, runs in the CI/CD region and
-// takes its image from the CI/CD repository. Every problem is reported in one *Error.
+// and checks them against the decoded environments: each listed environment exists, runs in the CI/CD region,
+// takes its image from the CI/CD repository in the images account, and has an account of its own. Every problem is reported in one *Error.
 func DecodeCICD(file string, data []byte, envs []*Environment) (*CICD, error) {
 	errs := &Error{File: file}
 	var s CICD
@@ -81,8 +94,12 @@ func (s *CICD) validate(c *checker, envs []*Environment) {
 	c.check(githubOwnerPattern.MatchString(s.GitHub.Owner), "github.owner", "%q is not a GitHub user or organisation name", s.GitHub.Owner)
 	c.check(githubRepoPattern.MatchString(s.GitHub.Repository) && s.GitHub.Repository != "." && s.GitHub.Repository != "..",
 		"github.repository", "%q is not a GitHub repository name", s.GitHub.Repository)
-	c.check(s.OIDCProviderARN == "" || oidcProviderARN.MatchString(s.OIDCProviderARN), "oidc_provider_arn",
-		"%q is not the ARN of a token.actions.githubusercontent.com OIDC provider", s.OIDCProviderARN)
+	c.check(accountPattern.MatchString(s.Images.Account), "images.account", "%q is not a 12-digit AWS account ID (quote it in YAML)", s.Images.Account)
+	for _, acct := range slices.Sorted(maps.Keys(s.OIDCProviderARNs)) {
+		m := oidcProviderARN.FindStringSubmatch(s.OIDCProviderARNs[acct])
+		c.check(m != nil && m[1] == acct, "oidc_provider_arns."+acct,
+			"%q is not the ARN of a token.actions.githubusercontent.com OIDC provider in account %s", s.OIDCProviderARNs[acct], acct)
+	}
 	c.check(len(s.Repository.Name) >= 2 && len(s.Repository.Name) <= 256 && repositoryPattern.MatchString(s.Repository.Name),
 		"repository.name", "%q is not an ECR repository name", s.Repository.Name)
 	c.check(s.Repository.KeepImages >= 1 && s.Repository.KeepImages <= 10000, "repository.keep_images",
@@ -110,7 +127,16 @@ func (s *CICD) validate(c *checker, envs []*Environment) {
 			name, e.Region, s.Region)
 		c.check(e.Image.Repository == s.Repository.Name, key, "environment %s takes its image from %q, not this repository %q",
 			name, e.Image.Repository, s.Repository.Name)
+		c.check(e.Account != s.Images.Account, key, "environment %s runs in the images account %s; give it an account of its own",
+			name, e.Account)
+		c.check(e.Image.Account == s.Images.Account, key, "environment %s takes its image from account %s, not the images account %s",
+			name, e.Image.Account, s.Images.Account)
 	}
-	c.check(slices.Contains(s.Environments, s.ImageEnvironment), "image_environment",
-		"%q is not one of the environments %v", s.ImageEnvironment, s.Environments)
+	switch {
+	case !githubEnvPattern.MatchString(s.ImageEnvironment):
+		c.bad("image_environment", "%q is not a GitHub environment name", s.ImageEnvironment)
+	case slices.Contains(s.Environments, s.ImageEnvironment) || slices.Contains(s.Environments, strings.TrimSuffix(s.ImageEnvironment, "-diff")):
+		c.bad("image_environment", "%q is a deploy or diff environment; pushing images is a GitHub environment of its own, "+
+			"so no environment's deploy job holds a credential of the images account", s.ImageEnvironment)
+	}
 }

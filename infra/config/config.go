@@ -19,6 +19,10 @@ type Environment struct {
 	Production bool `yaml:"production"`
 	// Region is the AWS region of the stateful and stateless stacks. The edge stack is always in us-east-1.
 	Region string `yaml:"region"`
+	// Account is the 12-digit ID of the AWS account that holds this environment, and nothing else: every
+	// environment has its own account (docs/adr/0011-one-account-per-environment.md), so a credential of one
+	// environment can do nothing to another. Quote it in YAML ("012345678901").
+	Account string `yaml:"account"`
 	// TerminationProtection protects the stateful stack from `cdk destroy`.
 	TerminationProtection bool `yaml:"termination_protection"`
 	// LogRetentionDays applies to every log group (flow logs, services, WAF, database exports).
@@ -142,8 +146,11 @@ type Domain struct {
 
 // Image names where the service images come from.
 type Image struct {
-	// Repository is the name of the ECR repository in the environment's account and region.
+	// Repository is the name of the ECR repository the images come from (infra/cicd.yaml repository.name).
 	Repository string `yaml:"repository"`
+	// Account is the images account that holds the repository, in the environment's region (infra/cicd.yaml
+	// images.account); the repository's policy lets this environment's roles pull.
+	Account string `yaml:"account"`
 }
 
 // Database sizes and protects RDS PostgreSQL.

@@ -52,8 +52,8 @@ const prodDomain = `domain:
   hosted_zone_id: Z0123456789EXAMPLE
   hosted_zone_name: example.com
   origin_name: origin.shop.example.com
-  alb_certificate_arn: arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000001
-  cloudfront_certificate_arn: arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000002
+  alb_certificate_arn: arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000001
+  cloudfront_certificate_arn: arn:aws:acm:us-east-1:333333333333:certificate/00000000-0000-0000-0000-000000000002
 `
 
 // TestGuardrailsOnlyInProduction shows the same unsafe settings pass when production is false (dev ships them).

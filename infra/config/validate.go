@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/netip"
@@ -19,6 +20,7 @@ var (
 	regionPattern     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	instanceClass     = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	dbNamePattern     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	accountPattern    = regexp.MustCompile(`^[0-9]{12}$`)
 	repositoryPattern = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	domainPattern     = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
 	certificateARN    = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]+$`)
@@ -33,6 +35,40 @@ var PostgresMajorVersions = []string{"16", "17", "18"}
 // logRetentionDays are the retention periods CloudWatch Logs accepts.
 var logRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
+// ReservedNames are the names no environment may take: CI/CD stack names use them.
+var ReservedNames = []string{"cicd", "images"}
+
+// CheckAccounts checks what no single environment file can: that every environment has an account of its own.
+// AWS recommends account-level separation of production from development and test environments (Well-Architected
+// Security Pillar SEC01-BP01, https://docs.aws.amazon.com/wellarchitected/2022-03-31/framework/sec_securely_operate_multi_accounts.html;
+// Organizing Your AWS Environment Using Multiple Accounts, "Production and non-production workload environments",
+// https://docs.aws.amazon.com/whitepapers/latest/organizing-your-aws-environment/production-and-non-production-workload-environments.html).
+// This project goes one step further and separates every environment, not only production: the CDK bootstrap
+// roles, the GitHub OIDC provider and the deploy role are per account, so two environments in one account would
+// share the roles that deploy them, and staging's reviewers would guard nothing that dev's jobs cannot do.
+func CheckAccounts(envs []*Environment) error {
+	var errs []string
+	owner := map[string]string{}
+	for _, e := range envs {
+		if prev, ok := owner[e.Account]; ok {
+			errs = append(errs, fmt.Sprintf("environments/%s.yaml: account: %s is also the account of environment %s "+
+				"(environments/%s.yaml): every environment needs an AWS account of its own", e.Name, e.Account, prev, prev))
+			continue
+		}
+		owner[e.Account] = e.Name
+	}
+	for _, e := range envs {
+		if other, ok := owner[e.Image.Account]; ok {
+			errs = append(errs, fmt.Sprintf("environments/%s.yaml: image.account: %s is the account of environment %s; the "+
+				"images account holds only the image repository", e.Name, e.Image.Account, other))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
 // validate checks values that are wrong in any environment.
 func (e *Environment) validate(c *checker, file string, m *manifest.Manifest) {
 	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
@@ -41,7 +77,13 @@ func (e *Environment) validate(c *checker, file string, m *manifest.Manifest) {
 		c.bad("name", "%q must be 2-15 lowercase letters or digits, starting with a letter", e.Name)
 	case e.Name != base:
 		c.bad("name", "%q must match the file name %q, so a copied file cannot shadow another environment", e.Name, base)
+	case slices.Contains(ReservedNames, e.Name):
+		c.bad("name", "%q is reserved: the CI/CD stacks are named ecsr-cicd-<environment> and ecsr-cicd-images", e.Name)
 	}
+	c.check(accountPattern.MatchString(e.Account), "account", "%q is not a 12-digit AWS account ID (quote it in YAML)", e.Account)
+	c.check(accountPattern.MatchString(e.Image.Account), "image.account", "%q is not a 12-digit AWS account ID (quote it in YAML)", e.Image.Account)
+	c.check(e.Image.Account == "" || e.Image.Account != e.Account, "image.account",
+		"%s is the environment's own account; the images account holds only the image repository", e.Image.Account)
 	switch regions := loadbalancer.CloudFrontPrefixListRegions(); {
 	case !regionPattern.MatchString(e.Region):
 		c.bad("region", "%q is not an AWS region name such as eu-west-1", e.Region)

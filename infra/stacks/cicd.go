@@ -15,55 +15,109 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/deployrole"
 )
 
-// CICDStackName is the name of the delivery pipeline's stack: one per account and region.
-const CICDStackName = "ecsr-cicd"
+// ImagesStackName is the name of the images account's CI/CD stack.
+const ImagesStackName = "ecsr-cicd-images"
 
-// The construct IDs of the migration task and the cluster in the stateless stack. CloudFormation derives the
-// task definition's family, the roles' and the cluster's names from them, and the deploy roles name those by
-// prefix (a test checks the prefixes against the synthesized stateless stack).
-const (
-	migrationTaskID = "MigrationTask"
-	clusterID       = "Cluster"
-)
+// PipelineStackName is the name of the CI/CD stack in an environment's account.
+func PipelineStackName(env string) string { return "ecsr-cicd-" + env }
 
-// CICDProps configures the CI/CD stack.
+// clusterID is the construct ID of the cluster in the cluster stack.
+const clusterID = "Cluster"
+
+// CICDProps configures the CI/CD stacks.
 type CICDProps struct {
 	// Settings are the decoded infra/cicd.yaml.
 	Settings *config.CICD
-	// Environments are the decoded environments; the stack serves those Settings.Environments lists.
+	// Environments are the decoded environments; the stacks serve those Settings.Environments lists.
 	Environments []*config.Environment
 }
 
-// CICD is the delivery pipeline's AWS side: the image repository, the GitHub OIDC provider (created or
-// imported) and, per environment, a deploy role and a read-only diff role that only that GitHub environment's
-// jobs may assume.
+// CICD is the delivery pipeline's AWS side, one stack per account (docs/adr/0011-one-account-per-environment.md).
 type CICD struct {
+	// Images is the images account's stack: the repository, the GitHub OIDC provider and the push role.
+	Images *Images
+	// Pipelines are the environments' stacks by environment name: each environment account's GitHub OIDC
+	// provider and the roles that deploy and diff that environment.
+	Pipelines map[string]*Pipeline
+}
+
+// Images is the stack of the images account.
+type Images struct {
 	awscdk.Stack
 	// Repository holds the service image, tagged by commit SHA.
 	Repository awsecr.Repository
-	// Provider is the account's GitHub OIDC provider.
-	Provider awsiam.IOidcProvider
-	// DeployRoles and DiffRoles are the roles by environment name.
-	DeployRoles, DiffRoles map[string]*deployrole.Role
+	// Push is the role the image job assumes to push.
+	Push *deployrole.Role
 }
 
-// NewCICD creates the CI/CD stack. Its outputs are the values the GitHub environments need (docs/runbook.md).
-func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
+// Pipeline is the CI/CD stack in one environment's account.
+type Pipeline struct {
+	awscdk.Stack
+	// Deploy and Diff are the roles of the GitHub environments <env> and <env>-diff.
+	Deploy, Diff *deployrole.Role
+}
+
+// AddCICD adds the CI/CD stacks to scope (the app), tagged and checked by the cdk-nag AwsSolutions pack like the
+// environments' stacks.
+func AddCICD(scope constructs.Construct, props CICDProps) *CICD {
 	s := props.Settings
-	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Env:                   &awscdk.Environment{Region: jsii.String(s.Region)},
-		StackName:             jsii.String(id),
-		Description:           jsii.String("ECS Reworked: image repository, GitHub OIDC provider and deploy roles"),
+	byName := map[string]*config.Environment{}
+	for _, env := range props.Environments {
+		byName[env.Name] = env
+	}
+	var served []*config.Environment
+	for _, name := range s.Environments {
+		served = append(served, byName[name]) // config.DecodeCICD checked that it exists
+	}
+	c := &CICD{Images: newImages(scope, s, served), Pipelines: map[string]*Pipeline{}}
+	stacks := []awscdk.Stack{c.Images.Stack}
+	for _, env := range served {
+		c.Pipelines[env.Name] = newPipeline(scope, s, env)
+		stacks = append(stacks, c.Pipelines[env.Name].Stack)
+	}
+	for _, st := range stacks {
+		awscdk.Tags_Of(st).Add(jsii.String("project"), jsii.String("ecs-reworked"), nil)
+		awscdk.Aspects_Of(st).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	return c
+}
+
+// newCICDStack creates a CI/CD stack in account and region.
+func newCICDStack(scope constructs.Construct, name, account, region, what string) awscdk.Stack {
+	return awscdk.NewStack(scope, jsii.String(name), &awscdk.StackProps{
+		Env:                   &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)},
+		StackName:             jsii.String(name),
+		Description:           jsii.String("ECS Reworked: " + what),
 		TerminationProtection: jsii.Bool(true),
 	})
-	c := &CICD{Stack: stack, DeployRoles: map[string]*deployrole.Role{}, DiffRoles: map[string]*deployrole.Role{}}
+}
 
+// provider creates the account's GitHub OIDC provider, or imports it when cicd.yaml names one.
+func provider(stack awscdk.Stack, s *config.CICD, account string) awsiam.IOidcProvider {
+	if arn := s.OIDCProviderARNs[account]; arn != "" {
+		return awsiam.OidcProviderNative_FromOidcProviderArn(stack, jsii.String("GitHubOIDC"), jsii.String(arn))
+	}
+	return awsiam.NewOidcProviderNative(stack, jsii.String("GitHubOIDC"), &awsiam.OidcProviderNativeProps{
+		Url:       jsii.String("https://" + deployrole.GitHubOIDCHost),
+		ClientIds: jsii.Strings(deployrole.Audience),
+	})
+}
+
+func output(stack awscdk.Stack, name string, value *string, what string) {
+	awscdk.NewCfnOutput(stack, jsii.String(name), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
+}
+
+// newImages creates the images account's stack: the repository, whose policy lets the served environments'
+// roles pull across accounts, and the role the image job pushes with.
+func newImages(scope constructs.Construct, s *config.CICD, envs []*config.Environment) *Images {
+	stack := newCICDStack(scope, ImagesStackName, s.Images.Account, s.Region, "image repository and the role that pushes to it")
+	im := &Images{Stack: stack}
 	key := awskms.NewKey(stack, jsii.String("RepositoryKey"), &awskms.KeyProps{
 		Description:       jsii.String("Encrypts the service images in ECR"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	c.Repository = awsecr.NewRepository(stack, jsii.String("Repository"), &awsecr.RepositoryProps{
+	im.Repository = awsecr.NewRepository(stack, jsii.String("Repository"), &awsecr.RepositoryProps{
 		RepositoryName:     jsii.String(s.Repository.Name),
 		ImageTagMutability: awsecr.TagMutability_IMMUTABLE,
 		ImageScanOnPush:    jsii.Bool(true),
@@ -77,74 +131,70 @@ func NewCICD(scope constructs.Construct, id string, props CICDProps) *CICD {
 			MaxImageCount: jsii.Number(float64(s.Repository.KeepImages)),
 		}},
 	})
-
-	if s.OIDCProviderARN != "" {
-		c.Provider = awsiam.OidcProviderNative_FromOidcProviderArn(stack, jsii.String("GitHubOIDC"), jsii.String(s.OIDCProviderARN))
-	} else {
-		c.Provider = awsiam.NewOidcProviderNative(stack, jsii.String("GitHubOIDC"), &awsiam.OidcProviderNativeProps{
-			Url:       jsii.String("https://" + deployrole.GitHubOIDCHost),
-			ClientIds: jsii.Strings(deployrole.Audience),
-		})
+	// Cross-account pulls: the repository policy names each environment account as principal, narrowed by
+	// aws:PrincipalArn to the roles under that environment's role path (its task execution roles among them);
+	// the roles' own policies allow the pull on their side. Sources: Amazon ECR, "Private repository policy
+	// examples" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html) and
+	// "Repository policies" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html):
+	// ecr:GetAuthorizationToken stays an identity-policy permission of the caller; the image layers are
+	// decrypted by ECR through its own grant on the repository's key, so pullers need no KMS permission
+	// ("Encryption at rest", https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html).
+	for _, env := range envs {
+		im.Repository.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("Pull" + title(env.Name)),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(env.Account))},
+			Actions:    jsii.Strings("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"),
+			Conditions: &map[string]any{"ArnLike": map[string]any{
+				"aws:PrincipalArn": "arn:" + *stack.Partition() + ":iam::" + env.Account + ":role" + RolePath(env.Name) + "*",
+			}},
+		}))
 	}
-
-	out := func(name string, value *string, what string) {
-		awscdk.NewCfnOutput(stack, jsii.String(name), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(what)})
-	}
-	byName := map[string]*config.Environment{}
-	for _, env := range props.Environments {
-		byName[env.Name] = env
-	}
-	for _, name := range s.Environments {
-		env := byName[name] // config.DecodeCICD checked that it exists
-		stateless := env.StackName("stateless")
-		regions := []string{env.Region}
-		if env.Region != config.EdgeRegion {
-			regions = append(regions, config.EdgeRegion)
-		}
-		deploy := deployrole.Props{
-			Provider:    c.Provider,
-			Subject:     s.GitHub.Subject(env.Name),
-			Description: "Deploys " + env.Name + " from GitHub environment " + env.Name,
-			Regions:     regions,
-			BootstrapRoles: []string{deployrole.BootstrapDeploy, deployrole.BootstrapFilePublishing,
-				deployrole.BootstrapLookup},
-			Migration: &deployrole.Migration{
-				Region:        env.Region,
-				Stack:         stateless,
-				FamilyPrefix:  strings.ReplaceAll(stateless, "-", "") + migrationTaskID,
-				RolePrefix:    stateless + "-" + migrationTaskID,
-				ClusterPrefix: stateless + "-" + clusterID,
-			},
-			MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
-		}
-		if env.Name == s.ImageEnvironment {
-			deploy.PushTo = c.Repository
-		}
-		c.DeployRoles[env.Name] = deployrole.New(stack, "Deploy"+title(env.Name), deploy)
-		c.DiffRoles[env.Name] = deployrole.New(stack, "Diff"+title(env.Name), deployrole.Props{
-			Provider:       c.Provider,
-			Subject:        s.GitHub.Subject(config.DiffEnvironment(env.Name)),
-			Description:    "Shows cdk diff of " + env.Name + " from GitHub environment " + config.DiffEnvironment(env.Name),
-			Regions:        regions,
-			BootstrapRoles: []string{deployrole.BootstrapLookup},
-		})
-		out("DeployRoleArn"+title(env.Name), c.DeployRoles[env.Name].Role.RoleArn(),
-			"AWS_DEPLOY_ROLE_ARN of the GitHub environment "+env.Name)
-		out("DiffRoleArn"+title(env.Name), c.DiffRoles[env.Name].Role.RoleArn(),
-			"AWS_DIFF_ROLE_ARN of the GitHub environment "+config.DiffEnvironment(env.Name))
-	}
-	out("RepositoryName", c.Repository.RepositoryName(), "ECR_REPOSITORY of every GitHub environment")
-	out("RepositoryUri", c.Repository.RepositoryUri(), "Where the pipeline pushes the image")
-	return c
+	im.Push = deployrole.New(stack, "Push", deployrole.Props{
+		Provider:    provider(stack, s, s.Images.Account),
+		Subject:     s.GitHub.Subject(s.ImageEnvironment),
+		Description: "Pushes the service image from GitHub environment " + s.ImageEnvironment,
+		PushTo:      im.Repository,
+	})
+	output(stack, "PushRoleArn", im.Push.Role.RoleArn(), "AWS_PUSH_ROLE_ARN of the GitHub environment "+s.ImageEnvironment)
+	output(stack, "RepositoryName", im.Repository.RepositoryName(), "ECR_REPOSITORY of the GitHub environment "+s.ImageEnvironment)
+	output(stack, "RepositoryUri", im.Repository.RepositoryUri(), "Where the pipeline pushes the image")
+	return im
 }
 
-// AddCICD adds the CI/CD stack (CICDStackName) to scope (the app), tagged and checked by the cdk-nag AwsSolutions
-// pack like the environments' stacks.
-func AddCICD(scope constructs.Construct, props CICDProps) *CICD {
-	c := NewCICD(scope, CICDStackName, props)
-	awscdk.Tags_Of(c.Stack).Add(jsii.String("project"), jsii.String("ecs-reworked"), nil)
-	awscdk.Aspects_Of(c.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return c
+// newPipeline creates the CI/CD stack of one environment's account: the GitHub OIDC provider, a deploy role only
+// the GitHub environment <env> may assume, and a read-only diff role for <env>-diff. Both reach only this
+// account's bootstrap roles: no other environment's.
+func newPipeline(scope constructs.Construct, s *config.CICD, env *config.Environment) *Pipeline {
+	stack := newCICDStack(scope, PipelineStackName(env.Name), env.Account, env.Region, "GitHub OIDC provider and the deploy roles of "+env.Name)
+	p := &Pipeline{Stack: stack}
+	oidc := provider(stack, s, env.Account)
+	regions := []string{env.Region}
+	if env.Region != config.EdgeRegion {
+		regions = append(regions, config.EdgeRegion)
+	}
+	p.Deploy = deployrole.New(stack, "Deploy", deployrole.Props{
+		Provider:    oidc,
+		Subject:     s.GitHub.Subject(env.Name),
+		Description: "Deploys " + env.Name + " from GitHub environment " + env.Name,
+		Regions:     regions,
+		BootstrapRoles: []string{deployrole.BootstrapDeploy, deployrole.BootstrapFilePublishing,
+			deployrole.BootstrapLookup},
+		Migration: &deployrole.Migration{
+			Region: env.Region, Stack: env.StackName("cluster"),
+			Family: MigrationFamily(env.Name), Cluster: ClusterName(env.Name), RolePath: MigrationRolePath(env.Name),
+		},
+		MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
+	})
+	p.Diff = deployrole.New(stack, "Diff", deployrole.Props{
+		Provider:       oidc,
+		Subject:        s.GitHub.Subject(config.DiffEnvironment(env.Name)),
+		Description:    "Shows cdk diff of " + env.Name + " from GitHub environment " + config.DiffEnvironment(env.Name),
+		Regions:        regions,
+		BootstrapRoles: []string{deployrole.BootstrapLookup},
+	})
+	output(stack, "DeployRoleArn", p.Deploy.Role.RoleArn(), "AWS_DEPLOY_ROLE_ARN of the GitHub environment "+env.Name)
+	output(stack, "DiffRoleArn", p.Diff.Role.RoleArn(), "AWS_DIFF_ROLE_ARN of the GitHub environment "+config.DiffEnvironment(env.Name))
+	return p
 }
 
 // title upper-cases the first letter of an environment name (lowercase letters and digits), for construct IDs

@@ -60,8 +60,9 @@ func synthCICDWith(t *testing.T, key string, s *config.CICD, envs []*config.Envi
 }
 
 func TestCICDRepository(t *testing.T) {
-	s, _ := cicdSettings(t)
-	tmpl := synthCICD(t).templates[CICDStackName]
+	s, envs := cicdSettings(t)
+	c := synthCICD(t)
+	tmpl := c.templates[ImagesStackName]
 	tmpl.countOf(t, "AWS::ECR::Repository", 1)
 	tmpl.hasResource(t, "AWS::ECR::Repository", map[string]any{
 		"RepositoryName":             s.Repository.Name,
@@ -80,14 +81,49 @@ func TestCICDRepository(t *testing.T) {
 		if !strings.Contains(mustJSON(r.Properties["EncryptionConfiguration"]), "KmsKey") {
 			t.Errorf("repository %s is not encrypted with the stack's key", id)
 		}
+		// Each environment account may pull, and only its roles under the environment's path.
+		pull := mustJSON(r.Properties["RepositoryPolicyText"])
+		for _, env := range envs {
+			for _, want := range []string{
+				`"Sid":"Pull` + title(env.Name) + `"`, `":iam::` + env.Account + `:root"`,
+				`{"ArnLike":{"aws:PrincipalArn":`, `":iam::` + env.Account + `:role/ecsr/` + env.Name + `/*"`,
+			} {
+				if !strings.Contains(pull, want) {
+					t.Errorf("repository policy lacks %s for %s:\n%s", want, env.Name, pull)
+				}
+			}
+		}
+		if strings.Contains(pull, "ecr:PutImage") || strings.Contains(pull, `"ecr:*"`) {
+			t.Errorf("repository policy lets other accounts push: %s", pull)
+		}
 	}
 	tmpl.hasResource(t, "AWS::KMS::Key", map[string]any{"EnableKeyRotation": true})
-	tmpl.hasResource(t, "AWS::IAM::OIDCProvider", map[string]any{
-		"Url": "https://token.actions.githubusercontent.com", "ClientIdList": []any{"sts.amazonaws.com"},
-	})
-	if !synthCICD(t).artifacts[CICDStackName].Properties.TerminationProtection {
-		t.Error("the CI/CD stack has no termination protection")
+	for _, name := range append([]string{ImagesStackName}, pipelineStacks(s)...) {
+		c.templates[name].hasResource(t, "AWS::IAM::OIDCProvider", map[string]any{
+			"Url": "https://token.actions.githubusercontent.com", "ClientIdList": []any{"sts.amazonaws.com"},
+		})
+		if !c.artifacts[name].Properties.TerminationProtection {
+			t.Errorf("the CI/CD stack %s has no termination protection", name)
+		}
 	}
+	// Each stack deploys into its own account: the images account, and each environment's.
+	if want := "aws://" + s.Images.Account + "/" + s.Region; c.artifacts[ImagesStackName].Environment != want {
+		t.Errorf("%s deploys to %s; want %s", ImagesStackName, c.artifacts[ImagesStackName].Environment, want)
+	}
+	for _, env := range envs {
+		if want := "aws://" + env.Account + "/" + env.Region; c.artifacts[PipelineStackName(env.Name)].Environment != want {
+			t.Errorf("%s deploys to %s; want %s", PipelineStackName(env.Name), c.artifacts[PipelineStackName(env.Name)].Environment, want)
+		}
+	}
+}
+
+// pipelineStacks names the environments' CI/CD stacks.
+func pipelineStacks(s *config.CICD) []string {
+	var out []string
+	for _, env := range s.Environments {
+		out = append(out, PipelineStackName(env))
+	}
+	return out
 }
 
 // roleOf returns the role and its policy statements (of its default policy) for a construct ID such as DeployDev.
@@ -123,50 +159,62 @@ func actionsOf(sts []map[string]any) []string {
 func TestCICDRoles(t *testing.T) {
 	s, _ := cicdSettings(t)
 	c := synthCICD(t)
-	tmpl := c.templates[CICDStackName]
 	deployActions := []string{
-		"cloudformation:DescribeStacks", "ecs:DescribeTaskDefinition", "ecs:DescribeTasks",
-		"ecs:RegisterTaskDefinition", "ecs:RunTask", "iam:PassRole", "sts:AssumeRole",
+		"cloudformation:DescribeStacks", "ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask", "iam:PassRole", "sts:AssumeRole",
 	}
 	pushActions := []string{
 		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
 		"ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
 		"ecr:UploadLayerPart",
 	}
+	checkTrust := func(t *testing.T, id string, role resource, githubEnv string) {
+		trust := mustJSON(role.Properties["AssumeRolePolicyDocument"])
+		for _, want := range []string{
+			`"Action":"sts:AssumeRoleWithWebIdentity"`,
+			`"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`,
+			`"token.actions.githubusercontent.com:sub":"repo:` + s.GitHub.Owner + "/" + s.GitHub.Repository + ":environment:" + githubEnv + `"`,
+			`"Federated":{"Ref":"GitHubOIDC`,
+		} {
+			if !strings.Contains(trust, want) {
+				t.Errorf("%s trust policy = %s; want %s", id, trust, want)
+			}
+		}
+		if strings.Contains(trust, "StringLike") {
+			t.Errorf("%s trust policy matches subjects by pattern: %s", id, trust)
+		}
+	}
+	t.Run("push", func(t *testing.T) {
+		tmpl := c.templates[ImagesStackName]
+		role, sts := roleOf(t, tmpl, "Push")
+		checkTrust(t, "Push", role, s.ImageEnvironment)
+		if got := actionsOf(sts); !slices.Equal(got, pushActions) {
+			t.Errorf("Push actions = %v; want %v", got, pushActions)
+		}
+		for _, out := range []string{"PushRoleArn", "RepositoryName", "RepositoryUri"} {
+			if _, ok := tmpl.Outputs[out]; !ok {
+				t.Errorf("no output %s", out)
+			}
+		}
+	})
 	for _, env := range s.Environments {
 		t.Run(env, func(t *testing.T) {
+			tmpl := c.templates[PipelineStackName(env)]
+			tmpl.countOf(t, "AWS::ECR::Repository", 0)
 			for _, tc := range []struct {
 				id, githubEnv string
 				actions       []string
 				bootstrap     []string
 			}{
-				{"Deploy" + title(env), env, deployActions, []string{"deploy-role", "file-publishing-role", "lookup-role"}},
-				{"Diff" + title(env), env + "-diff", []string{"sts:AssumeRole"}, []string{"lookup-role"}},
+				{"Deploy", env, deployActions, []string{"deploy-role", "file-publishing-role", "lookup-role"}},
+				{"Diff", env + "-diff", []string{"sts:AssumeRole"}, []string{"lookup-role"}},
 			} {
 				role, sts := roleOf(t, tmpl, tc.id)
-				trust := mustJSON(role.Properties["AssumeRolePolicyDocument"])
-				for _, want := range []string{
-					`"Action":"sts:AssumeRoleWithWebIdentity"`,
-					`"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"`,
-					`"token.actions.githubusercontent.com:sub":"repo:` + s.GitHub.Owner + "/" + s.GitHub.Repository + ":environment:" + tc.githubEnv + `"`,
-					`"Federated":{"Ref":"GitHubOIDC`,
-				} {
-					if !strings.Contains(trust, want) {
-						t.Errorf("%s trust policy = %s; want %s", tc.id, trust, want)
-					}
+				checkTrust(t, tc.id, role, tc.githubEnv)
+				if got := actionsOf(sts); !slices.Equal(got, tc.actions) {
+					t.Errorf("%s actions = %v; want %v", tc.id, got, tc.actions)
 				}
-				if strings.Contains(trust, "StringLike") {
-					t.Errorf("%s trust policy matches subjects by pattern: %s", tc.id, trust)
-				}
-				want := tc.actions
-				if tc.id == "Deploy"+title(env) && env == s.ImageEnvironment {
-					want = append(slices.Clone(want), pushActions...)
-					slices.Sort(want)
-				}
-				if got := actionsOf(sts); !slices.Equal(got, want) {
-					t.Errorf("%s actions = %v; want %v", tc.id, got, want)
-				}
-				// The bootstrap roles, by exact name, in the environment's region and us-east-1 (edge stack).
+				// The bootstrap roles, by exact name, of this account only, in the environment's region and
+				// us-east-1 (edge stack).
 				var assumable []string
 				for _, st := range sts {
 					if slices.Contains(asStrings(st["Action"]), "sts:AssumeRole") {
@@ -174,62 +222,68 @@ func TestCICDRoles(t *testing.T) {
 					}
 				}
 				all := strings.Join(assumable, " ")
+				acct := synth(t, env).env.Account
 				for _, kind := range []string{"deploy-role", "file-publishing-role", "lookup-role"} {
 					for _, region := range []string{"eu-west-1", "us-east-1"} {
-						has := strings.Contains(all, `:role/cdk-hnb659fds-`+kind+`-",{"Ref":"AWS::AccountId"},"-`+region+`"`)
+						has := strings.Contains(all, `:role/cdk-hnb659fds-`+kind+`-`+acct+`-`+region+`"`)
 						if wantIt := slices.Contains(tc.bootstrap, kind); has != wantIt {
-							t.Errorf("%s may assume %s in %s: %v; want %v", tc.id, kind, region, has, wantIt)
+							t.Errorf("%s may assume %s in %s: %v; want %v (%s)", tc.id, kind, region, has, wantIt, all)
 						}
 					}
+				}
+				for _, other := range environments {
+					if o := synth(t, other).env.Account; other != env && strings.Contains(all, o) {
+						t.Errorf("%s of %s may assume roles in %s's account %s", tc.id, env, other, o)
+					}
+				}
+			}
+			for _, out := range []string{"DeployRoleArn", "DiffRoleArn"} {
+				if _, ok := tmpl.Outputs[out]; !ok {
+					t.Errorf("no output %s", out)
 				}
 			}
 		})
 	}
-	for _, env := range s.Environments {
-		for _, out := range []string{"DeployRoleArn" + title(env), "DiffRoleArn" + title(env)} {
-			if _, ok := tmpl.Outputs[out]; !ok {
-				t.Errorf("no output %s", out)
-			}
-		}
-	}
-	for _, out := range []string{"RepositoryName", "RepositoryUri"} {
-		if _, ok := tmpl.Outputs[out]; !ok {
-			t.Errorf("no output %s", out)
-		}
-	}
 }
 
-// TestCICDNamesMatchStatelessStack checks the prefixes the deploy roles name the migration task's family, roles
-// and cluster by against what the stateless stack synthesizes, so renaming a construct there cannot silently
-// lock the pipeline out.
-func TestCICDNamesMatchStatelessStack(t *testing.T) {
-	tmpl := synthCICD(t).templates[CICDStackName]
+// TestCICDNamesMatchClusterStack checks the names the deploy roles grant the migration on (family, cluster, role
+// path) against what the cluster stack synthesizes, so renaming something there cannot silently lock the
+// pipeline out; and that every role of the environment's stacks carries the environment's path.
+func TestCICDNamesMatchClusterStack(t *testing.T) {
+	c := synthCICD(t)
 	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
-		stateless := s.stack(t, "stateless")
-		_, sts := roleOf(t, tmpl, "Deploy"+title(s.env.Name))
+		cluster := s.stack(t, "cluster")
+		_, sts := roleOf(t, c.templates[PipelineStackName(s.env.Name)], "Deploy")
 		policy := mustJSON(sts)
-		migration := s.stacks.Stateless.Migration.TaskDefinition
-		taskDef := stateless.Resources[stateless.logicalID(t, migration.Node().DefaultChild())]
-		family, _ := taskDef.Properties["Family"].(string)
-		prefix := regexp.MustCompile(`task-definition/([A-Za-z0-9]+)\*:\*`).FindStringSubmatch(policy)
-		if prefix == nil || !strings.HasPrefix(family, prefix[1]) {
-			t.Errorf("migration family %q does not start with the deploy role's prefix %v", family, prefix)
+		taskDef := cluster.Resources[cluster.logicalID(t, s.stacks.Cluster.Migration.TaskDefinition.Node().DefaultChild())]
+		if family := taskDef.Properties["Family"]; family != MigrationFamily(s.env.Name) ||
+			!strings.Contains(policy, `:task-definition/`+MigrationFamily(s.env.Name)+`:*"`) {
+			t.Errorf("migration family %v is not the one the deploy role may run", family)
 		}
-		// Role and cluster names are generated by CloudFormation as <stack>-<logical ID>-<suffix>.
-		for _, ref := range []string{mustJSON(taskDef.Properties["TaskRoleArn"]), mustJSON(taskDef.Properties["ExecutionRoleArn"])} {
-			id := regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+)"`).FindStringSubmatch(ref)
-			if id == nil || !strings.Contains(policy, `:role/`+s.env.StackName("stateless")+"-"+migrationTaskID+`*"`) ||
-				!strings.HasPrefix(id[1], migrationTaskID) {
-				t.Errorf("migration role %s is not named by the deploy role's PassRole prefix", ref)
+		for _, ref := range []any{taskDef.Properties["TaskRoleArn"], taskDef.Properties["ExecutionRoleArn"]} {
+			id := regexp.MustCompile(`"Fn::GetAtt":\["([A-Za-z0-9]+)"`).FindStringSubmatch(mustJSON(ref))
+			if id == nil {
+				t.Fatalf("role reference %s", mustJSON(ref))
+			}
+			path := cluster.Resources[id[1]].Properties["Path"]
+			if path != MigrationRolePath(s.env.Name) || !strings.Contains(policy, `:role`+MigrationRolePath(s.env.Name)+`*"`) {
+				t.Errorf("migration role %s has path %v; the deploy role may pass only %s*", id[1], path, MigrationRolePath(s.env.Name))
 			}
 		}
-		clusters := stateless.ofType("AWS::ECS::Cluster")
+		clusters := cluster.ofType("AWS::ECS::Cluster")
 		if len(clusters) != 1 {
-			t.Fatalf("%d clusters in the stateless stack; want 1", len(clusters))
+			t.Fatalf("%d clusters in the cluster stack; want 1", len(clusters))
 		}
-		for cluster := range clusters {
-			if !strings.HasPrefix(cluster, clusterID) || !strings.Contains(policy, `:task/`+s.env.StackName("stateless")+"-"+clusterID+`*/*"`) {
-				t.Errorf("cluster %s is not named by the deploy role's DescribeTasks prefix", cluster)
+		for id, c := range clusters {
+			if c.Properties["ClusterName"] != ClusterName(s.env.Name) || !strings.Contains(policy, `:task/`+ClusterName(s.env.Name)+`/*"`) {
+				t.Errorf("cluster %s is named %v; the deploy role reads tasks of %s", id, c.Properties["ClusterName"], ClusterName(s.env.Name))
+			}
+		}
+		for _, stack := range s.templates {
+			for id, r := range stack.ofType("AWS::IAM::Role") {
+				if p, _ := r.Properties["Path"].(string); !strings.HasPrefix(p, RolePath(s.env.Name)) {
+					t.Errorf("role %s has path %q; want one under %s", id, p, RolePath(s.env.Name))
+				}
 			}
 		}
 	})
@@ -238,11 +292,16 @@ func TestCICDNamesMatchStatelessStack(t *testing.T) {
 func TestCICDImportsProvider(t *testing.T) {
 	s, envs := cicdSettings(t)
 	imported := *s
-	imported.OIDCProviderARN = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
-	tmpl := synthCICDWith(t, "cicd-imported", &imported, envs).templates[CICDStackName]
+	dev := synth(t, "dev").env.Account
+	arn := "arn:aws:iam::" + dev + ":oidc-provider/token.actions.githubusercontent.com"
+	imported.OIDCProviderARNs = map[string]string{dev: arn}
+	c := synthCICDWith(t, "cicd-imported", &imported, envs)
+	tmpl := c.templates[PipelineStackName("dev")]
 	tmpl.countOf(t, "AWS::IAM::OIDCProvider", 0)
-	role, _ := roleOf(t, tmpl, "DeployDev")
-	if trust := mustJSON(role.Properties["AssumeRolePolicyDocument"]); !strings.Contains(trust, `"Federated":"`+imported.OIDCProviderARN+`"`) {
+	role, _ := roleOf(t, tmpl, "Deploy")
+	if trust := mustJSON(role.Properties["AssumeRolePolicyDocument"]); !strings.Contains(trust, `"Federated":"`+arn+`"`) {
 		t.Errorf("trust policy = %s; want the imported provider", trust)
 	}
+	// The other accounts still create their own.
+	c.templates[PipelineStackName("prod")].countOf(t, "AWS::IAM::OIDCProvider", 1)
 }

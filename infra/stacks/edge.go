@@ -41,7 +41,7 @@ type Edge struct {
 func NewEdge(scope constructs.Construct, id string, props EdgeProps) *Edge {
 	env := props.Env
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Env:                   &awscdk.Environment{Region: jsii.String(config.EdgeRegion)},
+		Env:                   edgeRegional(props.Env),
 		StackName:             jsii.String(id),
 		Description:           jsii.String("ECS Reworked " + env.Name + ": CloudFront web ACL (us-east-1)"),
 		TerminationProtection: jsii.Bool(env.TerminationProtection),

@@ -36,7 +36,7 @@ type EdgeProtection struct {
 func NewEdgeProtection(scope constructs.Construct, id string, props EdgeProtectionProps) *EdgeProtection {
 	env, st := props.Env, props.Stateless
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
-		Env:         &awscdk.Environment{Region: jsii.String(config.EdgeRegion)},
+		Env:         edgeRegional(props.Env),
 		StackName:   jsii.String(id),
 		Description: jsii.String("ECS Reworked " + env.Name + ": Shield Advanced protection of the CloudFront distribution (us-east-1)"),
 	})

@@ -78,8 +78,9 @@ type message struct {
 // artifact is a stack's entry in the cloud assembly manifest. Its annotations are inline (Metadata) or, in
 // recent CDK versions, in a separate file (AdditionalMetadataFile).
 type artifact struct {
-	Environment            string `json:"environment"`
-	AdditionalMetadataFile string `json:"additionalMetadataFile"`
+	Environment            string   `json:"environment"`
+	AdditionalMetadataFile string   `json:"additionalMetadataFile"`
+	Dependencies           []string `json:"dependencies"`
 	Properties             struct {
 		TemplateFile          string `json:"templateFile"`
 		TerminationProtection bool   `json:"terminationProtection"`

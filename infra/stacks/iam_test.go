@@ -66,59 +66,50 @@ var wildcardAllowances = []wildcardAllowance{
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Action:       regexp.MustCompile(`^logs:(CreateLogStream|DescribeLogStreams|PutLogEvents)$`),
-		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*":log-group:",\{"Ref":"ExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[.*:log-group:",\{"Fn::ImportValue":"ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Z0-9]+"\},":\*"\]\]\}$`),
 		Reason: "ECS Exec session logs (only where ecs_exec is on): the streams of the one exec log group, which IAM " +
 			"names as log-group:<name>:*",
 	},
 	{
 		ResourceType: "AWS::S3::BucketPolicy",
 		Action:       regexp.MustCompile(`^s3:(GetObject|PutObject)$`),
-		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*"/\*"\]\]\}$`),
+		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*/\*"\]\]\}$`),
 		Reason:       "the objects under one bucket (and prefix): S3 names objects only by ARN pattern",
 	},
-	// The pipeline's deploy roles (stack ecsr-cicd) act on the stateless stack of their one environment, which is
-	// deployed after them: what CloudFormation names there can only be named here by prefix.
-	{
-		ResourceType: "AWS::IAM::Policy",
-		Stack:        cicdStack,
-		Action:       regexp.MustCompile(`^ecs:(RegisterTaskDefinition|DescribeTaskDefinition)$`),
-		Resource:     regexp.MustCompile(`^"\*"$`),
-		Reason:       "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition support no resource-level permissions; AWS requires Resource \"*\"",
-	},
+	// The pipeline's deploy roles (stacks ecsr-cicd-<env>) act on the cluster stack of their one environment, which is
+	// deployed after them: every name there is explicit, so the grants name it exactly or by its fixed prefix.
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^ecs:RunTask$`),
-		Resource:     regexp.MustCompile(`:task-definition/ecsr[a-z0-9]+statelessMigrationTask\*:\*"\]\]\}$`),
-		Reason: "every revision of the environment's migration task family, whose name CloudFormation generates " +
-			"(<stack>MigrationTask<hash>); the statement's condition also limits it to the environment's cluster",
+		Resource:     regexp.MustCompile(`:task-definition/ecsr-[a-z0-9]+-migrate:\*"\]\]\}$`),
+		Reason:       "every revision of the environment's migration task family; the statement's condition also limits it to the environment's cluster",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
-		Action:       regexp.MustCompile(`^ecs:DescribeTasks$`),
-		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+-stateless-Cluster\*/\*"\]\]\}$`),
-		Reason:       "the tasks of the environment's cluster, whose name CloudFormation generates (<stack>-Cluster<hash>-<suffix>)",
+		Action:       regexp.MustCompile(`^ecs:(DescribeTasks|StopTask)$`),
+		Resource:     regexp.MustCompile(`:task/ecsr-[a-z0-9]+/\*"\]\]\}$`),
+		Reason:       "the tasks of the environment's cluster, whose task IDs ECS generates",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^iam:PassRole$`),
-		Resource:     regexp.MustCompile(`:role/ecsr-[a-z0-9]+-stateless-MigrationTask\*"\]\]\}$`),
-		Reason: "the migration task's task and execution roles, whose names CloudFormation generates " +
-			"(<stack>-MigrationTask...-<suffix>); passed to ECS tasks only (iam:PassedToService)",
+		Resource:     regexp.MustCompile(`:role/ecsr/[a-z0-9]+/migration/\*"\]\]\}$`),
+		Reason:       "the roles under the environment's migration role path (the migration task's two roles); passed to ECS tasks only (iam:PassedToService)",
 	},
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^cloudformation:DescribeStacks$`),
-		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-stateless/\*"\]\]\}$`),
-		Reason:       "the environment's stateless stack by name; the trailing id is the stack's generated UUID",
+		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-cluster/\*"\]\]\}$`),
+		Reason:       "the environment's cluster stack by name; the trailing id is the stack's generated UUID",
 	},
 }
 
-// cicdStack matches the delivery pipeline's stack, the only one allowed the deploy roles' wildcards.
-var cicdStack = regexp.MustCompile(`^` + CICDStackName + `$`)
+// cicdStack matches the delivery pipeline's stacks, the only ones allowed the deploy roles' wildcards.
+var cicdStack = regexp.MustCompile(`^ecsr-cicd-[a-z0-9]+$`)
 
 // TestIAMNoWildcards walks every Allow statement of every policy in every template (IAM policies and roles,
 // key policies, queue, topic, bucket and secret policies) and fails on a wildcard action or resource that no

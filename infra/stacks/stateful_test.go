@@ -372,8 +372,15 @@ func TestStatefulStackProtection(t *testing.T) {
 		if a.Properties.TerminationProtection != s.env.TerminationProtection {
 			t.Errorf("termination protection = %v; want %v", a.Properties.TerminationProtection, s.env.TerminationProtection)
 		}
-		if want := "aws://unknown-account/" + s.env.Region; a.Environment != want {
-			t.Errorf("stack environment = %q; want %q (region only, no account)", a.Environment, want)
+		// Every stack names the environment's own account: a credential of another account cannot deploy it.
+		for name, a := range s.artifacts {
+			region := s.env.Region
+			if strings.HasSuffix(name, "-edge") || strings.HasSuffix(name, "-edge-protection") {
+				region = "us-east-1"
+			}
+			if want := "aws://" + s.env.Account + "/" + region; a.Environment != want {
+				t.Errorf("%s stack environment = %q; want %q", name, a.Environment, want)
+			}
 		}
 	})
 }

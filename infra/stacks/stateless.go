@@ -16,13 +16,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/deployrole"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/edge"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/loadbalancer"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/logbucket"
-	"github.com/ecs-reworked/ecs-reworked/infra/construct/migration"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/shield"
@@ -37,12 +38,14 @@ type StatelessProps struct {
 	Inputs config.Inputs
 	// Stateful provides the network, database, messaging and alarm topic.
 	Stateful *Stateful
+	// Cluster provides the ECS cluster and the image; its migration task runs before this stack deploys.
+	Cluster *Cluster
 	// WebACLArn is the edge stack's web ACL (a cross-region reference).
 	WebACLArn *string
 }
 
-// Stateless is the stack that can be replaced without losing data: the cluster and its services, the migration
-// task, the load balancer, the CloudFront distribution with the static site, and the load balancer's Shield
+// Stateless is the stack that can be replaced without losing data: the services (in the cluster stack's
+// cluster), the load balancer, the CloudFront distribution with the static site, and the load balancer's Shield
 // Advanced protection.
 type Stateless struct {
 	awscdk.Stack
@@ -50,8 +53,6 @@ type Stateless struct {
 	LoadBalancer *loadbalancer.LoadBalancer
 	// Services holds the ECS services by manifest name.
 	Services map[string]*service.Service
-	// Migration is the one-off migration task.
-	Migration *migration.Migration
 	// Edge is the distribution and the site bucket.
 	Edge *edge.Edge
 }
@@ -64,7 +65,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Env:         regional(env),
 		StackName:   jsii.String(id),
-		Description: jsii.String("ECS Reworked " + env.Name + ": cluster, services, load balancer and CloudFront"),
+		Description: jsii.String("ECS Reworked " + env.Name + ": services, load balancer and CloudFront"),
 	})
 	// References to the stateful stack stay strong: CloudFormation then refuses to delete or replace a stateful
 	// resource a service still uses.
@@ -91,15 +92,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	}
 	s.LoadBalancer = loadbalancer.New(stack, "LoadBalancer", lbProps)
 
-	clusterProps := service.ClusterProps{Vpc: vpc}
-	for _, ms := range m.Services {
-		if env.Sizing(ms.Name).ECSExec {
-			clusterProps.ExecLogGroup = obs.NewLogGroup(stack, "ExecLogs")
-			break
-		}
-	}
-	cluster := service.NewCluster(stack, "Cluster", clusterProps)
-	image := service.Image(stack, "Repository", env.Image.Repository, imageRef(props.Inputs))
+	cluster, image := props.Cluster.Cluster, props.Cluster.Image
 	topics := map[string]awssns.ITopic{}
 	for name, t := range st.Messaging.Topics {
 		topics[name] = t
@@ -138,15 +131,10 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			AlarmTopic: obs.AlarmTopic,
 			Thresholds: service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
 		})
+		if sz.ECSExec {
+			suppressImportedExecLogs(s.Services[ms.Name].TaskRole)
+		}
 	}
-
-	s.Migration = migration.New(stack, "Migration", migration.Props{
-		Cluster: cluster, Vpc: vpc, Image: image,
-		Host: *db.InstanceEndpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: service.CAFile,
-		MasterSecretArn: db.Secret().SecretArn(), MasterSecretKey: db.Key,
-		AllowFrom:    func(p awsec2.IConnectable) { db.AllowDirectFrom(p, "migration task") },
-		LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
-	})
 
 	edgeProps := edge.Props{
 		LoadBalancer: s.LoadBalancer, APIPathPatterns: apiPaths, WebACLArn: *props.WebACLArn,
@@ -156,6 +144,14 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 		edgeProps.OriginName, edgeProps.DomainName, edgeProps.CertificateARN = d.OriginName, d.Name, d.CloudFrontCertificateARN
 	}
 	s.Edge = edge.New(stack, "Edge", edgeProps)
+	// The site deployment's role reads the CDK assets bucket of this account (the stack's account is explicit,
+	// so its name carries the account ID where the construct's own suppression expects a token).
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("BucketDeployment reads the objects of this account's CDK assets bucket, which S3 names only by ARN pattern."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::arn:<AWS::Partition>:s3:::cdk-" + deployrole.BootstrapQualifier +
+			"-assets-" + env.Account + "-" + env.Region + "/*")},
+	}}, jsii.Bool(true))
 	if d := env.Domain; d != nil {
 		s.addRecords(d)
 	}
@@ -229,6 +225,17 @@ func caFile(db *database.Database) string {
 		return service.SystemRoots
 	}
 	return service.CAFile
+}
+
+// suppressImportedExecLogs records why a service's ECS Exec grant on the exec log group's streams is specific:
+// the log group lives in the cluster stack, so the name in the grant is that stack's export.
+func suppressImportedExecLogs(role awsiam.IRole) {
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("ECS Exec session logs: the log streams of the cluster's one exec log group (exported by the cluster stack), which IAM names log-group:<name>:*."),
+		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(
+			`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:(<AWS::AccountId>|[0-9]{12}):log-group:(<ExecLogs[A-Za-z0-9]+>|ecsr-[a-z0-9]+-cluster:ExportsOutputRefExecLogs[A-Za-z0-9]+):\*$/`)}},
+	}}, jsii.Bool(true))
 }
 
 // imageRef is the tag or digest to deploy: the digest when given (it pins the exact image), else the tag.

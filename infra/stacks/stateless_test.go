@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,9 +30,7 @@ func TestStatelessServices(t *testing.T) {
 	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
 		tmpl := s.stack(t, "stateless")
 		tmpl.countOf(t, "AWS::ECS::Service", len(s.manifest.Services))
-		tmpl.hasResource(t, "AWS::ECS::Cluster", map[string]any{
-			"ClusterSettings": []any{map[string]any{"Name": "containerInsights", "Value": "enhanced"}},
-		})
+		tmpl.countOf(t, "AWS::ECS::Cluster", 0)
 		for _, ms := range s.manifest.Services {
 			sz := s.env.Sizing(ms.Name)
 			var td map[string]any
@@ -81,18 +80,48 @@ func TestStatelessServices(t *testing.T) {
 				}
 			}
 		}
-		if want := len(s.manifest.Services) + 1; ingress != want {
-			t.Errorf("database ingress rules = %d; want %d (each service and the migration task)", ingress, want)
+		if want := len(s.manifest.Services); ingress != want {
+			t.Errorf("database ingress rules = %d; want %d (each service)", ingress, want)
 		}
-		for _, name := range []string{"MigrationTaskDefinitionArn", "MigrationClusterName", "MigrationSubnets", "MigrationSecurityGroup", "DistributionDomainName"} {
+		if _, ok := tmpl.Outputs["DistributionDomainName"]; !ok {
+			t.Error("output DistributionDomainName missing")
+		}
+		tmpl.countOf(t, "AWS::CloudWatch::Dashboard", 1)
+		checkDrainOrder(t, s, tmpl)
+		checkDeploymentSafety(t, tmpl)
+	})
+}
+
+// TestClusterStack checks the stack deployed before the services: the cluster with its capacity providers, the
+// migration task with the outputs the deploy script reads and its own database ingress rule, no service, and
+// the stateless stack depending on it (so no deploy order can create a service before the migration exists).
+func TestClusterStack(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "cluster")
+		tmpl.countOf(t, "AWS::ECS::Service", 0)
+		tmpl.countOf(t, "AWS::ECS::Cluster", 1)
+		tmpl.hasResource(t, "AWS::ECS::Cluster", map[string]any{
+			"ClusterSettings": []any{map[string]any{"Name": "containerInsights", "Value": "enhanced"}},
+		})
+		tmpl.hasResource(t, "AWS::ECS::ClusterCapacityProviderAssociations", map[string]any{"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"}})
+		for _, name := range []string{"MigrationTaskDefinitionArn", "MigrationClusterName", "MigrationSubnets", "MigrationSecurityGroup", "MigrationLogGroup"} {
 			if _, ok := tmpl.Outputs[name]; !ok {
 				t.Errorf("output %s missing", name)
 			}
 		}
-		tmpl.countOf(t, "AWS::CloudWatch::Dashboard", 1)
-		tmpl.hasResource(t, "AWS::ECS::ClusterCapacityProviderAssociations", map[string]any{"CapacityProviders": []any{"FARGATE", "FARGATE_SPOT"}})
-		checkDrainOrder(t, s, tmpl)
-		checkDeploymentSafety(t, tmpl)
+		ingress := 0
+		for _, r := range tmpl.ofType("AWS::EC2::SecurityGroupIngress") {
+			if r.Properties["FromPort"] == 5432.0 {
+				ingress++
+			}
+		}
+		if ingress != 1 {
+			t.Errorf("database ingress rules in the cluster stack = %d; want 1 (the migration task)", ingress)
+		}
+		deps := s.artifacts[s.env.StackName("stateless")].Dependencies
+		if !slices.Contains(deps, s.env.StackName("cluster")) {
+			t.Errorf("stateless stack depends on %v; want %s among them", deps, s.env.StackName("cluster"))
+		}
 	})
 }
 

@@ -29,8 +29,9 @@ func TestRole(t *testing.T) {
 		{
 			name: "deploy", migration: true, push: true,
 			want: []string{
-				`"ecs:RunTask"`, `":task-definition/famMigrationTask*:*"`, `"ecs:cluster"`, `":cluster/stk-Cluster*"`,
-				`":task/stk-Cluster*/*"`, `"iam:PassedToService":"ecs-tasks.amazonaws.com"`, `":role/stk-MigrationTask*"`,
+				`"ecs:RunTask"`, `":task-definition/ecsr-averylongname1-migrate:*"`, `"ArnEquals":{"ecs:cluster"`,
+				`":cluster/ecsr-averylongname1"`, `":task/ecsr-averylongname1/*"`,
+				`"iam:PassedToService":"ecs-tasks.amazonaws.com"`, `":role/ecsr/averylongname1/migration/*"`,
 				`":stack/stk/*"`, `"ecr:PutImage"`, `:role/cdk-hnb659fds-deploy-role-`,
 			},
 		},
@@ -46,8 +47,10 @@ func TestRole(t *testing.T) {
 			}
 			if tc.migration {
 				props.BootstrapRoles = append(props.BootstrapRoles, deployrole.BootstrapDeploy)
-				props.Migration = &deployrole.Migration{Region: "eu-west-1", Stack: "stk", FamilyPrefix: "famMigrationTask",
-					RolePrefix: "stk-MigrationTask", ClusterPrefix: "stk-Cluster"}
+				// A 15-character environment name: nothing in the grants depends on how CloudFormation shortens
+				// generated names.
+				props.Migration = &deployrole.Migration{Region: "eu-west-1", Stack: "stk", Family: "ecsr-averylongname1-migrate",
+					Cluster: "ecsr-averylongname1", RolePath: "/ecsr/averylongname1/migration/"}
 			}
 			if tc.push {
 				props.PushTo = awsecr.NewRepository(stack, jsii.String("Repo"), &awsecr.RepositoryProps{

@@ -1,6 +1,7 @@
 // Package migration provides the one-off task that applies the database migrations (`/app/migrate`). The
-// delivery pipeline runs it with `aws ecs run-task` before it updates the services, using the stack outputs this
-// construct creates (task definition, cluster, subnets, security group), and waits for it to exit 0.
+// deploy (scripts/deploy.sh) runs it with `aws ecs run-task` after the stack that holds it and before the
+// services' stack, using the stack outputs this construct creates (task definition, cluster, subnets, security
+// group, log group), and waits for it to exit 0.
 //
 // The task connects as the RDS-managed master user: DATABASE_USER and DATABASE_PASSWORD are injected from the
 // master secret's username and password fields by ECS (never plain variables). It creates the schemas, the
@@ -27,6 +28,10 @@ type Props struct {
 	Vpc     awsec2.IVpc
 	// Image is the shared service image; the task runs /app/migrate from it.
 	Image awsecs.ContainerImage
+	// Family is the task definition's family. RolePath is the IAM path of the task's task and execution roles
+	// ("/a/b/"): the pipeline's deploy role may pass the roles under it (iam:PassRole on role/a/b/*), whatever
+	// names CloudFormation generates for them.
+	Family, RolePath string
 	// Host, Port and Name locate the database; CAFile is the CA bundle inside the image.
 	Host, Port, Name, CAFile string
 	// MasterSecretArn is the complete ARN of the database's master secret (fields username and password) and
@@ -61,7 +66,16 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention: props.LogRetention, EncryptionKey: props.LogKey, RemovalPolicy: props.LogRemoval,
 	})
+	tasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)
+	role := func(id, what string) awsiam.Role {
+		return awsiam.NewRole(c, jsii.String(id), &awsiam.RoleProps{
+			AssumedBy: tasks, Path: optional(props.RolePath), Description: jsii.String(what),
+		})
+	}
 	m.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
+		Family:         optional(props.Family),
+		TaskRole:       role("TaskRole", "Task role of the database migration task (no AWS permissions)"),
+		ExecutionRole:  role("ExecutionRole", "Pulls the migration task's image, writes its logs and reads the master secret"),
 		Cpu:            jsii.Number(256),
 		MemoryLimitMiB: jsii.Number(512),
 		RuntimePlatform: &awsecs.RuntimePlatform{
@@ -102,7 +116,7 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 			}},
 		}))
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(m.TaskDefinition, &[]*cdknag.NagPackSuppression{
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
 		{
 			Id:     jsii.String("AwsSolutions-ECS2"),
 			Reason: jsii.String("The plain variables are non-secret addresses and settings (docs/configuration.md); the master user name and password are injected from Secrets Manager."),
@@ -134,6 +148,15 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	out("MigrationTaskDefinitionArn", *m.TaskDefinition.TaskDefinitionArn(), "Task definition of the one-off migration task (aws ecs run-task --task-definition)")
 	out("MigrationClusterName", *props.Cluster.ClusterName(), "Cluster to run the migration task in (aws ecs run-task --cluster)")
 	out("MigrationSubnets", *awscdk.Fn_Join(jsii.String(","), private.SubnetIds), "Private subnets for the migration task (awsvpcConfiguration subnets)")
+	out("MigrationLogGroup", *logs.LogGroupName(), "Log group of the migration task (its streams are migrate/migrate/<task id>)")
 	out("MigrationSecurityGroup", *m.SecurityGroup.SecurityGroupId(), "Security group for the migration task (awsvpcConfiguration securityGroups)")
 	return m
+}
+
+// optional returns nil for "" (the CDK default) and the string otherwise.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
 }

@@ -26,6 +26,7 @@ func TestMigrationTask(t *testing.T) {
 	cluster := service.NewCluster(stack, "Cluster", service.ClusterProps{Vpc: vpc})
 	migration.New(stack, "Migration", migration.Props{
 		Cluster: cluster, Vpc: vpc, Image: awsecs.ContainerImage_FromRegistry(jsii.String("example/app:1"), nil),
+		Family: "ecsr-dev-migrate", RolePath: "/ecsr/dev/migration/",
 		Host: "db.example.internal", Port: "5432", Name: "orders", CAFile: service.CAFile,
 		MasterSecretArn: jsii.String("arn:aws:secretsmanager:eu-west-1:111111111111:secret:master-AbCdEf"),
 		MasterSecretKey: key,
@@ -59,6 +60,22 @@ func TestMigrationTask(t *testing.T) {
 			t.Errorf("%s is a plain variable; it must come from Secrets Manager", name)
 		}
 	}
+	if td["Family"] != "ecsr-dev-migrate" {
+		t.Errorf("family = %v; want ecsr-dev-migrate", td["Family"])
+	}
+	// Both roles the task definition names carry the path the deploy role's iam:PassRole is granted on.
+	roles := tpl.Resources("AWS::IAM::Role")
+	if len(roles) != 2 {
+		t.Errorf("%d roles; want the task role and the execution role", len(roles))
+	}
+	for id, r := range roles {
+		if path := r["Properties"].(map[string]any)["Path"]; path != "/ecsr/dev/migration/" {
+			t.Errorf("role %s path = %v; want /ecsr/dev/migration/", id, path)
+		}
+		if ref := `"Fn::GetAtt":["` + id + `","Arn"]`; !strings.Contains(constructtest.JSON(td), ref) {
+			t.Errorf("task definition does not use role %s", id)
+		}
+	}
 	if got := constructtest.JSON(td["RuntimePlatform"]); !strings.Contains(got, "ARM64") {
 		t.Errorf("runtime platform = %s; want ARM64", got)
 	}
@@ -70,7 +87,7 @@ func TestMigrationTask(t *testing.T) {
 		}
 	}
 	outputs := tpl["Outputs"].(map[string]any)
-	for _, name := range []string{"MigrationTaskDefinitionArn", "MigrationClusterName", "MigrationSubnets", "MigrationSecurityGroup"} {
+	for _, name := range []string{"MigrationTaskDefinitionArn", "MigrationClusterName", "MigrationSubnets", "MigrationSecurityGroup", "MigrationLogGroup"} {
 		if _, ok := outputs[name]; !ok {
 			t.Errorf("output %s missing; the pipeline needs it for run-task", name)
 		}

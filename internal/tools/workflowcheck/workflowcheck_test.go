@@ -86,3 +86,70 @@ func TestIDTokenOnlyWhereNeeded(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployOrderMatchesRunbook keeps three things in one order: the steps scripts/deploy.sh runs, the runbook's
+// "Deploy steps" list, and the workflows, which deploy only by running that script.
+func TestDeployOrderMatchesRunbook(t *testing.T) {
+	script, err := os.ReadFile("../../../scripts/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbook, err := os.ReadFile("../../../docs/runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := DeploySteps(string(script))
+	// The order D1 requires: preflight before anything is deployed, the migration between the stack that holds it
+	// and the services.
+	if want := "preflight stateful migrate services keep"; strings.Join(steps, " ") != want {
+		t.Errorf("scripts/deploy.sh steps = %v; want %s", steps, want)
+	}
+	doc, err := RunbookSteps(string(runbook), "### Deploy steps")
+	if err != nil {
+		t.Fatalf("docs/runbook.md: %v", err)
+	}
+	if strings.Join(doc, " ") != strings.Join(steps, " ") {
+		t.Errorf("docs/runbook.md deploy steps = %v; scripts/deploy.sh runs %v", doc, steps)
+	}
+	bad, err := DeployOutsideScript(workflows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("%v run cdk deploy themselves; deploy through scripts/deploy.sh", bad)
+	}
+	deploy, err := os.ReadFile(filepath.Join(workflows, "deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(deploy), "run: bash scripts/deploy.sh") {
+		t.Error("deploy.yml does not run scripts/deploy.sh")
+	}
+	// The migration's default deadline, as the runbook states it.
+	m := regexp.MustCompile(`MIGRATION_TIMEOUT:-([0-9]+)`).FindStringSubmatch(string(script))
+	if m == nil || !strings.Contains(string(runbook), "`MIGRATION_TIMEOUT` seconds (default "+m[1]+";") {
+		t.Errorf("docs/runbook.md does not state the migration deadline's default of scripts/deploy.sh (%v)", m)
+	}
+}
+
+// TestDeployOrderChecksCatchDrift feeds the parsers a runbook and a workflow that disagree with the script.
+func TestDeployOrderChecksCatchDrift(t *testing.T) {
+	if got := DeploySteps("x\nstep a \"one\"\n  step b \"indented: not a step\"\nstep c \"three\"\n"); strings.Join(got, " ") != "a c" {
+		t.Errorf("DeploySteps = %v; want [a c]", got)
+	}
+	md := "# R\n## First\n### Deploy steps\n1. **stateful**: x\n2. **services**: y\n3. **migrate**: z\n### Next\n1. **other**: w\n"
+	got, err := RunbookSteps(md, "### Deploy steps")
+	if err != nil || strings.Join(got, " ") != "stateful services migrate" {
+		t.Errorf("RunbookSteps = %v, %v; want [stateful services migrate]", got, err)
+	}
+	if _, err := RunbookSteps(md, "### Missing"); err == nil {
+		t.Error("RunbookSteps of a missing section gave no error")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "old.yml"), []byte("run: cd infra && _cli/node_modules/.bin/cdk deploy 'ecsr-dev-*'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if bad, err := DeployOutsideScript(dir); err != nil || len(bad) != 1 {
+		t.Errorf("DeployOutsideScript = %v, %v; want the old workflow", bad, err)
+	}
+}

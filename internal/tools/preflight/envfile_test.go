@@ -1,0 +1,53 @@
+package preflight
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEnvironmentFilePlaceholders(t *testing.T) {
+	const file = `name: prod
+account: "333333333333"
+region: eu-west-1
+domain:
+  name: shop.example.com
+  hosted_zone_id: Z0123456789EXAMPLE
+  alb_certificate_arn: arn:aws:acm:eu-west-1:210987654321:certificate/00000000-0000-0000-0000-000000000001
+image:
+  repository: ecs-reworked
+  account: "123456789012"
+alarms:
+  emails: [ops@shop.test]
+`
+	got, err := EnvironmentFilePlaceholders("infra/environments/prod.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range got {
+		paths = append(paths, f.Path)
+		if f.Rule != "placeholders" || f.Source == "" || f.Stack != "infra/environments/prod.yaml" {
+			t.Errorf("finding %+v lacks the rule, source or file", f)
+		}
+	}
+	want := []string{
+		"infra/environments/prod.yaml:2 account",
+		"infra/environments/prod.yaml:5 domain.name",
+		"infra/environments/prod.yaml:6 domain.hosted_zone_id",
+		"infra/environments/prod.yaml:7 domain.alb_certificate_arn", // the all-zero certificate ID, in a real-looking account
+		"infra/environments/prod.yaml:10 image.account",
+	}
+	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
+		t.Errorf("placeholders at\n%s\nwant\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
+	}
+
+	clean := strings.NewReplacer(`"333333333333"`, `"210987654321"`, "shop.example.com", "shop.acme.test",
+		"Z0123456789EXAMPLE", "Z04111111ABCDEFGHIJK", "00000000-0000-0000-0000-000000000001", "5f1c2d3e-aaaa-4bbb-8ccc-0123456789ab",
+		`"123456789012"`, `"210987654322"`).Replace(file)
+	if got, err := EnvironmentFilePlaceholders("prod.yaml", []byte(clean)); err != nil || len(got) > 0 {
+		t.Errorf("real values: %v, %+v; want no finding", err, got)
+	}
+	if _, err := EnvironmentFilePlaceholders("bad.yaml", []byte("a: [")); err == nil {
+		t.Error("a file that is not YAML gave no error")
+	}
+}
