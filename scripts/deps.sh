@@ -3,7 +3,7 @@
 #   scripts/deps.sh up     what `make up` needs: PostgreSQL 15 server binaries
 #   scripts/deps.sh diagram  graphviz, for `make diagram`
 #   scripts/deps.sh preflight  the pinned CloudFormation resource specification, for `make preflight`
-#   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, pinned node packages
+#   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, shellcheck, pinned node packages
 set -euo pipefail
 scope=${1:-test}
 cd "$(dirname "$0")/.."
@@ -45,6 +45,12 @@ fi
 if [ ! -x /usr/bin/aws ]; then
   echo "deps: installing the AWS CLI (Debian's awscli)"
   apt_install awscli
+fi
+
+# shellcheck lints the workflows' and scripts' shell (internal/tools/workflowcheck); without it that check is skipped.
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo "deps: installing shellcheck"
+  apt_install shellcheck
 fi
 
 # Debian's Chromium runs the web UI's end-to-end test.
