@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/api"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -35,7 +36,6 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 )
 
 func main() {
@@ -57,7 +57,7 @@ const (
 )
 
 type settings struct {
-	service.Settings
+	boot.Settings
 	topicARN string
 	queueURL string
 }
@@ -66,7 +66,7 @@ type settings struct {
 func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		Settings: boot.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
 		topicARN: r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 		queueURL: r.Required(manifest.QueueEnv(events.OrderUpdatesQueue)),
 	}
@@ -78,7 +78,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err // config.Reader's error names every variable and says it is the configuration
 	}
-	base, err := service.Start(ctx, "api", s.Settings, env, stdout)
+	base, err := boot.Start(ctx, "api", s.Settings, env, stdout)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	api.New(svc, log).Register(mux)
 	// The HTTP server drains first (orders placed until the last request answered), then the relay publishes
 	// what they wrote, all within SHUTDOWN_TIMEOUT.
-	budget := service.SplitShutdown(s.ShutdownTimeout)
+	budget := boot.SplitShutdown(s.ShutdownTimeout)
 	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
 		Addr:            s.Addr,
 		ShutdownTimeout: budget.HTTP,

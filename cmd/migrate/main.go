@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.Info("starting", "command", command, "env", r)
 
 	if dbCfg.IAMAuth {
-		// The same loading as the services' (service.Start), so credentials resolve the same way in every task.
+		// The same loading as the services' (boot.Start), so credentials resolve the same way in every task.
 		awsCfg, err := messaging.LoadAWSConfig(ctx, dbCfg.Region)
 		if err != nil {
 			return err

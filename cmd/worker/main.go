@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment"
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment/fulfillmentdb"
@@ -33,7 +34,6 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 )
 
 func main() {
@@ -55,7 +55,7 @@ const (
 )
 
 type settings struct {
-	service.Settings
+	boot.Settings
 	topicARNs map[string]string // by topic name
 	queueURL  string
 }
@@ -64,7 +64,7 @@ type settings struct {
 func readSettings(getenv func(string) string) (settings, *config.Reader, error) {
 	r := config.NewReader(getenv)
 	s := settings{
-		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		Settings: boot.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
 		topicARNs: map[string]string{
 			events.OrderEventsTopic:   r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 			events.NotificationsTopic: r.Required(manifest.TopicEnv(events.NotificationsTopic)),
@@ -79,7 +79,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err // config.Reader's error names every variable and says it is the configuration
 	}
-	base, err := service.Start(ctx, "worker", s.Settings, env, stdout)
+	base, err := boot.Start(ctx, "worker", s.Settings, env, stdout)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	// No load balancer routes to the worker: its health server needs no delay before draining.
-	budget := service.SplitShutdown(s.ShutdownTimeout)
+	budget := boot.SplitShutdown(s.ShutdownTimeout)
 	srv, err := httpserver.New(mux, log, httpserver.Options{
 		Addr:            s.Addr,
 		ShutdownTimeout: budget.HTTP,
@@ -124,7 +124,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The relay stops only once the consumer has drained, so that the outcomes of the last messages handled
-	// are published by this task rather than left for another one (service.SplitShutdown).
+	// are published by this task rather than left for another one (boot.SplitShutdown).
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })

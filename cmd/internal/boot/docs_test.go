@@ -1,4 +1,4 @@
-package service_test
+package boot_test
 
 import (
 	"encoding/json"
@@ -12,10 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/tools/imagecheck"
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/imagecheck"
 )
 
 // TestConfigurationDocumented keeps docs/configuration.md true: every variable the service kit reads is in its
@@ -32,7 +32,7 @@ func TestConfigurationDocumented(t *testing.T) {
 	// Every variable ReadSettings asks for (the database's included) is a row of a table.
 	var keys []string
 	r := config.NewReader(func(k string) string { keys = append(keys, k); return "" })
-	service.ReadSettings(r, ":8080", 20*time.Second)
+	boot.ReadSettings(r, ":8080", 20*time.Second)
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	if len(keys) < 12 {

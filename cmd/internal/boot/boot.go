@@ -1,4 +1,4 @@
-// Package service holds what every service binary (cmd/api, cmd/worker) reads and starts the same way: the
+// Package boot holds what every service binary (cmd/api, cmd/worker) reads and starts the same way: the
 // common settings (logging, HTTP address, shutdown budget, AWS region, database) and the start-up that turns
 // them into a logger, an AWS configuration, a database pool, a health checker that checks the database and a
 // metrics recorder. Each binary adds its own settings and components on top, so what differs between them
@@ -9,7 +9,7 @@
 // circuit breaker and roll the stack back. The service serves /healthz at once and reports not ready on
 // /readyz, with the reason, while a background loop keeps connecting without a deadline; the binaries start
 // their consumers, relays and pruners only once WaitReady says the database accepts their role.
-package service
+package boot
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package service_test
+package boot_test
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
 	"github.com/ecs-reworked/ecs-reworked/migrations"
 )
 
@@ -32,7 +32,7 @@ func TestReadSettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := config.NewReader(func(k string) string { return tt.env[k] })
-			s := service.ReadSettings(r, ":8080", 20*time.Second)
+			s := boot.ReadSettings(r, ":8080", 20*time.Second)
 			err := r.Err()
 			if got := s.Addr + " " + s.ShutdownTimeout.String(); got != tt.want && len(tt.wantErr) == 0 {
 				t.Errorf("ReadSettings(%v) = %s; want %s", tt.env, got, tt.want)
@@ -55,12 +55,12 @@ func TestStartOpensTheDatabaseAndChecksIt(t *testing.T) {
 		"DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": db.Name, "DATABASE_USER": migrations.OrdersRole,
 		"DATABASE_PASSWORD": db.ServicePassword, "DATABASE_CA_FILE": db.CAFile}
 	r := config.NewReader(func(k string) string { return env[k] })
-	s := service.ReadSettings(r, ":8080", 20*time.Second)
+	s := boot.ReadSettings(r, ":8080", 20*time.Second)
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	base, err := service.Start(context.Background(), "api", s, r, &out)
+	base, err := boot.Start(context.Background(), "api", s, r, &out)
 	if err != nil {
 		t.Fatalf("Start() = %v", err)
 	}
@@ -86,13 +86,13 @@ func TestStartDoesNotWaitForTheDatabase(t *testing.T) {
 		"DATABASE_PORT": strconv.Itoa(db.Port), "DATABASE_NAME": db.Name, "DATABASE_USER": "no_such_role",
 		"DATABASE_PASSWORD": db.ServicePassword, "DATABASE_CA_FILE": db.CAFile}
 	r := config.NewReader(func(k string) string { return env[k] })
-	s := service.ReadSettings(r, ":8080", 20*time.Second)
+	s := boot.ReadSettings(r, ":8080", 20*time.Second)
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
 	var out logtest.Buffer
 	t0 := time.Now()
-	base, err := service.Start(context.Background(), "api", s, r, &out)
+	base, err := boot.Start(context.Background(), "api", s, r, &out)
 	if err != nil {
 		t.Fatalf("Start() = %v", err)
 	}
