@@ -207,6 +207,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.
 		ReadonlyRootFilesystem: jsii.Bool(!props.Sizing.ECSExec),
 		StopTimeout:            awscdk.Duration_Seconds(jsii.Number(float64(StopTimeoutSeconds(ms)))),
+		HealthCheck:            containerHealthCheck(ms), // healthcheck.go
 		PortMappings: &[]*awsecs.PortMapping{{
 			ContainerPort: jsii.Number(float64(ms.Port)),
 			Protocol:      awsecs.Protocol_TCP,
