@@ -5,8 +5,8 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 )
 
 // TestContainerHealthChecks: every task definition, web and worker, runs its binary's -healthcheck mode as the

@@ -112,6 +112,9 @@ type Props struct {
 	// CPUTargetPercent its CPU target (default 60).
 	RequestsPerTarget int
 	CPUTargetPercent  int
+	// Deployment deploys a web service blue/green, canary or linear with the smoke test hook (deployment.go);
+	// nil keeps rolling updates. Workers always roll.
+	Deployment *Deployment
 }
 
 // Service is one ECS service and what others need from it.
@@ -126,6 +129,10 @@ type Service struct {
 	LogGroup awslogs.LogGroup
 	// TargetGroup routes the load balancer's requests to a web service; nil for workers.
 	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// AlternateTargetGroup is a blue/green web service's alternate (green) target group and TestListenerPort its
+	// test listener's port; nil and 0 otherwise.
+	AlternateTargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	TestListenerPort     int
 	// Alarms are the service's alarms; DeploymentAlarms the subset that rolls a deployment back.
 	Alarms           []awscloudwatch.Alarm
 	DeploymentAlarms []awscloudwatch.Alarm
@@ -250,7 +257,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	// Outbound: HTTPS to the AWS APIs (through the NAT gateways or VPC endpoints); the database port is opened
 	// to the database's security group only, by Database.AllowFrom.
 	sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS to AWS APIs"), jsii.Bool(false))
-	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), &awsecs.FargateServiceProps{
+	serviceProps := &awsecs.FargateServiceProps{
 		Cluster:                    props.Cluster,
 		TaskDefinition:             s.TaskDefinition,
 		MinHealthyPercent:          jsii.Number(100),
@@ -264,7 +271,11 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		PropagateTags:              awsecs.PropagatedTagSource_SERVICE,
 		EnableECSManagedTags:       jsii.Bool(true),
 		HealthCheckGracePeriod:     gracePeriod(ms),
-	})
+	}
+	if ms.Kind == manifest.KindWeb {
+		deploymentProps(serviceProps, props.Deployment) // deployment.go
+	}
+	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), serviceProps)
 	if props.Database.AllowFrom != nil {
 		props.Database.AllowFrom(s.Service)
 	}
@@ -324,13 +335,17 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 // target group's 5xx (which also rolls deployments back), p99 latency and unhealthy hosts.
 func (s *Service) web(c constructs.Construct, props Props) {
 	ms := props.Service
-	s.TargetGroup = props.Router.AddService(ms.Name, loadbalancer.Route{
-		Target:              s.Service,
-		Port:                ms.Port,
-		HealthPath:          ms.HealthPath,
-		PathPattern:         ms.PathPattern,
-		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
-	})
+	if props.Deployment != nil {
+		s.TargetGroup, s.AlternateTargetGroup = s.blueGreen(c, props) // deployment.go
+	} else {
+		s.TargetGroup = props.Router.AddService(ms.Name, loadbalancer.Route{
+			Target:              s.Service,
+			Port:                ms.Port,
+			HealthPath:          ms.HealthPath,
+			PathPattern:         ms.PathPattern,
+			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
+		})
+	}
 	requests := props.RequestsPerTarget
 	if requests < 1 {
 		requests = 1000
@@ -358,9 +373,13 @@ func (s *Service) web(c constructs.Construct, props Props) {
 	if threshold < 1 {
 		threshold = 10
 	}
-	target5xx := s.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT,
+	var target5xx awscloudwatch.IMetric = s.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT,
 		&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")})
-	errors := target5xx.CreateAlarm(c, jsii.String("Target5xxAlarm"), &awscloudwatch.CreateAlarmOptions{
+	if s.AlternateTargetGroup != nil {
+		target5xx = errorsOfBoth(s.TargetGroup, s.AlternateTargetGroup)
+	}
+	errors := awscloudwatch.NewAlarm(c, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
+		Metric: target5xx,
 		// Named, because the service refers to it for alarm-based rollback while the alarm refers to the
 		// service's target group: a generated name would be a circular reference.
 		AlarmName:          jsii.String(alarmName(c, ms.Name, "target-5xx")),
