@@ -41,6 +41,7 @@ func run(args []string, stdout io.Writer) error {
 	deploy := fs.Bool("deploy", false, "deploy mode: the deploy-only rules fail instead of printing notices")
 	spec := fs.String("spec", preflight.SpecPackage, "installed @aws-cdk/aws-service-spec package (with -baseline)")
 	services := fs.String("manifest", "infra/services.yaml", "services manifest")
+	envDir := fs.String("environments", "infra/environments", "directory of the environment files (<env>.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +58,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	opts := preflight.ProjectOptions(m)
 	opts.Env, opts.Deploy = *env, *deploy
+	if opts.Production, err = production(*envDir, *env); err != nil { // production.go
+		return err
+	}
 	if *baseline != "" {
 		if opts.Baseline, err = cloudassembly.Load(*baseline); err != nil {
 			return err
