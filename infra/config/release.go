@@ -44,9 +44,9 @@ func (e *Environment) ReleaseSettings() Release {
 // 0.1-100.0 for canary, in multiples of 0.1).
 const maxBakeMinutes = 1440
 
-// minProductionBakeMinutes is the least bake time a production environment accepts: long enough for the
+// MinProductionBakeMinutes is the least bake time a production environment accepts: long enough for the
 // deployment alarms (3 one-minute periods, 2 breaching) to fire while the old revision can still take traffic back.
-const minProductionBakeMinutes = 10
+const MinProductionBakeMinutes = 10
 
 func (e *Environment) validateRelease(c *checker) {
 	if e.Release == nil {
@@ -72,8 +72,8 @@ func (e *Environment) validateRelease(c *checker) {
 	}
 	c.check(r.BakeMinutes >= 0 && r.BakeMinutes <= maxBakeMinutes, "release.bake_minutes", "%d must be 0 to %d", r.BakeMinutes, maxBakeMinutes)
 	if e.Production {
-		c.check(r.BakeMinutes >= minProductionBakeMinutes, "release.bake_minutes",
-			"%d is below the %d minutes a production environment keeps the old revision ready", r.BakeMinutes, minProductionBakeMinutes)
+		c.check(r.BakeMinutes >= MinProductionBakeMinutes, "release.bake_minutes",
+			"%d is below the %d minutes a production environment keeps the old revision ready", r.BakeMinutes, MinProductionBakeMinutes)
 	}
 }
 
