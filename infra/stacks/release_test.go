@@ -41,7 +41,7 @@ func TestReleases(t *testing.T) {
 				}
 				continue
 			}
-			if dc["Strategy"] != strategies[r.Strategy] || dc["BakeTimeInMinutes"] != jsonNumber(r.BakeMinutes) {
+			if dc["Strategy"] != strategies[r.Strategy] || toJSON(dc["BakeTimeInMinutes"]) != jsonNumber(r.BakeMinutes) {
 				t.Errorf("%s strategy %v, bake %v; want %s, %d (release settings %v)", id, dc["Strategy"], dc["BakeTimeInMinutes"], strategies[r.Strategy], r.BakeMinutes, r)
 			}
 			if r.Strategy == config.ReleaseCanary {
@@ -61,7 +61,7 @@ func TestReleases(t *testing.T) {
 			}
 			testRule := tmpl.Resources[adv["TestListenerRule"].(map[string]any)["Ref"].(string)]
 			listener := tmpl.Resources[testRule.Properties["ListenerArn"].(map[string]any)["Ref"].(string)]
-			if listener.Properties["Port"] != jsonNumber(loadbalancer.TestPortBase) || listener.Properties["Protocol"] != "HTTP" {
+			if toJSON(listener.Properties["Port"]) != jsonNumber(loadbalancer.TestPortBase) || listener.Properties["Protocol"] != "HTTP" {
 				t.Errorf("%s test listener = %s; want HTTP on %d", id, toJSON(listener.Properties), loadbalancer.TestPortBase)
 			}
 			hooks := dc["LifecycleHooks"].([]any)
@@ -75,7 +75,7 @@ func TestReleases(t *testing.T) {
 			fn := tmpl.Resources[hook["HookTargetArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)]
 			p := fn.Properties
 			if p["Runtime"] != "provided.al2023" || toJSON(p["Architectures"]) != `["arm64"]` || p["Handler"] != "bootstrap" ||
-				p["Timeout"] != jsonNumber(service.HookTimeoutSeconds) || p["VpcConfig"] == nil {
+				toJSON(p["Timeout"]) != jsonNumber(service.HookTimeoutSeconds) || p["VpcConfig"] == nil {
 				t.Errorf("hook function = %s; want provided.al2023 on arm64 in the VPC", toJSON(p))
 			}
 			if url := toJSON(p["Environment"]); !strings.Contains(url, fmt.Sprintf(":%d", loadbalancer.TestPortBase)) {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -92,18 +93,25 @@ func (s *Service) blueGreen(c constructs.Construct, props Props) (blue, green aw
 	target.AttachToApplicationTargetGroup(bg.Blue)
 
 	hook := s.smokeHook(c, props, bg)
+	// The role ECS assumes to invoke the hook: lambda:InvokeFunction on the function's unqualified ARN, the one
+	// the hook names, and nothing else (CDK's default would add the function's versions, <arn>:*).
+	invoker := awsiam.NewRole(c, jsii.String("SmokeHookInvokeRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),
+		Description: jsii.String("ECS invokes the " + ms.Name + " service's smoke test hook"),
+	})
+	invoker.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &[]*string{hook.FunctionArn()},
+	}))
 	s.Service.AddLifecycleHook(awsecs.NewDeploymentLifecycleLambdaTarget(hook, jsii.String("SmokeHook"), &awsecs.DeploymentLifecycleLambdaTargetProps{
 		LifecycleStages: &[]awsecs.DeploymentLifecycleStage{HookStage},
+		Role:            invoker,
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(s.Service, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM4"),
 		Reason: jsii.String("The ECS infrastructure role for blue/green traffic shifting uses AmazonECSInfrastructureRolePolicyForLoadBalancers, " +
 			"which AWS maintains as the ECS deployment controller's needs change."),
 		AppliesTo: &[]interface{}{jsii.String("Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")},
-	}, {
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("The hook invocation role may invoke the smoke test function and its versions (<arn>:*) only."),
-		AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<.*SmokeHook.*\.Arn>:\*$/`)}},
 	}}, jsii.Bool(true))
 	s.TestListenerPort = bg.TestPort
 	return bg.Blue, bg.Green
