@@ -64,6 +64,21 @@ func TestReleases(t *testing.T) {
 			if toJSON(listener.Properties["Port"]) != jsonNumber(loadbalancer.TestPortBase) || listener.Properties["Protocol"] != "HTTP" {
 				t.Errorf("%s test listener = %s; want HTTP on %d", id, toJSON(listener.Properties), loadbalancer.TestPortBase)
 			}
+			// The target 5xx (rollback), p99 latency and unhealthy-host alarms watch both target groups: production
+			// traffic is on either after a deployment.
+			blue := toJSON(lbs[0].(map[string]any)["TargetGroupArn"])
+			green := toJSON(adv["AlternateTargetGroupArn"])
+			both := 0
+			for _, a := range tmpl.ofType("AWS::CloudWatch::Alarm") {
+				j := toJSON(a.Properties)
+				name := strings.Trim(blue, `{}"Ref:`)
+				if strings.Contains(j, name) && strings.Contains(j, strings.Trim(green, `{}"Ref:`)) {
+					both++
+				}
+			}
+			if both != 3 {
+				t.Errorf("%s: %d alarms watch both target groups (%s, %s); want 3 (5xx, p99, unhealthy hosts)", id, both, blue, green)
+			}
 			hooks := dc["LifecycleHooks"].([]any)
 			if len(hooks) != 1 {
 				t.Fatalf("%s lifecycle hooks = %s; want the smoke test", id, toJSON(hooks))

@@ -176,6 +176,22 @@ func errorsOfBoth(blue, green awselasticloadbalancingv2.ApplicationTargetGroup) 
 	})
 }
 
+// targetGroupsMetric is metric of the service's target group, or, for a blue/green service, of both target
+// groups combined with fn (MAX or SUM over the two series): production traffic is on either after a deployment.
+// MAX and SUM of an array of time series return a time series of the per-period maximum or sum
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html#metric-math-syntax).
+func (s *Service) targetGroupsMetric(metric func(awselasticloadbalancingv2.ApplicationTargetGroup) awscloudwatch.IMetric, fn, label string) awscloudwatch.IMetric {
+	if s.AlternateTargetGroup == nil {
+		return metric(s.TargetGroup)
+	}
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String(fn + "([FILL(blue, 0), FILL(green, 0)])"),
+		Label:        jsii.String(label + " (both target groups)"),
+		Period:       awscdk.Duration_Minutes(jsii.Number(1)),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"blue": metric(s.TargetGroup), "green": metric(s.AlternateTargetGroup)},
+	})
+}
+
 // SmokeHookCode is the smoke test function's code: cmd/smokehook built for linux/arm64 as the bootstrap of a
 // provided.al2023 function, at synthesis, by the local Go toolchain. The asset's hash is the binary's, built
 // reproducibly (-trimpath, no VCS stamp), so an unchanged hook is not redeployed.

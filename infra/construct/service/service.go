@@ -397,8 +397,11 @@ func (s *Service) web(c constructs.Construct, props Props) {
 	if p99 < 1 {
 		p99 = 1000
 	}
-	latency := s.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})
-	s.Alarms = append(s.Alarms, latency.CreateAlarm(c, jsii.String("LatencyP99Alarm"), &awscloudwatch.CreateAlarmOptions{
+	latency := s.targetGroupsMetric(func(tg awselasticloadbalancingv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return tg.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})
+	}, "MAX", "p99 response time") // deployment.go: both target groups of a blue/green service
+	s.Alarms = append(s.Alarms, awscloudwatch.NewAlarm(c, jsii.String("LatencyP99Alarm"), &awscloudwatch.AlarmProps{
+		Metric:             latency,
 		AlarmDescription:   jsii.String(fmt.Sprintf("The %s service's p99 response time reaches %d ms.", ms.Name, p99)),
 		Threshold:          jsii.Number(float64(p99) / 1000),
 		EvaluationPeriods:  jsii.Number(5),
@@ -406,8 +409,11 @@ func (s *Service) web(c constructs.Construct, props Props) {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	}))
-	unhealthy := s.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
-	s.Alarms = append(s.Alarms, unhealthy.CreateAlarm(c, jsii.String("UnhealthyHostsAlarm"), &awscloudwatch.CreateAlarmOptions{
+	unhealthy := s.targetGroupsMetric(func(tg awselasticloadbalancingv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return tg.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
+	}, "SUM", "unhealthy targets")
+	s.Alarms = append(s.Alarms, awscloudwatch.NewAlarm(c, jsii.String("UnhealthyHostsAlarm"), &awscloudwatch.AlarmProps{
+		Metric:             unhealthy,
 		AlarmDescription:   jsii.String("A task of the " + ms.Name + " service fails its load balancer health check."),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(3),
