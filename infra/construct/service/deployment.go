@@ -133,19 +133,20 @@ func (s *Service) smokeHook(c constructs.Construct, props Props, bg *loadbalance
 		env["SMOKE_FULFILL_TIMEOUT"] = jsii.String(d.SmokeFulfillTimeout)
 	}
 	fn := awslambda.NewFunction(c, jsii.String("SmokeHook"), &awslambda.FunctionProps{
-		Description:                  jsii.String("Release smoke test of " + props.Service.Name + " through its test listener (ECS lifecycle hook)"),
-		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 awslambda.Architecture_ARM_64(),
-		Handler:                      jsii.String("bootstrap"),
-		Code:                         SmokeHookCode(),
-		MemorySize:                   jsii.Number(128),
-		Timeout:                      awscdk.Duration_Seconds(jsii.Number(HookTimeoutSeconds)),
-		Vpc:                          props.Vpc,
-		VpcSubnets:                   &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		SecurityGroups:               &[]awsec2.ISecurityGroup{sg},
-		Environment:                  &env,
-		LogGroup:                     logs,
-		ReservedConcurrentExecutions: jsii.Number(1),
+		Description:    jsii.String("Release smoke test of " + props.Service.Name + " through its test listener (ECS lifecycle hook)"),
+		Runtime:        awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:   awslambda.Architecture_ARM_64(),
+		Handler:        jsii.String("bootstrap"),
+		Code:           SmokeHookCode(),
+		MemorySize:     jsii.Number(128),
+		Timeout:        awscdk.Duration_Seconds(jsii.Number(HookTimeoutSeconds)),
+		Vpc:            props.Vpc,
+		VpcSubnets:     &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		SecurityGroups: &[]awsec2.ISecurityGroup{sg},
+		Environment:    &env,
+		LogGroup:       logs,
+		// No reserved concurrency: an account must keep 100 unreserved executions, so reserving any fails in
+		// new accounts whose limit is lower (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
 	})
 	props.Router.AllowTestTraffic(bg, fn)
 	cdknag.NagSuppressions_AddResourceSuppressions(fn, &[]*cdknag.NagPackSuppression{{
