@@ -37,6 +37,10 @@ up: build ## Run the whole system locally (PostgreSQL with TLS, SQS/SNS, API, wo
 	@bash scripts/deps.sh up
 	$(BIN)/devenv
 
+.PHONY: smoke
+smoke: ## Run the release smoke test against `make up` (another terminal): make smoke [SMOKE_BASE=http://127.0.0.1:8080].
+	$(GO) run ./cmd/smokehook -base $(or $(SMOKE_BASE),http://$(or $(ADDR),127.0.0.1:8080))
+
 .PHONY: deps
 deps: ## Install what tests need and a fresh machine lacks (PostgreSQL, node packages).
 	@bash scripts/deps.sh

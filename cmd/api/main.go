@@ -30,6 +30,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
@@ -39,6 +40,7 @@ import (
 )
 
 func main() {
+	health.ExitOnHealthcheck(defaultAddr) // the container health check: `/app/api -healthcheck`
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Getenv, os.Stdout)
 	stop()

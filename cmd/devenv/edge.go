@@ -22,6 +22,10 @@ func newEdge(api *url.URL, webDir string) http.Handler {
 	static := staticFiles(webDir)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", proxy)
+	// The API's probes too, as the load balancer's test listener exposes them to the release smoke test
+	// (internal/smoke, `make smoke`); CloudFront does not route them.
+	mux.Handle("GET /healthz", proxy)
+	mux.Handle("GET /readyz", proxy)
 	mux.Handle("/", static)
 	return mux
 }

@@ -43,6 +43,7 @@ func run(args []string, stdout io.Writer) error {
 	spec := fs.String("spec", preflight.SpecPackage, "installed @aws-cdk/aws-service-spec package (with -baseline)")
 	services := fs.String("manifest", "infra/services.yaml", "services manifest")
 	envFile := fs.String("env-file", "", "the environment's file (infra/environments/<env>.yaml): its example values are findings in deploy mode, notices otherwise")
+	envDir := fs.String("environments", "infra/environments", "directory of the environment files (<env>.yaml)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +60,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	opts := preflight.ProjectOptions(m)
 	opts.Env, opts.Deploy = *env, *deploy
+	if opts.Production, err = production(*envDir, *env); err != nil { // production.go
+		return err
+	}
 	if *baseline != "" {
 		if opts.Baseline, err = cloudassembly.Load(*baseline); err != nil {
 			return err

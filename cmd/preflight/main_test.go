@@ -19,7 +19,8 @@ func testdata(name string) string {
 func TestRunFailsOnFindings(t *testing.T) {
 	var out bytes.Buffer
 	err := run([]string{"-env", "staging", "-assembly", testdata("proxy-on"), "-baseline", testdata("proxy-off"),
-		"-spec", filepath.Join("..", "..", preflight.SpecPackage), "-manifest", filepath.Join("..", "..", "infra", "services.yaml")}, &out)
+		"-spec", filepath.Join("..", "..", preflight.SpecPackage), "-manifest", filepath.Join("..", "..", "infra", "services.yaml"),
+		"-environments", filepath.Join("..", "..", "infra", "environments")}, &out)
 	if !errors.Is(err, errFindings) {
 		t.Fatalf("run = %v; want the findings error\n%s", err, out.String())
 	}
@@ -38,7 +39,8 @@ func TestRunFailsOnFindings(t *testing.T) {
 func TestRunPassesWithoutFindings(t *testing.T) {
 	var out bytes.Buffer
 	err := run([]string{"-env", "staging", "-assembly", testdata("proxy-off"),
-		"-manifest", filepath.Join("..", "..", "infra", "services.yaml")}, &out)
+		"-manifest", filepath.Join("..", "..", "infra", "services.yaml"),
+		"-environments", filepath.Join("..", "..", "infra", "environments")}, &out)
 	if err != nil {
 		t.Fatalf("run = %v; want no findings\n%s", err, out.String())
 	}

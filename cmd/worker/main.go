@@ -29,6 +29,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment/fulfillmentdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
@@ -37,6 +38,7 @@ import (
 )
 
 func main() {
+	health.ExitOnHealthcheck(defaultAddr) // the container health check: `/app/worker -healthcheck`
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Getenv, os.Stdout)
 	stop()

@@ -50,6 +50,8 @@ type Environment struct {
 	Services map[string]ServiceSizing `yaml:"services"`
 	// Tags are added to every resource of the environment, for cost allocation.
 	Tags map[string]string `yaml:"tags,omitempty"`
+	// Release is how web services deploy (release.go); DefaultRelease when absent.
+	Release *Release `yaml:"release,omitempty"`
 }
 
 // Removal policies by kind of resource.

@@ -92,6 +92,7 @@ func (e *Environment) validate(c *checker, file string, m *manifest.Manifest) {
 			"supported regions: %s (add the region's list id in infra/construct/loadbalancer to support it)",
 			e.Region, strings.Join(regions, ", "))
 	}
+	e.validateRelease(c)
 	c.check(slices.Contains(logRetentionDays, e.LogRetentionDays), "log_retention_days",
 		"%d is not a CloudWatch Logs retention period; use one of %v", e.LogRetentionDays, logRetentionDays)
 	e.validateRemoval(c)

@@ -37,6 +37,7 @@ func TestPreflightOfEveryEnvironment(t *testing.T) {
 		t.Run(env, func(t *testing.T) {
 			o := opts
 			o.Env = env
+			o.Production = synth(t, env).env.Production
 			report, err := preflight.Run(all, o)
 			if err != nil {
 				t.Fatal(err)

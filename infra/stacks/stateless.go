@@ -128,7 +128,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			},
 			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
-			AlarmTopic: obs.AlarmTopic,
+			AlarmTopic: obs.AlarmTopic, Deployment: deployment(env), // release.go
 			Thresholds: service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
 		})
 		if sz.ECSExec {

@@ -127,6 +127,9 @@ type Props struct {
 	// CPUTargetPercent its CPU target (default 60).
 	RequestsPerTarget int
 	CPUTargetPercent  int
+	// Deployment deploys a web service blue/green, canary or linear with the smoke test hook (deployment.go);
+	// nil keeps rolling updates. Workers always roll.
+	Deployment *Deployment
 }
 
 // Service is one ECS service and what others need from it.
@@ -141,6 +144,10 @@ type Service struct {
 	LogGroup awslogs.LogGroup
 	// TargetGroup routes the load balancer's requests to a web service; nil for workers.
 	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// AlternateTargetGroup is a blue/green web service's alternate (green) target group and TestListenerPort its
+	// test listener's port; nil and 0 otherwise.
+	AlternateTargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	TestListenerPort     int
 	// Alarms are the service's alarms; DeploymentAlarms the subset that rolls a deployment back.
 	Alarms           []awscloudwatch.Alarm
 	DeploymentAlarms []awscloudwatch.Alarm
@@ -225,6 +232,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.
 		ReadonlyRootFilesystem: jsii.Bool(!props.Sizing.ECSExec),
 		StopTimeout:            awscdk.Duration_Seconds(jsii.Number(float64(StopTimeoutSeconds(ms)))),
+		HealthCheck:            containerHealthCheck(ms), // healthcheck.go
 		PortMappings: &[]*awsecs.PortMapping{{
 			ContainerPort: jsii.Number(float64(ms.Port)),
 			Protocol:      awsecs.Protocol_TCP,
@@ -267,7 +275,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	// Outbound: HTTPS to the AWS APIs (through the NAT gateways or VPC endpoints); the database port is opened
 	// to the database's security group only, by Database.AllowFrom.
 	sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS to AWS APIs"), jsii.Bool(false))
-	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), &awsecs.FargateServiceProps{
+	serviceProps := &awsecs.FargateServiceProps{
 		Cluster:                    props.Cluster,
 		TaskDefinition:             s.TaskDefinition,
 		MinHealthyPercent:          jsii.Number(100),
@@ -281,7 +289,11 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		PropagateTags:              awsecs.PropagatedTagSource_SERVICE,
 		EnableECSManagedTags:       jsii.Bool(true),
 		HealthCheckGracePeriod:     gracePeriod(ms),
-	})
+	}
+	if ms.Kind == manifest.KindWeb {
+		deploymentProps(serviceProps, props.Deployment) // deployment.go
+	}
+	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), serviceProps)
 	if props.Database.AllowFrom != nil {
 		props.Database.AllowFrom(s.Service)
 	}
@@ -342,13 +354,17 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 // target group's 5xx (which also rolls deployments back), p99 latency and unhealthy hosts.
 func (s *Service) web(c constructs.Construct, props Props) {
 	ms := props.Service
-	s.TargetGroup = props.Router.AddService(ms.Name, loadbalancer.Route{
-		Target:              s.Service,
-		Port:                ms.Port,
-		HealthPath:          ms.HealthPath,
-		PathPattern:         ms.PathPattern,
-		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
-	})
+	if props.Deployment != nil {
+		s.TargetGroup, s.AlternateTargetGroup = s.blueGreen(c, props) // deployment.go
+	} else {
+		s.TargetGroup = props.Router.AddService(ms.Name, loadbalancer.Route{
+			Target:              s.Service,
+			Port:                ms.Port,
+			HealthPath:          ms.HealthPath,
+			PathPattern:         ms.PathPattern,
+			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
+		})
+	}
 	requests := props.RequestsPerTarget
 	if requests < 1 {
 		requests = 1000
@@ -376,9 +392,13 @@ func (s *Service) web(c constructs.Construct, props Props) {
 	if threshold < 1 {
 		threshold = 10
 	}
-	target5xx := s.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT,
+	var target5xx awscloudwatch.IMetric = s.TargetGroup.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT,
 		&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")})
-	errors := target5xx.CreateAlarm(c, jsii.String("Target5xxAlarm"), &awscloudwatch.CreateAlarmOptions{
+	if s.AlternateTargetGroup != nil {
+		target5xx = errorsOfBoth(s.TargetGroup, s.AlternateTargetGroup)
+	}
+	errors := awscloudwatch.NewAlarm(c, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
+		Metric: target5xx,
 		// Named, because the service refers to it for alarm-based rollback while the alarm refers to the
 		// service's target group: a generated name would be a circular reference.
 		AlarmName:          jsii.String(alarmName(c, ms.Name, "target-5xx")),
@@ -396,8 +416,11 @@ func (s *Service) web(c constructs.Construct, props Props) {
 	if p99 < 1 {
 		p99 = 1000
 	}
-	latency := s.TargetGroup.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})
-	s.Alarms = append(s.Alarms, latency.CreateAlarm(c, jsii.String("LatencyP99Alarm"), &awscloudwatch.CreateAlarmOptions{
+	latency := s.targetGroupsMetric(func(tg awselasticloadbalancingv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return tg.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("p99")})
+	}, "MAX", "p99 response time") // deployment.go: both target groups of a blue/green service
+	s.Alarms = append(s.Alarms, awscloudwatch.NewAlarm(c, jsii.String("LatencyP99Alarm"), &awscloudwatch.AlarmProps{
+		Metric:             latency,
 		AlarmDescription:   jsii.String(fmt.Sprintf("The %s service's p99 response time reaches %d ms.", ms.Name, p99)),
 		Threshold:          jsii.Number(float64(p99) / 1000),
 		EvaluationPeriods:  jsii.Number(5),
@@ -405,8 +428,11 @@ func (s *Service) web(c constructs.Construct, props Props) {
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	}))
-	unhealthy := s.TargetGroup.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
-	s.Alarms = append(s.Alarms, unhealthy.CreateAlarm(c, jsii.String("UnhealthyHostsAlarm"), &awscloudwatch.CreateAlarmOptions{
+	unhealthy := s.targetGroupsMetric(func(tg awselasticloadbalancingv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return tg.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
+	}, "SUM", "unhealthy targets")
+	s.Alarms = append(s.Alarms, awscloudwatch.NewAlarm(c, jsii.String("UnhealthyHostsAlarm"), &awscloudwatch.AlarmProps{
+		Metric:             unhealthy,
 		AlarmDescription:   jsii.String("A task of the " + ms.Name + " service fails its load balancer health check."),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(3),

@@ -85,6 +85,7 @@ var kinds = map[string]struct{ kind, title string }{
 	"AWS::RDS::DBProxy":                         {"database", "RDS Proxy"},
 	"AWS::SNS::Topic":                           {"messaging", "SNS topic"},
 	"AWS::SQS::Queue":                           {"messaging", "SQS queue"},
+	"AWS::Lambda::Function":                     {"compute", "Lambda function"},
 }
 
 // colours are the fill colours by kind.
@@ -233,6 +234,7 @@ func (g *graph) rules() {
 					}
 				}
 			}
+			g.hooks(k, svc)
 			for _, td := range g.refs(k.stack, p["TaskDefinition"]) {
 				g.container(td, svc)
 				if n, ok := g.nodes[svc]; ok {
@@ -519,4 +521,34 @@ func (g *graph) title() string {
 		return g.stacks[0].Name
 	}
 	return parts[1] + " environment"
+}
+
+// hooks draws a service's deployment lifecycle hooks (functions) and, for a blue/green service, the test
+// listener through which they reach the new tasks.
+func (g *graph) hooks(k key, svc string) {
+	p := g.resources[k].Properties
+	dc, _ := p["DeploymentConfiguration"].(map[string]any)
+	var hooks []string
+	for _, h := range asList(dc["LifecycleHooks"]) {
+		m, _ := h.(map[string]any)
+		for _, fn := range g.refs(k.stack, m["HookTargetArn"]) {
+			id := g.show(fn)
+			g.add(svc, id, fmt.Sprintf("deployment hook %v", m["LifecycleStages"]), true)
+			hooks = append(hooks, id)
+		}
+	}
+	for _, lb := range asList(p["LoadBalancers"]) {
+		m, _ := lb.(map[string]any)
+		adv, _ := m["AdvancedConfiguration"].(map[string]any)
+		for _, rule := range g.refs(k.stack, adv["TestListenerRule"]) {
+			for _, l := range g.refs(rule.stack, g.resources[rule].Properties["ListenerArn"]) {
+				port := g.resources[l].Properties["Port"]
+				for _, alb := range g.refs(l.stack, g.resources[l].Properties["LoadBalancerArn"]) {
+					for _, h := range hooks {
+						g.add(h, g.show(alb), fmt.Sprintf("test listener :%v", port), false)
+					}
+				}
+			}
+		}
+	}
 }

@@ -57,6 +57,9 @@ func Rules() []Rule {
 		fargateSizeRule,
 		loadBalancerPortRule,
 		connectionBudgetRule,
+		testListenerIngressRule,
+		hookLeastPrivilegeRule,
+		productionReleaseRule,
 	}
 }
 
@@ -66,6 +69,9 @@ type Options struct {
 	Env string
 	// Deploy turns the deploy-only rules' notices into findings.
 	Deploy bool
+	// Production says the environment is a production one (its file's production: true): the production
+	// release rule applies.
+	Production bool
 	// Baseline is what is deployed now, for the update-safety rules; nil skips them.
 	Baseline *Assembly
 	// Spec is the CloudFormation resource specification the replacement rule reads; required with a baseline.
