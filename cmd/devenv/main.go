@@ -1,4 +1,4 @@
-// Command devenv runs the whole system on one machine, the way it runs on AWS: a throwaway PostgreSQL that
+// Command devenv runs the whole system on one machine, the way it runs on AWS: a durable PostgreSQL that
 // accepts only TLS (like RDS with rds.force_ssl=1), the embedded SQS/SNS endpoint with the topics, queues,
 // dead-letter queues, subscriptions and filter policies of infra/services.yaml, the migrations, and the API and
 // the worker as separate processes configured only by environment variables. A local edge on one address serves
@@ -159,7 +159,8 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	dbc := make(chan error, 1)
 	go func() {
 		var err error
-		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort})
+		// Durable, as RDS is: a crash of the local database (or of the machine) loses no acknowledged order.
+		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort, Durable: true})
 		dbc <- err
 	}()
 	initFile := filepath.Join(s.tmp, "localaws.json")
@@ -249,7 +250,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
-	s.edge = &http.Server{Handler: newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), ReadHeaderTimeout: 10 * time.Second}
+	s.edge = newEdgeServer(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir))
 	go func() { _ = s.edge.Serve(ln) }()
 	return nil
 }

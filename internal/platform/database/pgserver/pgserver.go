@@ -4,7 +4,10 @@
 // generated for this server alone.
 //
 // It exists so that tests and the local development system (`make up`) run against a real server without Docker.
-// The server is tuned for throwaway use (no fsync): its data does not survive Stop, which removes everything.
+// By default the server is tuned for throwaway use (no fsync): tests that never crash it and throw its data away
+// want speed. Options.Durable keeps PostgreSQL's durable defaults, as every RDS instance has them, so that a
+// crash (Crash, SIGKILL of the whole server) loses no committed transaction; `make up` and the chaos suite use
+// it. Either way its data does not survive Stop, which removes everything.
 package pgserver
 
 import (
@@ -51,6 +54,10 @@ type Options struct {
 	RunAs string
 	// MaxConnections is the server's max_connections. Default 200.
 	MaxConnections int
+	// Durable keeps fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults, and RDS's), so a
+	// committed transaction survives a crash of the server or the machine. Off, they are off: faster, for data
+	// that is thrown away and a server that is never crashed.
+	Durable bool
 }
 
 // Server is a running PostgreSQL server. Its fields describe how to reach it.
@@ -203,9 +210,12 @@ func (s *Server) prepare(ctx context.Context, opts Options, cred *syscall.Creden
 		return err
 	}
 	data := filepath.Join(s.dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(opts.BinDir, "initdb"),
-		"--pgdata", data, "--username", s.User, "--pwfile", pwFile, "--auth", "scram-sha-256",
-		"--encoding", "UTF8", "--locale", "C", "--no-sync", "--no-instructions")
+	initArgs := []string{"--pgdata", data, "--username", s.User, "--pwfile", pwFile, "--auth", "scram-sha-256",
+		"--encoding", "UTF8", "--locale", "C", "--no-instructions"}
+	if !opts.Durable {
+		initArgs = append(initArgs, "--no-sync")
+	}
+	initdb := exec.CommandContext(ctx, filepath.Join(opts.BinDir, "initdb"), initArgs...)
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %w: %s", err, bytes.TrimSpace(out))
@@ -273,12 +283,9 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 		"-c", "ssl=on",
 		"-c", "ssl_min_protocol_version=TLSv1.2",
 		"-c", "password_encryption=scram-sha-256",
-		// Throwaway data: durability is not wanted, start-up and test speed are.
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
 		"-c", "log_min_messages=warning",
 	}
+	args = append(args, durabilitySettings(opts.Durable)...)
 	// Not CommandContext: ctx bounds the start-up only, the server runs until Stop.
 	cmd := exec.Command(filepath.Join(opts.BinDir, "postgres"), args...) //nolint:noctx // see above
 	cmd.Stdout = log
@@ -296,6 +303,16 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 		close(s.exited)
 	}()
 	return s.waitReady(ctx)
+}
+
+// durabilitySettings are the server settings that decide whether a committed transaction survives a crash.
+// Durable leaves PostgreSQL's defaults (fsync, synchronous_commit and full_page_writes on), which RDS does not
+// let anyone turn off for fsync and full_page_writes; otherwise all three are off, for throwaway test data.
+func durabilitySettings(durable bool) []string {
+	if durable {
+		return []string{"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"}
+	}
+	return []string{"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"}
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
@@ -408,6 +425,35 @@ func (s *Server) Resume(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// Crash kills the server and every backend at once with SIGKILL, as a machine or container dies, keeping its
+// data; Resume then starts it again and PostgreSQL runs crash recovery from its write-ahead log. With
+// Options.Durable no committed transaction is lost.
+func (s *Server) Crash() error {
+	if s.cmd == nil {
+		return nil
+	}
+	defer func() { s.cmd = nil }()
+	if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill postgres: %w", err)
+	}
+	<-s.exited
+	// The backends are in the postmaster's process group and die with it; wait until none holds the data
+	// directory's shared memory, or the next postmaster refuses to start.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && syscall.Kill(-s.cmd.Process.Pid, 0) == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}
+
+// PID is the postmaster's process id, 0 when the server is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // halt stops the server process, if one runs, and waits for it to exit.

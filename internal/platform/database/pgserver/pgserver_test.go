@@ -180,3 +180,72 @@ func TestStartWithoutBinaries(t *testing.T) {
 		t.Errorf("Start(empty BinDir) = %v; want an error that says to install PostgreSQL 15", err)
 	}
 }
+
+// A durable server runs with PostgreSQL's (and RDS's) durable settings, and every transaction it acknowledged
+// is there after the whole server is SIGKILLed and recovers from its write-ahead log.
+func TestDurableServerSurvivesCrash(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{Durable: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		var v string
+		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", setting).Scan(&v); err != nil || v != "on" {
+			t.Errorf("%s = %q, %v; want on", setting, v, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE acked (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if _, err := conn.Exec(ctx, "INSERT INTO acked VALUES ($1)", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := srv.PID()
+	if err := srv.Crash(); err != nil {
+		t.Fatalf("Crash: %v", err)
+	}
+	_ = conn.Close(ctx)
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("postmaster %d alive after Crash", pid)
+	}
+	if err := srv.Resume(ctx); err != nil {
+		t.Fatalf("Resume after Crash: %v", err)
+	}
+	conn, err = pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("Connect after crash recovery: %v", err)
+	}
+	defer conn.Close(ctx)
+	var got int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM acked").Scan(&got); err != nil || got != n {
+		t.Errorf("rows after crash recovery = %d, %v; want every acknowledged one, %d", got, err, n)
+	}
+}
+
+// The default, throwaway server turns durability off: it is for tests that never crash it.
+func TestThrowawayServerIsNotDurable(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW fsync").Scan(&v); err != nil || v != "off" {
+		t.Errorf("fsync = %q, %v; want off", v, err)
+	}
+}
