@@ -81,6 +81,8 @@ type Server struct {
 	exited  chan struct{}
 	waitErr error
 
+	mu sync.Mutex // guards cmd and exited against Exited, PID and Recover from another goroutine
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -296,11 +298,13 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
+	exited := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
 	go func() {
 		s.waitErr = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
 	return s.waitReady(ctx)
 }
@@ -434,7 +438,7 @@ func (s *Server) Crash() error {
 	if s.cmd == nil {
 		return nil
 	}
-	defer func() { s.cmd = nil }()
+	defer s.clearCmd()
 	if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill postgres: %w", err)
 	}
@@ -448,12 +452,53 @@ func (s *Server) Crash() error {
 	return nil
 }
 
+// Exited is closed when the running server process exits, whether by Halt, Crash or on its own. It is nil
+// when no server runs.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return s.exited
+}
+
+// Recover starts the server again after its process exited on its own (or was killed from outside), on the
+// same port with the same data: PostgreSQL runs crash recovery first. It is an error while the server runs.
+func (s *Server) Recover(ctx context.Context) error {
+	s.mu.Lock()
+	if s.cmd != nil {
+		select {
+		case <-s.exited:
+		default:
+			s.mu.Unlock()
+			return errors.New("recover postgres: still running")
+		}
+	}
+	s.cmd = nil
+	s.mu.Unlock()
+	// Backends of the dead postmaster may linger for a moment and hold its shared memory.
+	if err := s.start(ctx, s.opts, s.cred); err != nil {
+		_ = s.halt()
+		return err
+	}
+	return nil
+}
+
 // PID is the postmaster's process id, 0 when the server is not running.
 func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return 0
 	}
 	return s.cmd.Process.Pid
+}
+
+func (s *Server) clearCmd() {
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
 }
 
 // halt stops the server process, if one runs, and waits for it to exit.
@@ -461,7 +506,7 @@ func (s *Server) halt() error {
 	if s.cmd == nil {
 		return nil
 	}
-	defer func() { s.cmd = nil }()
+	defer s.clearCmd()
 	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one when that takes too long.
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal postgres: %w", err)
