@@ -49,6 +49,10 @@ type config struct {
 	region   string
 	account  string
 	restart  restartPolicy
+	// dbPassword is the PostgreSQL superuser's password: DB_SUPERUSER_PASSWORD, for tools that inspect the
+	// database (the chaos suite), or a random one. It is an environment variable, not a flag, so that it does
+	// not show in the process list; it is never printed.
+	dbPassword string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -70,6 +74,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.webDir, "web", defaultWebDir(), "directory of the static web UI")
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
 	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
+	c.dbPassword = getenv("DB_SUPERUSER_PASSWORD")
 	c.restart = defaultRestartPolicy
 	fs.IntVar(&c.restart.maxCrashes, "max-crashes", c.restart.maxCrashes, "crashes in a row of a service that devenv restarts before it gives up")
 	fs.DurationVar(&c.restart.firstDelay, "restart-delay", c.restart.firstDelay, "back-off before the first restart of a crashed service; doubles per crash in a row")
@@ -173,7 +178,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	go func() {
 		var err error
 		// Durable, as RDS is: a crash of the local database (or of the machine) loses no acknowledged order.
-		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort, Durable: true})
+		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort, Password: cfg.dbPassword, Durable: true})
 		dbc <- err
 	}()
 	initFile := filepath.Join(s.tmp, "localaws.json")
@@ -185,6 +190,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return errors.Join(err, <-dbc)
 	}
+	s.out.Printf("localaws started (pid %d)", s.aws.cmd.Process.Pid)
 	if err := <-dbc; err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}

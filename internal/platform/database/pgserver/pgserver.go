@@ -272,7 +272,9 @@ func chownAll(own owner, paths ...string) error {
 
 // start starts the postmaster and waits until it accepts a TLS connection.
 func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credential) error {
-	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	// Appended to, not truncated: backends of a server that died may still write to it for a moment, and a
+	// truncated file would fill with zero bytes up to their offset.
+	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("create server log: %w", err)
 	}
@@ -467,6 +469,7 @@ func (s *Server) Exited() <-chan struct{} {
 // same port with the same data: PostgreSQL runs crash recovery first. It is an error while the server runs.
 func (s *Server) Recover(ctx context.Context) error {
 	s.mu.Lock()
+	pgid := 0
 	if s.cmd != nil {
 		select {
 		case <-s.exited:
@@ -474,10 +477,16 @@ func (s *Server) Recover(ctx context.Context) error {
 			s.mu.Unlock()
 			return errors.New("recover postgres: still running")
 		}
+		pgid = s.cmd.Process.Pid
 	}
 	s.cmd = nil
 	s.mu.Unlock()
-	// Backends of the dead postmaster may linger for a moment and hold its shared memory.
+	// Backends of the dead postmaster linger until they notice its death, holding its shared memory, and a new
+	// postmaster refuses to start beside them.
+	deadline := time.Now().Add(10 * time.Second)
+	for pgid > 0 && time.Now().Before(deadline) && syscall.Kill(-pgid, 0) == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := s.start(ctx, s.opts, s.cred); err != nil {
 		_ = s.halt()
 		return err
