@@ -51,6 +51,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
 )
 
 // Options configure a run.
@@ -434,6 +435,8 @@ func (s *system) alive() error {
 	}
 }
 
+// signal sends sig to the process group pgid and to every child of its leader: PostgreSQL's children call
+// setsid, so killing or stopping the postmaster's group alone would leave its backends serving.
 func (s *system) signal(pgid int, sig syscall.Signal) error {
 	s.mu.Lock()
 	switch sig {
@@ -443,8 +446,12 @@ func (s *system) signal(pgid int, sig syscall.Signal) error {
 		delete(s.stopped, pgid)
 	}
 	s.mu.Unlock()
+	children := pgserver.Children(pgid)
 	if err := syscall.Kill(-pgid, sig); err != nil {
 		return fmt.Errorf("signal %v to process group %d: %w", sig, pgid, err)
+	}
+	for _, c := range children {
+		_ = syscall.Kill(c, sig)
 	}
 	return nil
 }

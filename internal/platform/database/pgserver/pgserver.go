@@ -426,32 +426,76 @@ func (s *Server) Resume(ctx context.Context) error {
 	if s.cmd != nil {
 		return errors.New("resume postgres: already running")
 	}
-	if err := s.start(ctx, s.opts, s.cred); err != nil {
-		_ = s.halt()
-		return err
+	return s.restart(ctx)
+}
+
+// Crash kills the postmaster and every process it started (backends, checkpointer, WAL writer) at once with
+// SIGKILL, as when a machine or container dies, keeping the data; Resume or Recover then starts it again and
+// PostgreSQL runs crash recovery from its write-ahead log. With Options.Durable no committed transaction is
+// lost. (Killing the postmaster's process group is not enough: each child of the postmaster calls setsid.)
+func (s *Server) Crash() error {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	defer s.clearCmd()
+	procs := append([]int{cmd.Process.Pid}, Children(cmd.Process.Pid)...)
+	for _, pid := range procs {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill postgres process %d: %w", pid, err)
+		}
+	}
+	<-s.exited
+	// SIGKILL is delivered asynchronously: wait until every process is gone (or a zombie, which holds no
+	// shared memory), or the next postmaster finds their shared memory in use.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range procs[1:] {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	return nil
 }
 
-// Crash kills the server and every backend at once with SIGKILL, as a machine or container dies, keeping its
-// data; Resume then starts it again and PostgreSQL runs crash recovery from its write-ahead log. With
-// Options.Durable no committed transaction is lost.
-func (s *Server) Crash() error {
-	if s.cmd == nil {
+// alive reports whether pid is a process that has not exited (a zombie has).
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || !bytes.HasPrefix(b[i+1:], []byte(" Z"))
+}
+
+// Children are the process ids whose parent is pid, from /proc (Linux).
+func Children(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
 		return nil
 	}
-	defer s.clearCmd()
-	if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill postgres: %w", err)
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
 	}
-	<-s.exited
-	// The backends are in the postmaster's process group and die with it; wait until none holds the data
-	// directory's shared memory, or the next postmaster refuses to start.
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) && syscall.Kill(-s.cmd.Process.Pid, 0) == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
+	return out
 }
 
 // Exited is closed when the running server process exits, whether by Halt, Crash or on its own. It is nil
@@ -469,7 +513,6 @@ func (s *Server) Exited() <-chan struct{} {
 // same port with the same data: PostgreSQL runs crash recovery first. It is an error while the server runs.
 func (s *Server) Recover(ctx context.Context) error {
 	s.mu.Lock()
-	pgid := 0
 	if s.cmd != nil {
 		select {
 		case <-s.exited:
@@ -477,21 +520,32 @@ func (s *Server) Recover(ctx context.Context) error {
 			s.mu.Unlock()
 			return errors.New("recover postgres: still running")
 		}
-		pgid = s.cmd.Process.Pid
 	}
 	s.cmd = nil
 	s.mu.Unlock()
-	// Backends of the dead postmaster linger until they notice its death, holding its shared memory, and a new
-	// postmaster refuses to start beside them.
-	deadline := time.Now().Add(10 * time.Second)
-	for pgid > 0 && time.Now().Before(deadline) && syscall.Kill(-pgid, 0) == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := s.start(ctx, s.opts, s.cred); err != nil {
+	return s.restart(ctx)
+}
+
+// restart starts the server again on its data. Backends of a postmaster that was killed alone live on until
+// they notice its death (a running query first finishes its current step), holding its shared memory, and a
+// new postmaster refuses to start beside them ("pre-existing shared memory block is still in use"): restart
+// tries again until they are gone.
+func (s *Server) restart(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.start(ctx, s.opts, s.cred)
+		if err == nil {
+			return nil
+		}
 		_ = s.halt()
-		return err
+		if !strings.Contains(err.Error(), "pre-existing shared memory block") || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
 	}
-	return nil
 }
 
 // PID is the postmaster's process id, 0 when the server is not running.
