@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,6 +119,29 @@ func TestRestartPolicyDelay(t *testing.T) {
 	for n, want := range map[int]time.Duration{1: 500 * time.Millisecond, 2: time.Second, 3: 2 * time.Second, 4: 4 * time.Second, 5: 5 * time.Second, 9: 5 * time.Second} {
 		if got := p.delay(n); got != want {
 			t.Errorf("delay(%d) = %s; want %s", n, got, want)
+		}
+	}
+}
+
+// README.md and docs/reliability.md state the restart policy; they are the code's.
+func TestRestartPolicyDocumented(t *testing.T) {
+	p := defaultRestartPolicy
+	secs := func(d time.Duration) string { return strings.TrimSuffix(fmt.Sprintf("%g", d.Seconds()), ".0") + " s" }
+	for file, wants := range map[string][]string{
+		"../../README.md": {fmt.Sprintf("(%s, doubling to %s)", secs(p.firstDelay), secs(p.maxDelay)),
+			fmt.Sprintf("after %d crashes in a row", p.maxCrashes)},
+		"../../docs/reliability.md": {fmt.Sprintf("after %s doubling to %s per crash in a row", secs(p.firstDelay), secs(p.maxDelay)),
+			fmt.Sprintf("after %d crashes in a row", p.maxCrashes), fmt.Sprintf("a process that ran %s", secs(p.stableAfter))},
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := strings.Join(strings.Fields(string(b)), " ")
+		for _, w := range wants {
+			if !strings.Contains(doc, w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
 		}
 	}
 }

@@ -54,6 +54,14 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
 )
 
+// Defaults of a run, and the short form that runs in `make test` (docs/reliability.md states them).
+const (
+	DefaultClients    = 16
+	DefaultFaultEvery = 5 * time.Second
+	ShortOrders       = 300
+	ShortFaultEvery   = 3 * time.Second
+)
+
 // Options configure a run.
 type Options struct {
 	// Bin holds the devenv, api, worker, migrate and localaws binaries.
@@ -87,13 +95,13 @@ func (o Options) withDefaults() Options {
 		o.Orders = 300
 	}
 	if o.Clients == 0 {
-		o.Clients = 16
+		o.Clients = DefaultClients
 	}
 	if o.Duration == 0 {
 		o.Duration = time.Minute
 	}
 	if o.FaultEvery == 0 {
-		o.FaultEvery = 3 * time.Second
+		o.FaultEvery = DefaultFaultEvery
 	}
 	if o.SettleTimeout == 0 {
 		o.SettleTimeout = 4 * time.Minute
@@ -734,15 +742,15 @@ func (l *load) run(ctx context.Context, base string) {
 	wg.Wait()
 }
 
-// patience is how long a client retries one order through 5xx answers and connection errors.
-const patience = 3 * time.Minute
+// Patience is how long a client retries one order through 5xx answers and connection errors.
+const Patience = 3 * time.Minute
 
 // place places order i, retrying with the same key and body until it is acknowledged or patience runs out.
 func (l *load) place(ctx context.Context, base string, i int) result {
 	body := orderBody(l.opts.Seed, i)
 	key := fmt.Sprintf("chaos-%d-%d", l.opts.Seed, i)
 	var r result
-	deadline := time.Now().Add(patience)
+	deadline := time.Now().Add(Patience)
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -878,6 +886,15 @@ func endpointFault(name, spec string) fault {
 		}
 		return nil
 	}}
+}
+
+// FaultKinds are the names of every fault the schedule injects.
+func FaultKinds() []string {
+	var names []string
+	for _, f := range faults() {
+		names = append(names, f.name)
+	}
+	return names
 }
 
 // faults are every kind the schedule injects.

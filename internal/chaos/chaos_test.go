@@ -1,6 +1,7 @@
 package chaos_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +21,8 @@ func TestChaosShort(t *testing.T) {
 	bin := devenvtest.Build(t, "./cmd/devenv", "./cmd/api", "./cmd/worker", "./cmd/migrate", "./cmd/localaws")
 	logs := filepath.Join(os.TempDir(), "chaos-logs")
 	rep, err := chaos.Run(t.Context(), chaos.Options{
-		Bin: bin, Root: devenvtest.Root(t), Orders: 300, Clients: 16, Duration: 40 * time.Second,
-		FaultEvery: 3 * time.Second, SettleTimeout: 3 * time.Minute, LogDir: logs, Out: testWriter{t},
+		Bin: bin, Root: devenvtest.Root(t), Orders: chaos.ShortOrders, Duration: 40 * time.Second,
+		FaultEvery: chaos.ShortFaultEvery, SettleTimeout: 3 * time.Minute, LogDir: logs, Out: testWriter{t},
 	})
 	if rep != nil {
 		rep.Print(testWriter{t})
@@ -29,8 +30,7 @@ func TestChaosShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chaos: %v", err)
 	}
-	for _, f := range []string{"kill-api", "kill-worker", "kill-postgres", "term-api", "term-worker", "sns-publish-errors",
-		"sqs-receive-errors", "sqs-delete-errors", "sqs-sns-delays", "partition-postgres", "partition-endpoint"} {
+	for _, f := range chaos.FaultKinds() {
 		if rep.Faults[f] == 0 {
 			t.Errorf("fault %s never injected", f)
 		}
@@ -49,3 +49,31 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// docs/reliability.md states the suite's fault kinds and figures; they are the code's.
+func TestReliabilityDocMatchesTheSuite(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(devenvtest.Root(t), "docs", "reliability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, f := range chaos.FaultKinds() {
+		if !strings.Contains(doc, "`"+f+"`") {
+			t.Errorf("docs/reliability.md does not describe fault %s", f)
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%d clients place orders", chaos.DefaultClients),
+		fmt.Sprintf("Every %s one fault is injected", fmtDuration(chaos.DefaultFaultEvery)),
+		fmt.Sprintf("(%d orders, every fault kind at least once, faults every", chaos.ShortOrders),
+		fmt.Sprintf("faults every\n%s)", fmtDuration(chaos.ShortFaultEvery)),
+		fmt.Sprintf("for up to\n%d minutes", int(chaos.Patience.Minutes())),
+	} {
+		if !strings.Contains(strings.ReplaceAll(doc, "\n", " "), strings.ReplaceAll(want, "\n", " ")) {
+			t.Errorf("docs/reliability.md lacks %q", want)
+		}
+	}
+}
+
+// fmtDuration writes whole seconds as the doc does: "5 s".
+func fmtDuration(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Seconds())) }
