@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func startEdge(t *testing.T, readTimeout time.Duration) string {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"read":`+itoaTest(len(b))+`}`)
+		_, _ = io.WriteString(w, `{"read":`+strconv.Itoa(len(b))+`}`)
 	}))
 	t.Cleanup(api.Close)
 	web := t.TempDir()
@@ -42,18 +43,6 @@ func startEdge(t *testing.T, readTimeout time.Duration) string {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()
-}
-
-func itoaTest(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	s := ""
-	for n > 0 {
-		s = string(rune('0'+n%10)) + s
-		n /= 10
-	}
-	return s
 }
 
 // rawRequest writes req on a new connection and returns the status code of the answer, failing the test if
@@ -92,7 +81,7 @@ func TestEdgeBadInput(t *testing.T) {
 		{"chunk announced longer than what arrives", "POST /api/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc\r\n0\r\n\r\n", 408},
 		{"chunk without its line end", "POST /api/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n", 400},
 		{"body stops before its length", "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":", 408},
-		{"body over the limit", "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Length: " + itoaTest(edgeMaxBodyBytes+1) + "\r\n\r\n" + strings.Repeat("x", edgeMaxBodyBytes+1), 413},
+		{"body over the limit", "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(edgeMaxBodyBytes+1) + "\r\n\r\n" + strings.Repeat("x", edgeMaxBodyBytes+1), 413},
 		{"file name over 255 bytes", "GET /" + strings.Repeat("a", 300) + " HTTP/1.1\r\nHost: x\r\n\r\n", 404},
 		{"file name over 255 bytes in a folder", "GET /assets/" + strings.Repeat("b", 256) + ".js HTTP/1.1\r\nHost: x\r\n\r\n", 404},
 		{"file name of 255 bytes", "GET /" + strings.Repeat("a", 255) + " HTTP/1.1\r\nHost: x\r\n\r\n", 404},
