@@ -41,6 +41,11 @@ up: build ## Run the whole system locally (PostgreSQL with TLS, SQS/SNS, API, wo
 smoke: ## Run the release smoke test against `make up` (another terminal): make smoke [SMOKE_BASE=http://127.0.0.1:8080].
 	$(GO) run ./cmd/smokehook -base $(or $(SMOKE_BASE),http://$(or $(ADDR),127.0.0.1:8080))
 
+.PHONY: chaos
+chaos: build ## Break the running system on a schedule and count orders lost or applied twice: make chaos [ORDERS=10000] (docs/reliability.md).
+	@bash scripts/deps.sh up
+	$(BIN)/chaos -bin $(BIN) -orders $(or $(ORDERS),10000) -logs $(CURDIR)/chaos-logs
+
 .PHONY: deps
 deps: ## Install what tests need and a fresh machine lacks (PostgreSQL, node packages).
 	@bash scripts/deps.sh

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +85,23 @@ func TestUp(t *testing.T) {
 		t.Errorf("GET / = %s; want 200 from the web UI", resp.Status)
 	}
 
+	// A crash of any process is recovered from as on AWS: the worker and the API are replaced, PostgreSQL is
+	// restarted with crash recovery, and the system keeps taking and fulfilling orders.
+	for i, victim := range []string{"worker", "api", "PostgreSQL"} {
+		pid := pidOf(t, sys.Output.String(), victim)
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil { // the process group: PostgreSQL and its backends
+			t.Fatalf("kill %s (pid %d): %v", victim, pid, err)
+		}
+		waitFor(t, victim+" to be back", func() bool { return pidOf(t, sys.Output.String(), victim) != pid })
+		waitFor(t, "an order after the crash of "+victim, func() bool {
+			id, ok := tryPlaceOrder(base, "SKU-1", fmt.Sprintf("e2e-crash-%d", i))
+			if ok {
+				waitStatus(t, base, id, "fulfilled")
+			}
+			return ok
+		})
+	}
+
 	if err := sys.Stop(); err != nil {
 		t.Errorf("devenv after Ctrl-C: %v; want a clean exit", err)
 	}
@@ -92,6 +111,39 @@ func TestUp(t *testing.T) {
 			t.Errorf("%s still accepts connections after devenv stopped", a)
 		}
 	}
+}
+
+// pidOf is the last process id devenv printed for name ("api started (pid 12)", "worker restarted (pid 13,
+// restart 1)", "PostgreSQL ... pid 14)").
+func pidOf(t *testing.T, output, name string) int {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^devenv\s*\| ` + regexp.QuoteMeta(name) + ` (?:started \(|restarted \(|recovered \(|\S+ \(TLS only.*)pid (\d+)`)
+	all := re.FindAllStringSubmatch(output, -1)
+	if len(all) == 0 {
+		t.Fatalf("devenv printed no pid for %s", name)
+	}
+	pid, _ := strconv.Atoi(all[len(all)-1][1])
+	return pid
+}
+
+// tryPlaceOrder places an order and reports whether it was accepted (201 or 200 for a replay).
+func tryPlaceOrder(base, sku, key string) (string, bool) {
+	body := fmt.Sprintf(`{"customer_email": "e2e@example.com", "items": [{"sku": %q, "quantity": 1, "price_cents": 100}]}`, sku)
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/orders", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	var got struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&got) != nil {
+		return "", false
+	}
+	return got.ID, true
 }
 
 func placeOrder(t *testing.T, base, sku, key string) string {

@@ -1,4 +1,4 @@
-// Command devenv runs the whole system on one machine, the way it runs on AWS: a throwaway PostgreSQL that
+// Command devenv runs the whole system on one machine, the way it runs on AWS: a durable PostgreSQL that
 // accepts only TLS (like RDS with rds.force_ssl=1), the embedded SQS/SNS endpoint with the topics, queues,
 // dead-letter queues, subscriptions and filter policies of infra/services.yaml, the migrations, and the API and
 // the worker as separate processes configured only by environment variables. A local edge on one address serves
@@ -48,6 +48,11 @@ type config struct {
 	webDir   string
 	region   string
 	account  string
+	restart  restartPolicy
+	// dbPassword is the PostgreSQL superuser's password: DB_SUPERUSER_PASSWORD, for tools that inspect the
+	// database (the chaos suite), or a random one. It is an environment variable, not a flag, so that it does
+	// not show in the process list; it is never printed.
+	dbPassword string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -69,8 +74,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.webDir, "web", defaultWebDir(), "directory of the static web UI")
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
 	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
+	c.dbPassword = getenv("DB_SUPERUSER_PASSWORD")
+	c.restart = defaultRestartPolicy
+	fs.IntVar(&c.restart.maxCrashes, "max-crashes", c.restart.maxCrashes, "crashes in a row of a service that devenv restarts before it gives up")
+	fs.DurationVar(&c.restart.firstDelay, "restart-delay", c.restart.firstDelay, "back-off before the first restart of a crashed service; doubles per crash in a row")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if c.restart.maxCrashes < 0 || c.restart.firstDelay <= 0 {
+		return config{}, fmt.Errorf("-max-crashes must be >= 0 and -restart-delay > 0")
 	}
 	var errs []error
 	p, err := strconv.Atoi(*dbPort)
@@ -104,8 +116,11 @@ type system struct {
 	out       *syncWriter
 	db        *pgserver.Server
 	aws       *process
-	services  []*process
-	drain     map[*process]time.Duration
+	services  []*service
+	drain     map[*service]time.Duration
+	restart   restartPolicy
+	dbWatch   context.CancelFunc
+	dbWatched chan struct{}
 	edge      *http.Server
 	cancelTap context.CancelFunc
 	tapDone   chan struct{}
@@ -123,19 +138,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	started := time.Now()
-	sys := &system{out: out, drain: map[*process]time.Duration{}}
+	sys := &system{out: out, drain: map[*service]time.Duration{}, restart: cfg.restart}
 	if err := sys.start(ctx, cfg, m); err != nil {
 		return errors.Join(err, sys.stop())
 	}
 	out.Printf("ready in %s", time.Since(started).Round(10*time.Millisecond))
 	printBanner(out, cfg, sys)
 
-	// Run until Ctrl-C, or until a part of the system dies.
+	// Run until Ctrl-C, until the SQS/SNS endpoint dies (it holds every message: like losing SQS itself, there
+	// is nothing to recover), or until devenv gives up on a service that keeps crashing. A service process
+	// that exits is replaced, and PostgreSQL is restarted with crash recovery, as on AWS.
 	errc := make(chan error, len(sys.services)+1)
 	waitCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, p := range append([]*process{sys.aws}, sys.services...) {
-		go func() { errc <- p.waitExit(waitCtx) }()
+	go func() { errc <- sys.aws.waitExit(waitCtx) }()
+	for _, svc := range sys.services {
+		go func() { errc <- svc.waitFailed(waitCtx) }()
 	}
 	select {
 	case <-ctx.Done():
@@ -159,7 +177,8 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	dbc := make(chan error, 1)
 	go func() {
 		var err error
-		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort})
+		// Durable, as RDS is: a crash of the local database (or of the machine) loses no acknowledged order.
+		s.db, err = pgserver.Start(ctx, pgserver.Options{Port: cfg.dbPort, Password: cfg.dbPassword, Durable: true})
 		dbc <- err
 	}()
 	initFile := filepath.Join(s.tmp, "localaws.json")
@@ -171,10 +190,12 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return errors.Join(err, <-dbc)
 	}
+	s.out.Printf("localaws started (pid %d)", s.aws.cmd.Process.Pid)
 	if err := <-dbc; err != nil {
 		return fmt.Errorf("start PostgreSQL: %w", err)
 	}
-	s.out.Printf("PostgreSQL %s:%d (TLS only, CA %s)", s.db.Host, s.db.Port, s.db.CAFile)
+	s.out.Printf("PostgreSQL %s:%d (TLS only, CA %s, pid %d)", s.db.Host, s.db.Port, s.db.CAFile, s.db.PID())
+	s.watchDatabase()
 	awsURL := "http://" + cfg.awsAddr
 	if err := waitHTTP(ctx, awsURL+"/", s.aws, 10*time.Second, func(int) bool { return true }); err != nil {
 		return fmt.Errorf("embedded SQS/SNS endpoint on %s (choose another with AWS_ADDR=host:port): %w", cfg.awsAddr, err)
@@ -226,7 +247,10 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 		for _, q := range svc.Consumes {
 			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, q))
 		}
-		p, err := startProcess(svc.Name, s.out, filepath.Join(cfg.binDir, svc.Command), nil, environ(env...))
+		bin, env := filepath.Join(cfg.binDir, svc.Command), environ(env...)
+		p, err := supervise(svc.Name, s.out, s.restart, func() (*process, error) {
+			return startProcess(svc.Name, s.out, bin, nil, env)
+		})
 		if err != nil {
 			return err
 		}
@@ -235,7 +259,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	}
 	for i, svc := range m.Services {
 		ready := "http://" + addrs[svc.Name] + svc.ReadinessPath
-		if err := waitHTTP(ctx, ready, s.services[i], 30*time.Second, func(code int) bool { return code == http.StatusOK }); err != nil {
+		if err := waitHTTP(ctx, ready, s.services[i].current(), 30*time.Second, func(code int) bool { return code == http.StatusOK }); err != nil {
 			return fmt.Errorf("%s not ready: %w", svc.Name, err)
 		}
 	}
@@ -249,7 +273,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
-	s.edge = &http.Server{Handler: newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), ReadHeaderTimeout: 10 * time.Second}
+	s.edge = newEdgeServer(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir))
 	go func() { _ = s.edge.Serve(ln) }()
 	return nil
 }
@@ -279,6 +303,11 @@ func (s *system) stop() error {
 		<-s.tapDone
 		s.cancelTap = nil
 	}
+	if s.dbWatch != nil {
+		s.dbWatch()
+		<-s.dbWatched
+		s.dbWatch = nil
+	}
 	if s.aws != nil {
 		if err := s.aws.stop(10 * time.Second); err != nil {
 			errs = append(errs, err)
@@ -296,6 +325,36 @@ func (s *system) stop() error {
 		s.tmp = ""
 	}
 	return errors.Join(errs...)
+}
+
+// watchDatabase restarts PostgreSQL when it dies on its own, as RDS restarts a crashed instance: the new server
+// runs crash recovery from the write-ahead log, and the services reconnect by themselves.
+func (s *system) watchDatabase() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.dbWatch, s.dbWatched = cancel, make(chan struct{})
+	go func() {
+		defer close(s.dbWatched)
+		for {
+			select {
+			case <-s.db.Exited():
+			case <-ctx.Done():
+				return
+			}
+			s.out.Printf("PostgreSQL exited unexpectedly; restarting it with crash recovery")
+			for ctx.Err() == nil {
+				err := s.db.Recover(ctx)
+				if err == nil {
+					s.out.Printf("PostgreSQL recovered (pid %d)", s.db.PID())
+					break
+				}
+				s.out.Printf("PostgreSQL did not start again: %v; retrying", err)
+				select {
+				case <-time.After(time.Second):
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
 }
 
 func firstWeb(m *manifest.Manifest) (manifest.Service, bool) {

@@ -16,10 +16,11 @@ import (
 // process is one child of the local system: a service binary started the way ECS starts a task, with its own
 // environment, its output prefixed with its name, and stopped with SIGTERM and a drain budget like ECS does.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set before done is closed
+	name    string
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan struct{}
+	err     error // set before done is closed
 }
 
 // startProcess starts bin with args and env, copying each line of its output to out prefixed with name. The
@@ -35,7 +36,7 @@ func startProcess(name string, out *syncWriter, bin string, args, env []string) 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, started: time.Now(), done: make(chan struct{})}
 	var copied sync.WaitGroup
 	copied.Add(1)
 	go func() {

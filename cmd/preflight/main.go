@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/cloudassembly"
@@ -42,8 +43,7 @@ func run(args []string, stdout io.Writer) error {
 	deploy := fs.Bool("deploy", false, "deploy mode: the deploy-only rules fail instead of printing notices")
 	spec := fs.String("spec", preflight.SpecPackage, "installed @aws-cdk/aws-service-spec package (with -baseline)")
 	services := fs.String("manifest", "infra/services.yaml", "services manifest")
-	envFile := fs.String("env-file", "", "the environment's file (infra/environments/<env>.yaml): its example values are findings in deploy mode, notices otherwise")
-	envDir := fs.String("environments", "infra/environments", "directory of the environment files (<env>.yaml)")
+	envFile := fs.String("env-file", "", "the environment's file [infra/environments/<env>.yaml]: whether it is production; its example values are findings in deploy mode, notices otherwise")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,7 +60,10 @@ func run(args []string, stdout io.Writer) error {
 	}
 	opts := preflight.ProjectOptions(m)
 	opts.Env, opts.Deploy = *env, *deploy
-	if opts.Production, err = production(*envDir, *env); err != nil { // production.go
+	if *envFile == "" {
+		*envFile = filepath.Join("infra", "environments", *env+".yaml")
+	}
+	if opts.Production, err = production(*envFile); err != nil { // production.go
 		return err
 	}
 	if *baseline != "" {

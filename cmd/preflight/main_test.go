@@ -20,7 +20,7 @@ func TestRunFailsOnFindings(t *testing.T) {
 	var out bytes.Buffer
 	err := run([]string{"-env", "staging", "-assembly", testdata("proxy-on"), "-baseline", testdata("proxy-off"),
 		"-spec", filepath.Join("..", "..", preflight.SpecPackage), "-manifest", filepath.Join("..", "..", "infra", "services.yaml"),
-		"-environments", filepath.Join("..", "..", "infra", "environments")}, &out)
+		"-env-file", filepath.Join("..", "..", "infra", "environments", "staging.yaml")}, &out)
 	if !errors.Is(err, errFindings) {
 		t.Fatalf("run = %v; want the findings error\n%s", err, out.String())
 	}
@@ -40,7 +40,7 @@ func TestRunPassesWithoutFindings(t *testing.T) {
 	var out bytes.Buffer
 	err := run([]string{"-env", "staging", "-assembly", testdata("proxy-off"),
 		"-manifest", filepath.Join("..", "..", "infra", "services.yaml"),
-		"-environments", filepath.Join("..", "..", "infra", "environments")}, &out)
+		"-env-file", filepath.Join("..", "..", "infra", "environments", "staging.yaml")}, &out)
 	if err != nil {
 		t.Fatalf("run = %v; want no findings\n%s", err, out.String())
 	}

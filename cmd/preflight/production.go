@@ -3,15 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// production reads whether environment env is a production one: the `production` key of its file in dir
-// (infra/environments/<env>.yaml, validated by infra/config). The production release rule applies then.
-func production(dir, env string) (bool, error) {
-	file := filepath.Join(dir, env+".yaml")
+// production reads whether an environment is a production one: the `production` key of its file (validated by
+// infra/config). The production release rule applies then.
+func production(file string) (bool, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return false, fmt.Errorf("read the environment file: %w", err)

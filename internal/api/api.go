@@ -168,8 +168,13 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request) {
 			Errors: []fieldProblem{{Field: "Content-Type", Reason: "must be application/json"}}})
 		return
 	}
-	key := r.Header.Get("Idempotency-Key")
-	if len(r.Header.Values("Idempotency-Key")) > 1 || !validIdempotencyKey(key) {
+	// A header sent empty is a bad key, not an absent one: the OpenAPI document requires length >= 1.
+	keys := r.Header.Values("Idempotency-Key")
+	key := ""
+	if len(keys) == 1 {
+		key = keys[0]
+	}
+	if len(keys) > 1 || (len(keys) == 1 && !validIdempotencyKey(key)) {
 		h.writeError(w, r, &requestError{[]orders.FieldError{{Field: "Idempotency-Key",
 			Reason: "must be 1-255 visible ASCII characters, sent once"}}})
 		return
@@ -275,7 +280,7 @@ func isJSON(contentType string) bool {
 }
 
 func validIdempotencyKey(key string) bool {
-	if len(key) > maxIdempotencyKeyLen {
+	if key == "" || len(key) > maxIdempotencyKeyLen {
 		return false
 	}
 	for i := 0; i < len(key); i++ {

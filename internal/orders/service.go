@@ -118,7 +118,7 @@ func (s *Service) Place(ctx context.Context, n NewOrder, idempotencyKey string) 
 
 // Get returns an order or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id string) (Order, error) {
-	if uuid.Validate(id) != nil {
+	if !validID(id) {
 		return Order{}, ErrNotFound
 	}
 	o, err := s.store.Get(ctx, id)
@@ -130,7 +130,7 @@ func (s *Service) Get(ctx context.Context, id string) (Order, error) {
 
 // Notifications returns the notifications sent about an order, or ErrNotFound.
 func (s *Service) Notifications(ctx context.Context, orderID string) ([]Notification, error) {
-	if uuid.Validate(orderID) != nil {
+	if !validID(orderID) {
 		return nil, ErrNotFound
 	}
 	ns, err := s.store.Notifications(ctx, orderID)
@@ -194,10 +194,17 @@ func ParseCursor(s string) (Cursor, error) {
 		return Cursor{}, ErrInvalidCursor
 	}
 	micros, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil || micros < 0 || uuid.Validate(parts[1]) != nil {
+	if err != nil || micros < 0 || !validID(parts[1]) {
 		return Cursor{}, ErrInvalidCursor
 	}
 	return Cursor{CreatedAt: time.UnixMicro(micros).UTC(), ID: parts[1]}, nil
+}
+
+// validID reports whether s is a UUID in the canonical form this service issues (8-4-4-4-12 hexadecimal
+// digits). uuid.Validate also accepts the urn:uuid: prefix, braces and the form without hyphens, some of which
+// PostgreSQL's uuid type rejects: such an id names no order, it is not a server error.
+func validID(s string) bool {
+	return len(s) == 36 && uuid.Validate(s) == nil
 }
 
 // ErrUnexpectedEvent is returned by Apply for an event this service does not consume. Such a message is left

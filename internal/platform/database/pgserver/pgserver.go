@@ -4,7 +4,10 @@
 // generated for this server alone.
 //
 // It exists so that tests and the local development system (`make up`) run against a real server without Docker.
-// The server is tuned for throwaway use (no fsync): its data does not survive Stop, which removes everything.
+// By default the server is tuned for throwaway use (no fsync): tests that never crash it and throw its data away
+// want speed. Options.Durable keeps PostgreSQL's durable defaults, as every RDS instance has them, so that a
+// crash (Crash, SIGKILL of the whole server) loses no committed transaction; `make up` and the chaos suite use
+// it. Either way its data does not survive Stop, which removes everything.
 package pgserver
 
 import (
@@ -51,6 +54,10 @@ type Options struct {
 	RunAs string
 	// MaxConnections is the server's max_connections. Default 200.
 	MaxConnections int
+	// Durable keeps fsync, synchronous_commit and full_page_writes on (PostgreSQL's defaults, and RDS's), so a
+	// committed transaction survives a crash of the server or the machine. Off, they are off: faster, for data
+	// that is thrown away and a server that is never crashed.
+	Durable bool
 }
 
 // Server is a running PostgreSQL server. Its fields describe how to reach it.
@@ -73,6 +80,8 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
+
+	mu sync.Mutex // guards cmd and exited against Exited, PID and Recover from another goroutine
 
 	stopOnce sync.Once
 	stopErr  error
@@ -203,9 +212,12 @@ func (s *Server) prepare(ctx context.Context, opts Options, cred *syscall.Creden
 		return err
 	}
 	data := filepath.Join(s.dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(opts.BinDir, "initdb"),
-		"--pgdata", data, "--username", s.User, "--pwfile", pwFile, "--auth", "scram-sha-256",
-		"--encoding", "UTF8", "--locale", "C", "--no-sync", "--no-instructions")
+	initArgs := []string{"--pgdata", data, "--username", s.User, "--pwfile", pwFile, "--auth", "scram-sha-256",
+		"--encoding", "UTF8", "--locale", "C", "--no-instructions"}
+	if !opts.Durable {
+		initArgs = append(initArgs, "--no-sync")
+	}
+	initdb := exec.CommandContext(ctx, filepath.Join(opts.BinDir, "initdb"), initArgs...)
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %w: %s", err, bytes.TrimSpace(out))
@@ -260,7 +272,9 @@ func chownAll(own owner, paths ...string) error {
 
 // start starts the postmaster and waits until it accepts a TLS connection.
 func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credential) error {
-	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	// Appended to, not truncated: backends of a server that died may still write to it for a moment, and a
+	// truncated file would fill with zero bytes up to their offset.
+	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("create server log: %w", err)
 	}
@@ -273,12 +287,9 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 		"-c", "ssl=on",
 		"-c", "ssl_min_protocol_version=TLSv1.2",
 		"-c", "password_encryption=scram-sha-256",
-		// Throwaway data: durability is not wanted, start-up and test speed are.
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
 		"-c", "log_min_messages=warning",
 	}
+	args = append(args, durabilitySettings(opts.Durable)...)
 	// Not CommandContext: ctx bounds the start-up only, the server runs until Stop.
 	cmd := exec.Command(filepath.Join(opts.BinDir, "postgres"), args...) //nolint:noctx // see above
 	cmd.Stdout = log
@@ -289,13 +300,25 @@ func (s *Server) start(ctx context.Context, opts Options, cred *syscall.Credenti
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
+	exited := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
 	go func() {
 		s.waitErr = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
 	return s.waitReady(ctx)
+}
+
+// durabilitySettings are the server settings that decide whether a committed transaction survives a crash.
+// Durable leaves PostgreSQL's defaults (fsync, synchronous_commit and full_page_writes on), which RDS does not
+// let anyone turn off for fsync and full_page_writes; otherwise all three are off, for throwaway test data.
+func durabilitySettings(durable bool) []string {
+	if durable {
+		return []string{"-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"}
+	}
+	return []string{"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"}
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
@@ -403,11 +426,142 @@ func (s *Server) Resume(ctx context.Context) error {
 	if s.cmd != nil {
 		return errors.New("resume postgres: already running")
 	}
-	if err := s.start(ctx, s.opts, s.cred); err != nil {
-		_ = s.halt()
-		return err
+	return s.restart(ctx)
+}
+
+// Crash kills the postmaster and every process it started (backends, checkpointer, WAL writer) at once with
+// SIGKILL, as when a machine or container dies, keeping the data; Resume or Recover then starts it again and
+// PostgreSQL runs crash recovery from its write-ahead log. With Options.Durable no committed transaction is
+// lost. (Killing the postmaster's process group is not enough: each child of the postmaster calls setsid.)
+func (s *Server) Crash() error {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	defer s.clearCmd()
+	procs := append([]int{cmd.Process.Pid}, Children(cmd.Process.Pid)...)
+	for _, pid := range procs {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill postgres process %d: %w", pid, err)
+		}
+	}
+	<-s.exited
+	// SIGKILL is delivered asynchronously: wait until every process is gone (or a zombie, which holds no
+	// shared memory), or the next postmaster finds their shared memory in use.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range procs[1:] {
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	return nil
+}
+
+// alive reports whether pid is a process that has not exited (a zombie has).
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || !bytes.HasPrefix(b[i+1:], []byte(" Z"))
+}
+
+// Children are the process ids whose parent is pid, from /proc (Linux).
+func Children(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// Exited is closed when the running server process exits, whether by Halt, Crash or on its own. It is nil
+// when no server runs.
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return s.exited
+}
+
+// Recover starts the server again after its process exited on its own (or was killed from outside), on the
+// same port with the same data: PostgreSQL runs crash recovery first. It is an error while the server runs.
+func (s *Server) Recover(ctx context.Context) error {
+	s.mu.Lock()
+	if s.cmd != nil {
+		select {
+		case <-s.exited:
+		default:
+			s.mu.Unlock()
+			return errors.New("recover postgres: still running")
+		}
+	}
+	s.cmd = nil
+	s.mu.Unlock()
+	return s.restart(ctx)
+}
+
+// restart starts the server again on its data. Backends of a postmaster that was killed alone live on until
+// they notice its death (a running query first finishes its current step), holding its shared memory, and a
+// new postmaster refuses to start beside them ("pre-existing shared memory block is still in use"): restart
+// tries again until they are gone.
+func (s *Server) restart(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := s.start(ctx, s.opts, s.cred)
+		if err == nil {
+			return nil
+		}
+		_ = s.halt()
+		if !strings.Contains(err.Error(), "pre-existing shared memory block") || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// PID is the postmaster's process id, 0 when the server is not running.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+func (s *Server) clearCmd() {
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
 }
 
 // halt stops the server process, if one runs, and waits for it to exit.
@@ -415,7 +569,7 @@ func (s *Server) halt() error {
 	if s.cmd == nil {
 		return nil
 	}
-	defer func() { s.cmd = nil }()
+	defer s.clearCmd()
 	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT its immediate one when that takes too long.
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal postgres: %w", err)

@@ -180,3 +180,131 @@ func TestStartWithoutBinaries(t *testing.T) {
 		t.Errorf("Start(empty BinDir) = %v; want an error that says to install PostgreSQL 15", err)
 	}
 }
+
+// A durable server runs with PostgreSQL's (and RDS's) durable settings, and every transaction it acknowledged
+// is there after the whole server is SIGKILLed and recovers from its write-ahead log.
+func TestDurableServerSurvivesCrash(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{Durable: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, setting := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		var v string
+		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", setting).Scan(&v); err != nil || v != "on" {
+			t.Errorf("%s = %q, %v; want on", setting, v, err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE acked (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := range n {
+		if _, err := conn.Exec(ctx, "INSERT INTO acked VALUES ($1)", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pid := srv.PID()
+	procs := append([]int{pid}, pgserver.Children(pid)...)
+	if len(procs) < 3 {
+		t.Fatalf("postmaster %d has children %v; want its backend, checkpointer, WAL writer and more", pid, procs[1:])
+	}
+	if err := srv.Crash(); err != nil {
+		t.Fatalf("Crash: %v", err)
+	}
+	_ = conn.Close(ctx)
+	for _, p := range procs {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {
+			t.Errorf("postgres process %d alive after Crash: %s", p, b)
+		}
+	}
+	if err := srv.Resume(ctx); err != nil {
+		t.Fatalf("Resume after Crash: %v", err)
+	}
+	conn, err = pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("Connect after crash recovery: %v", err)
+	}
+	defer conn.Close(ctx)
+	var got int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM acked").Scan(&got); err != nil || got != n {
+		t.Errorf("rows after crash recovery = %d, %v; want every acknowledged one, %d", got, err, n)
+	}
+}
+
+// The default, throwaway server turns durability off: it is for tests that never crash it.
+func TestThrowawayServerIsNotDurable(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW fsync").Scan(&v); err != nil || v != "off" {
+		t.Errorf("fsync = %q, %v; want off", v, err)
+	}
+}
+
+// A server whose postmaster is killed from outside (as by the OOM killer), with backends still running, is
+// brought back by Recover on the first attempt: it waits for the orphaned backends to let go of the shared
+// memory before the new postmaster starts, and the data committed before is there.
+func TestRecoverAfterPostmasterKilled(t *testing.T) {
+	ctx := context.Background()
+	srv, err := pgserver.Start(ctx, pgserver.Options{Durable: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Stop()
+	conn, err := pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	// Busy backends that outlive their postmaster for a moment.
+	for range 3 {
+		c, err := pgx.Connect(ctx, srv.DSN("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		go func() { _, _ = c.Exec(ctx, "SELECT count(*) FROM generate_series(1, 5000000)") }()
+	}
+	time.Sleep(200 * time.Millisecond)
+	exited := srv.Exited()
+	if err := syscall.Kill(srv.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Exited not closed after the postmaster was killed")
+	}
+	if err := srv.Recover(ctx); err != nil {
+		t.Fatalf("Recover after the postmaster was killed: %v", err)
+	}
+	conn, err = pgx.Connect(ctx, srv.DSN("postgres"))
+	if err != nil {
+		t.Fatalf("Connect after Recover: %v", err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT n FROM kept").Scan(&n); err != nil || n != 7 {
+		t.Errorf("SELECT n FROM kept after Recover = %d, %v; want 7", n, err)
+	}
+	if err := srv.Recover(ctx); err == nil {
+		t.Error("Recover of a running server succeeded; want an error")
+	}
+}
