@@ -36,6 +36,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 func main() {
@@ -58,6 +59,7 @@ const (
 
 type settings struct {
 	service.Settings
+	tracing tracing.Config
 	topicARN string
 	queueURL string
 }
@@ -67,6 +69,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	r := config.NewReader(getenv)
 	s := settings{
 		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		tracing:  tracing.ReadConfig(r),
 		topicARN: r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 		queueURL: r.Required(manifest.QueueEnv(events.OrderUpdatesQueue)),
 	}
@@ -84,6 +87,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Pool.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "api", log)
+	if err != nil {
+		return err
+	}
+	defer func() { // the spans of the drain go out last, within a bounded wait
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ExportTimeout)
+		defer cancel()
+		_ = stopTracing(tctx)
+	}()
 
 	store := ordersdb.New(pool)
 	svc := orders.NewService(store, log)
@@ -93,7 +105,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// The HTTP server drains first (orders placed until the last request answered), then the relay publishes
 	// what they wrote, all within SHUTDOWN_TIMEOUT.
 	budget := service.SplitShutdown(s.ShutdownTimeout)
-	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
+	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, tracing.Middleware(mux))), log, httpserver.Options{
 		Addr:            s.Addr,
 		ShutdownTimeout: budget.HTTP,
 		ShutdownDelay:   budget.Delay,

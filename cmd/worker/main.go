@@ -34,6 +34,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/service"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 func main() {
@@ -56,6 +57,7 @@ const (
 
 type settings struct {
 	service.Settings
+	tracing tracing.Config
 	topicARNs map[string]string // by topic name
 	queueURL  string
 }
@@ -65,6 +67,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	r := config.NewReader(getenv)
 	s := settings{
 		Settings: service.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		tracing:  tracing.ReadConfig(r),
 		topicARNs: map[string]string{
 			events.OrderEventsTopic:   r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 			events.NotificationsTopic: r.Required(manifest.TopicEnv(events.NotificationsTopic)),
@@ -85,6 +88,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Pool.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "worker", log)
+	if err != nil {
+		return err
+	}
+	defer func() { // the spans of the drain go out last, within a bounded wait
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ExportTimeout)
+		defer cancel()
+		_ = stopTracing(tctx)
+	}()
 
 	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
 	mux := http.NewServeMux()
