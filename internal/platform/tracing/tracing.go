@@ -154,8 +154,12 @@ func Middleware(next http.Handler) http.Handler {
 		ctx, span := tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 		sw := &statusWriter{ResponseWriter: w}
+		orig := r
 		r = r.WithContext(ctx)
 		defer func() {
+			// The mux records the matched route on the request it was given; middleware outside this one
+			// (metrics) reads it from theirs.
+			orig.Pattern = r.Pattern
 			status := sw.status
 			if status == 0 {
 				status = http.StatusOK

@@ -106,6 +106,9 @@ func TestMiddlewareSpanPerRequest(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/orders/42", nil)
 	req.Header.Set("traceparent", caller)
 	h.ServeHTTP(httptest.NewRecorder(), req)
+	if req.Pattern != "GET /orders/{id}" {
+		t.Errorf("outer request's Pattern = %q; want the route the mux matched, for the metrics middleware", req.Pattern)
+	}
 
 	spans := rec.Ended()
 	if len(spans) != 1 {
