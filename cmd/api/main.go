@@ -59,7 +59,7 @@ const (
 
 type settings struct {
 	service.Settings
-	tracing tracing.Config
+	tracing  tracing.Config
 	topicARN string
 	queueURL string
 }
@@ -87,7 +87,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Pool.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
-	stopTracing, err := tracing.Setup(ctx, s.tracing, "api", log)
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "api", log, &base.AWS)
 	if err != nil {
 		return err
 	}

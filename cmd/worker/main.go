@@ -57,7 +57,7 @@ const (
 
 type settings struct {
 	service.Settings
-	tracing tracing.Config
+	tracing   tracing.Config
 	topicARNs map[string]string // by topic name
 	queueURL  string
 }
@@ -88,7 +88,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Pool.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
-	stopTracing, err := tracing.Setup(ctx, s.tracing, "worker", log)
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "worker", log, &base.AWS)
 	if err != nil {
 		return err
 	}

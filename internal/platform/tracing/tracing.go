@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -87,16 +88,26 @@ const (
 
 // Setup installs the tracer provider and the W3C trace-context propagator for the service named service, and
 // returns the function that flushes and stops it (call it last, with a bounded context). With tracing off it
-// installs nothing and returns a no-op.
-func Setup(ctx context.Context, cfg Config, service string, log *slog.Logger) (func(context.Context) error, error) {
+// installs nothing and returns a no-op. Exports to the X-Ray OTLP endpoint (https://xray.<region>.amazonaws.com)
+// are signed with awsCfg's credentials (the task role); awsCfg may be nil for any other endpoint.
+func Setup(ctx context.Context, cfg Config, service string, log *slog.Logger, awsCfg *aws.Config) (func(context.Context) error, error) {
 	if !cfg.Enabled() {
 		return func(context.Context) error { return nil }, nil
 	}
-	exp, err := otlptracehttp.New(ctx,
+	opts := []otlptracehttp.Option{
 		otlptracehttp.WithEndpointURL(cfg.Endpoint),
 		otlptracehttp.WithTimeout(ExportTimeout),
 		// A failed export is dropped rather than retried for a minute: the queue behind it stays short.
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}),
+	}
+	client, err := signingClient(ctx, cfg.Endpoint, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	if client != nil {
+		opts = append(opts, otlptracehttp.WithHTTPClient(client))
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: exporter for %s: %w", cfg.Endpoint, err)
 	}

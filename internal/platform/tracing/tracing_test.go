@@ -53,7 +53,7 @@ func TestReadConfig(t *testing.T) {
 }
 
 func TestSetupOffInstallsNothing(t *testing.T) {
-	stop, err := tracing.Setup(t.Context(), tracing.Config{SampleRatio: 1}, "api", slog.New(slog.DiscardHandler))
+	stop, err := tracing.Setup(t.Context(), tracing.Config{SampleRatio: 1}, "api", slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestDeadCollectorCostsOnlyTheTraces(t *testing.T) {
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
 	stop, err := tracing.Setup(t.Context(), tracing.Config{Endpoint: "http://" + ln.Addr().String() + "/v1/traces", SampleRatio: 1},
-		"api", slog.New(slog.DiscardHandler))
+		"api", slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
