@@ -132,8 +132,9 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			},
 			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
-			AlarmTopic: obs.AlarmTopic,
-			Thresholds: service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
+			AlarmTopic:       obs.AlarmTopic,
+			Thresholds:       service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
+			TraceSampleRatio: env.Tracing.SampleRatio,
 		})
 	}
 

@@ -112,6 +112,9 @@ type Props struct {
 	// CPUTargetPercent its CPU target (default 60).
 	RequestsPerTarget int
 	CPUTargetPercent  int
+	// TraceSampleRatio is the share of new traces the service sends to X-Ray (0 turns tracing off; see
+	// tracing.go and docs/adr/0015-tracing.md).
+	TraceSampleRatio float64
 }
 
 // Service is one ECS service and what others need from it.
@@ -197,6 +200,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	env := Environment(ms, *stack.Region(), props.Database,
 		func(t string) string { return *props.Topics[t].TopicArn() },
 		func(q string) string { return *props.Queues[q].QueueUrl() })
+	for k, v := range TracingEnvironment(*stack.Region(), props.TraceSampleRatio) {
+		env[k] = v
+	}
 	s.TaskDefinition.AddContainer(jsii.String(ms.Name), &awsecs.ContainerDefinitionOptions{
 		Image: props.Image,
 		// The entry point, not only the command: the image's ENTRYPOINT is one of the binaries, and a command
@@ -233,6 +239,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	}
 	if props.Database.GrantConnect != nil {
 		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
+	}
+	if props.TraceSampleRatio > 0 {
+		grantTracing(s.TaskRole)
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
