@@ -29,6 +29,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging"
@@ -105,7 +106,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// The HTTP server drains first (orders placed until the last request answered), then the relay publishes
 	// what they wrote, all within SHUTDOWN_TIMEOUT.
 	budget := service.SplitShutdown(s.ShutdownTimeout)
-	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, tracing.Middleware(mux))), log, httpserver.Options{
+	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, tracing.Middleware(mux, health.LivenessPath, health.ReadinessPath))), log, httpserver.Options{
 		Addr:            s.Addr,
 		ShutdownTimeout: budget.HTTP,
 		ShutdownDelay:   budget.Delay,

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -158,9 +159,14 @@ func End(span trace.Span, err error) {
 
 // Middleware starts a server span per request, a child of the caller's traceparent header when there is one,
 // named after the route the mux matched ("POST /orders") with the status code. Put it directly around the
-// ServeMux: the route is read from the request the mux saw.
-func Middleware(next http.Handler) http.Handler {
+// ServeMux: the route is read from the request the mux saw. Requests for the untraced paths (the health probes,
+// which the load balancer and ECS send every few seconds) get no span.
+func Middleware(next http.Handler, untraced ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(untraced, r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))

@@ -101,7 +101,12 @@ func TestMiddlewareSpanPerRequest(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNotFound)
 	})
-	h := tracing.Middleware(mux)
+	mux.HandleFunc("GET /healthz", func(http.ResponseWriter, *http.Request) {})
+	h := tracing.Middleware(mux, "/healthz")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if n := len(rec.Ended()); n != 0 {
+		t.Fatalf("a request for an untraced path made %d spans; want none", n)
+	}
 	caller := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	req := httptest.NewRequest(http.MethodGet, "/orders/42", nil)
 	req.Header.Set("traceparent", caller)
