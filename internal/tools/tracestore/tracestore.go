@@ -10,6 +10,7 @@
 package tracestore
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -89,7 +90,7 @@ func (s *Store) receive(w http.ResponseWriter, r *http.Request) {
 	case "application/x-protobuf":
 		err = proto.Unmarshal(body, &req)
 	case "application/json":
-		err = protojson.Unmarshal(body, &req)
+		err = unmarshalJSON(body, &req)
 	default:
 		http.Error(w, fmt.Sprintf("Content-Type %q: want application/x-protobuf or application/json", ct), http.StatusUnsupportedMediaType)
 		return
@@ -108,6 +109,49 @@ func (s *Store) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", ct)
 	_, _ = w.Write(out)
+}
+
+// unmarshalJSON decodes OTLP/JSON, whose trace and span ids are hex strings where the protobuf JSON mapping
+// expects base64 (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding): the ids are re-encoded first.
+func unmarshalJSON(body []byte, req *coltracepb.ExportTraceServiceRequest) error {
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return err
+	}
+	var fix func(v any) error
+	fix = func(v any) error {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, val := range x {
+				if s, ok := val.(string); ok && (k == "traceId" || k == "spanId" || k == "parentSpanId") {
+					b, err := hex.DecodeString(s)
+					if err != nil {
+						return fmt.Errorf("%s %q is not hex: %w", k, s, err)
+					}
+					x[k] = base64.StdEncoding.EncodeToString(b)
+					continue
+				}
+				if err := fix(val); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if err := fix(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := fix(doc); err != nil {
+		return err
+	}
+	fixed, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return protojson.Unmarshal(fixed, req)
 }
 
 // Add stores the spans of an export request.
