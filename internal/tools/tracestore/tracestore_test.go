@@ -15,7 +15,7 @@ import (
 func TestReceiveAndServe(t *testing.T) {
 	srv := httptest.NewServer(tracestore.New(2).Handler())
 	defer srv.Close()
-	export := func(traceID, orderID string) *http.Response {
+	export := func(traceID, orderID string) int {
 		body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
 			"scopeSpans":[{"spans":[{"traceId":"` + traceID + `","spanId":"00f067aa0ba902b7","name":"POST /api/orders",
 			"kind":2,"startTimeUnixNano":"1000000000","endTimeUnixNano":"1012500000",
@@ -25,10 +25,10 @@ func TestReceiveAndServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		return resp
+		return resp.StatusCode
 	}
-	if resp := export("4bf92f3577b34da6a3ce929d0e0e4736", "o-1"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("export = %s; want 200", resp.Status)
+	if code := export("4bf92f3577b34da6a3ce929d0e0e4736", "o-1"); code != http.StatusOK {
+		t.Fatalf("export = %d; want 200", code)
 	}
 	var got struct{ Traces []tracestore.Trace }
 	getJSON(t, srv.URL+"/dev/traces?order_id=o-1", &got)
@@ -53,8 +53,10 @@ func TestReceiveAndServe(t *testing.T) {
 	if len(got.Traces) != 0 {
 		t.Errorf("o-1's trace is still kept after two newer ones with a limit of 2")
 	}
-	if resp, err := http.Get(srv.URL + "/dev/traces/6bf92f3577b34da6a3ce929d0e0e4736"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("GET the newest trace by id = %v, %v; want 200", resp, err)
+	var newest tracestore.Trace
+	getJSON(t, srv.URL+"/dev/traces/6bf92f3577b34da6a3ce929d0e0e4736", &newest)
+	if len(newest.Spans) != 1 {
+		t.Errorf("GET the newest trace by id = %+v; want its span", newest)
 	}
 }
 
