@@ -37,6 +37,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 func main() {
@@ -60,6 +61,7 @@ const (
 
 type settings struct {
 	boot.Settings
+	tracing  tracing.Config
 	topicARN string
 	queueURL string
 }
@@ -69,6 +71,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	r := config.NewReader(getenv)
 	s := settings{
 		Settings: boot.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		tracing:  tracing.ReadConfig(r),
 		topicARN: r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 		queueURL: r.Required(manifest.QueueEnv(events.OrderUpdatesQueue)),
 	}
@@ -86,6 +89,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "api", log, &base.AWS)
+	if err != nil {
+		return err
+	}
+	defer func() { // the spans of the drain go out last, within a bounded wait
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ExportTimeout)
+		defer cancel()
+		_ = stopTracing(tctx)
+	}()
 
 	store := ordersdb.New(pool)
 	svc := orders.NewService(store, log)
@@ -95,7 +107,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// The HTTP server drains first (orders placed until the last request answered), then the relay publishes
 	// what they wrote, all within SHUTDOWN_TIMEOUT.
 	budget := boot.SplitShutdown(s.ShutdownTimeout)
-	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, mux)), log, httpserver.Options{
+	srv, err := httpserver.New(logging.Middleware(metrics.Middleware(rec, tracing.Middleware(mux, health.LivenessPath, health.ReadinessPath))), log, httpserver.Options{
 		Addr:            s.Addr,
 		ShutdownTimeout: budget.HTTP,
 		ShutdownDelay:   budget.Delay,

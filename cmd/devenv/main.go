@@ -26,6 +26,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/pgserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/tracestore"
 )
 
 func main() {
@@ -125,6 +126,8 @@ type system struct {
 	cancelTap context.CancelFunc
 	tapDone   chan struct{}
 	tmp       string
+	traces    *tracestore.Store
+	tracesSrv *http.Server
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -229,6 +232,10 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	s.cancelTap, s.tapDone = cancel, make(chan struct{})
 	go func() { defer close(s.tapDone); tap.Run(tapCtx) }()
 
+	traceEnv, err := s.startTraces(ctx)
+	if err != nil {
+		return err
+	}
 	addrs := map[string]string{}
 	for _, svc := range m.Services {
 		addr, err := freeAddr(ctx)
@@ -241,6 +248,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 			"AWS_REGION="+cfg.region, "AWS_ENDPOINT_URL="+awsURL,
 			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 			"SHUTDOWN_TIMEOUT="+(time.Duration(svc.DrainSeconds)*time.Second).String())
+		env = append(env, traceEnv...)
 		for _, t := range svc.Publishes {
 			env = append(env, manifest.TopicEnv(t)+"="+topicARN(cfg, t))
 		}
@@ -273,7 +281,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
-	s.edge = newEdgeServer(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir))
+	s.edge = newEdgeServer(withTraces(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), s.traces))
 	go func() { _ = s.edge.Serve(ln) }()
 	return nil
 }
@@ -298,6 +306,7 @@ func (s *system) stop() error {
 		}
 	}
 	s.services = nil
+	s.stopTraces()
 	if s.cancelTap != nil {
 		s.cancelTap()
 		<-s.tapDone
@@ -381,6 +390,7 @@ func printBanner(out *syncWriter, cfg config, s *system) {
 		"  curl -s " + base + `/api/orders -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \`,
 		`    -d '{"customer_email": "a@example.com", "items": [{"sku": "SKU-1", "quantity": 1, "price_cents": 1250}]}'`,
 		"Then follow it: curl -s " + base + "/api/orders/<id>   Notifications are printed here as they are sent.",
+		"Its trace (every hop, with durations): curl -s '" + base + "/dev/traces?order_id=<id>'",
 		"Ctrl-C stops everything.",
 		"",
 	} {

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 )
 
 // TestHealthcheckMode runs the built binary as the container health check does: it exits 0 when a server

@@ -35,6 +35,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 func main() {
@@ -58,6 +59,7 @@ const (
 
 type settings struct {
 	boot.Settings
+	tracing   tracing.Config
 	topicARNs map[string]string // by topic name
 	queueURL  string
 }
@@ -67,6 +69,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	r := config.NewReader(getenv)
 	s := settings{
 		Settings: boot.ReadSettings(r, defaultAddr, defaultShutdownTimeout),
+		tracing:  tracing.ReadConfig(r),
 		topicARNs: map[string]string{
 			events.OrderEventsTopic:   r.Required(manifest.TopicEnv(events.OrderEventsTopic)),
 			events.NotificationsTopic: r.Required(manifest.TopicEnv(events.NotificationsTopic)),
@@ -87,6 +90,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer base.Close()
 	log, pool, rec, checker := base.Log, base.Pool, base.Metrics, base.Health
+	stopTracing, err := tracing.Setup(ctx, s.tracing, "worker", log, &base.AWS)
+	if err != nil {
+		return err
+	}
+	defer func() { // the spans of the drain go out last, within a bounded wait
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ExportTimeout)
+		defer cancel()
+		_ = stopTracing(tctx)
+	}()
 
 	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
 	mux := http.NewServeMux()

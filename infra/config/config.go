@@ -39,6 +39,8 @@ type Environment struct {
 	Database Database `yaml:"database"`
 	// Messaging holds the queue alarm thresholds.
 	Messaging Messaging `yaml:"messaging"`
+	// Tracing configures the services' OpenTelemetry traces, sent to AWS X-Ray (docs/adr/0015).
+	Tracing Tracing `yaml:"tracing"`
 	// WAF configures the CloudFront web ACL.
 	WAF WAF `yaml:"waf"`
 	// ShieldAdvanced adds Shield Advanced protections to the distribution and the load balancer. It needs an
@@ -185,6 +187,17 @@ type Messaging struct {
 	// OldestMessageAgeSeconds alarms when a queue's oldest message is at least this old.
 	OldestMessageAgeSeconds int `yaml:"oldest_message_age_seconds"`
 }
+
+// Tracing configures the services' traces (docs/adr/0015-tracing.md).
+type Tracing struct {
+	// SampleRatio is the share of new traces recorded and sent to X-Ray, from 0 (tracing off: nothing is sent
+	// and no permission is granted) to 1. A trace begun by a caller keeps the caller's decision, so an order's
+	// spans are all kept or none.
+	SampleRatio float64 `yaml:"sample_ratio"`
+}
+
+// Enabled reports whether any trace is sent.
+func (t Tracing) Enabled() bool { return t.SampleRatio > 0 }
 
 // OldestMessageAge is OldestMessageAgeSeconds as a duration.
 func (m Messaging) OldestMessageAge() time.Duration {

@@ -101,6 +101,8 @@ func (e *Environment) validate(c *checker, file string, m *manifest.Manifest) {
 	c.check(len(e.Image.Repository) >= 2 && len(e.Image.Repository) <= 256 && repositoryPattern.MatchString(e.Image.Repository),
 		"image.repository", "%q is not an ECR repository name", e.Image.Repository)
 	e.validateDatabase(c)
+	c.check(e.Tracing.SampleRatio >= 0 && e.Tracing.SampleRatio <= 1, "tracing.sample_ratio",
+		"%g must be between 0 (off) and 1 (every trace)", e.Tracing.SampleRatio)
 	c.check(e.Messaging.DLQDepthThreshold >= 1, "messaging.dlq_depth_threshold", "%d must be at least 1", e.Messaging.DLQDepthThreshold)
 	c.check(e.Messaging.OldestMessageAgeSeconds >= 60, "messaging.oldest_message_age_seconds",
 		"%d must be at least 60 (SQS reports the age once a minute)", e.Messaging.OldestMessageAgeSeconds)

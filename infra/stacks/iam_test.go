@@ -71,6 +71,13 @@ var wildcardAllowances = []wildcardAllowance{
 			"names as log-group:<name>:*",
 	},
 	{
+		ResourceType: "AWS::IAM::Policy",
+		Action:       regexp.MustCompile(`^xray:(PutSpans|PutSpansForIndexing|PutTraceSegments)$`),
+		Resource:     regexp.MustCompile(`^"\*"$`),
+		Reason: "the services send their spans to the X-Ray OTLP endpoint (docs/adr/0015-tracing.md); X-Ray's write " +
+			"actions take no resource narrower than \"*\" (https://docs.aws.amazon.com/IAM/latest/UserGuide/list_awsxray.html)",
+	},
+	{
 		ResourceType: "AWS::S3::BucketPolicy",
 		Action:       regexp.MustCompile(`^s3:(GetObject|PutObject)$`),
 		Resource:     regexp.MustCompile(`^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["[A-Za-z0-9]+","Arn"\]\}.*/\*"\]\]\}$`),

@@ -129,7 +129,8 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
 			AlarmTopic: obs.AlarmTopic, Deployment: deployment(env), // release.go
-			Thresholds: service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
+			Thresholds:       service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
+			TraceSampleRatio: env.Tracing.SampleRatio,
 		})
 		if sz.ECSExec {
 			suppressImportedExecLogs(s.Services[ms.Name].TaskRole)

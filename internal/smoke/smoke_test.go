@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/smoke"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 )
 
 // fakeAPI is an orders API whose answers a test breaks one at a time.

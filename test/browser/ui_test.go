@@ -91,6 +91,41 @@ func TestOrderFlow(t *testing.T) {
 		t.Errorf("orders in the API after a double click = %d; want 1", got)
 	}
 
+	// The order's path through the system: opening it shows its trace as a timeline, every hop from the API
+	// request to the status update with its duration.
+	b.do(chromedp.Click(chromedp.CSS(`#order-` + placed + ` .trace summary`)))
+	hops := []string{"POST /api/orders", "db orders.create", "publish order-events", "process fulfillment",
+		"db fulfillment.fulfill", "process order-updates", "db orders.apply_outcome"}
+	allHops := `(() => { const names = [...document.querySelectorAll('#order-` + placed + ` .trace-span')].map((e) => e.dataset.spanName);
+		return ` + jsString(strings.Join(hops, "|")) + `.split('|').every((h) => names.includes(h)); })()`
+	for range 30 { // spans reach the collector within its batch delay; reopen to fetch again
+		if b.eval(`String(`+allHops+`)`) == "true" {
+			break
+		}
+		b.do(chromedp.Click(chromedp.CSS(`#order-`+placed+` .trace summary`)), chromedp.Sleep(500*time.Millisecond),
+			chromedp.Click(chromedp.CSS(`#order-`+placed+` .trace summary`)), chromedp.Sleep(500*time.Millisecond))
+	}
+	b.waitTrue(allHops)
+	for _, hop := range []string{"process fulfillment", "db orders.apply_outcome"} {
+		row := `#order-` + placed + ` .trace-span[data-span-name="` + hop + `"]`
+		if got := b.text(row + ` .trace-duration`); !strings.Contains(got, " ms at +") {
+			t.Errorf("hop %q shows %q; want its duration and start offset", hop, got)
+		}
+	}
+	if got := b.text(`#order-` + placed + ` .trace-span[data-span-name="process fulfillment"] .trace-service`); !strings.EqualFold(got, "worker") {
+		t.Errorf("the fulfillment hop is shown as a hop of %q; want worker", got)
+	}
+	// The bars are laid out on one time scale: the API's update starts to the right of where the request starts.
+	barLeft := func(hop string) string {
+		return `document.querySelector('#order-` + placed + ` .trace-span[data-span-name="` + hop + `"] .trace-bar').getBoundingClientRect().left`
+	}
+	if got := b.eval(`String(` + barLeft("db orders.apply_outcome") + ` > ` + barLeft("POST /api/orders") + ` + 50)`); got != "true" {
+		t.Errorf("the status update's bar does not start well right of the request's: the timeline is not laid out")
+	}
+	b.do(chromedp.ScrollIntoView(chromedp.CSS(`#order-` + placed + ` .trace`)))
+	b.screenshot("trace.png", 1280)
+	b.do(chromedp.Click(chromedp.CSS(`#order-` + placed + ` .trace summary`)))
+
 	// An order of a SKU without stock, whose first answer is lost on the way back: the API placed it, the page
 	// says it was not reached, and the retry with the same idempotency key gets that order, not a second one.
 	b.waitTrue(submitReady)

@@ -3,6 +3,7 @@
 
 import { ApiError, getOrder, listNotifications, listOrders } from './api.js';
 import { dateTime, el, money, shortId } from './format.js';
+import { traceView } from './trace.js';
 
 const pageSize = 20;
 const pollMillis = 1500;
@@ -222,5 +223,6 @@ function orderContent(o, notes, awaiting) {
   } else if (awaiting) {
     content.push(el('p', { class: 'hint' }, 'Waiting for the notification…'));
   }
+  if (o.status !== 'pending') content.push(traceView(o.id));
   return content;
 }

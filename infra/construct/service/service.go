@@ -130,6 +130,9 @@ type Props struct {
 	// Deployment deploys a web service blue/green, canary or linear with the smoke test hook (deployment.go);
 	// nil keeps rolling updates. Workers always roll.
 	Deployment *Deployment
+	// TraceSampleRatio is the share of new traces the service sends to X-Ray (0 turns tracing off; see
+	// tracing.go and docs/adr/0015-tracing.md).
+	TraceSampleRatio float64
 }
 
 // Service is one ECS service and what others need from it.
@@ -222,6 +225,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	env := Environment(ms, *stack.Region(), props.Database,
 		func(t string) string { return *props.Topics[t].TopicArn() },
 		func(q string) string { return *props.Queues[q].QueueUrl() })
+	for k, v := range TracingEnvironment(*stack.Region(), props.TraceSampleRatio) {
+		env[k] = v
+	}
 	s.TaskDefinition.AddContainer(jsii.String(ms.Name), &awsecs.ContainerDefinitionOptions{
 		Image: props.Image,
 		// The entry point, not only the command: the image's ENTRYPOINT is one of the binaries, and a command
@@ -259,6 +265,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	}
 	if props.Database.GrantConnect != nil {
 		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
+	}
+	if props.TraceSampleRatio > 0 {
+		grantTracing(s.TaskRole)
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

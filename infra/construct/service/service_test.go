@@ -33,6 +33,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 	t.Helper()
+	return newTracedFixture(t, sizing, 0)
+}
+
+// newTracedFixture is newFixture with the services sending traceRatio of their traces to X-Ray.
+func newTracedFixture(t *testing.T, sizing map[string]service.Sizing, traceRatio float64) *fixture {
+	t.Helper()
 	m, err := manifest.Load("../../services.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +92,7 @@ func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
 			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: lb,
 			LogRetention: awslogs.RetentionDays_ONE_MONTH, LogKey: key, LogRemoval: awscdk.RemovalPolicy_DESTROY,
 			AlarmTopic: alarms, Thresholds: service.Thresholds{HTTP5xxPerMinute: 5, TargetP99LatencyMillis: 800},
+			TraceSampleRatio: traceRatio,
 		})
 	}
 	f.template = constructtest.TemplateOf(stack)

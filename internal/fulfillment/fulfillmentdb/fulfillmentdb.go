@@ -9,12 +9,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/fulfillment"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 // Tables of the fulfillment schema that the platform's outbox and inbox manage.
@@ -40,10 +42,12 @@ var _ fulfillment.Store = (*Store)(nil)
 // Fulfill implements fulfillment.Store. Inventory rows are locked in SKU order, so concurrent orders sharing
 // SKUs wait for each other instead of deadlocking.
 func (s *Store) Fulfill(ctx context.Context, eventID string, order events.OrderPlacedData,
-	decide func(stock map[string]int) (fulfillment.Decision, []events.Envelope, error)) (fulfillment.Decision, bool, error) {
+	decide func(stock map[string]int) (fulfillment.Decision, []events.Envelope, error)) (_ fulfillment.Decision, _ bool, err error) {
+	ctx, span := tracing.Start(ctx, "db fulfillment.fulfill", attribute.String("order.id", order.OrderID))
+	defer func() { tracing.End(span, err) }()
 	var d fulfillment.Decision
 	applied := false
-	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		first, err := s.inbox.Record(ctx, tx, eventID)
 		if err != nil || !first {
 			return err

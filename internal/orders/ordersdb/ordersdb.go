@@ -19,12 +19,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 // Tables of the orders schema that the platform's outbox and inbox manage.
@@ -53,8 +55,10 @@ var _ orders.Store = (*Store)(nil)
 // database.InTx and costs one round trip instead of four, which is most of the price of placing an order. A key
 // already stored makes the batch fail on its primary key (a concurrent request with the same key waits for the
 // first to commit or roll back); the stored request hash then tells a retry from a conflict.
-func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempotency) (orders.Order, bool, error) {
-	b, err := s.createBatch(o, idem)
+func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempotency) (_ orders.Order, _ bool, err error) {
+	ctx, span := tracing.Start(ctx, "db orders.create", attribute.String("order.id", o.ID))
+	defer func() { tracing.End(span, err) }()
+	b, err := s.createBatch(ctx, o, idem)
 	if err != nil {
 		return orders.Order{}, false, err
 	}
@@ -80,11 +84,13 @@ func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempote
 
 // createBatch queues the statements that store a new order: its idempotency key, the order, its items and its
 // order.placed event in the outbox.
-func (s *Store) createBatch(o orders.Order, idem orders.Idempotency) (*pgx.Batch, error) {
+func (s *Store) createBatch(ctx context.Context, o orders.Order, idem orders.Idempotency) (*pgx.Batch, error) {
 	msg, err := placedMessage(o, s.now())
 	if err != nil {
 		return nil, err
 	}
+	// The event carries the request's trace context through the outbox, so that its consumers' spans join it.
+	msg.Attributes = tracing.InjectAttributes(ctx, msg.Attributes)
 	skus := make([]string, len(o.Items))
 	qtys := make([]int32, len(o.Items))
 	prices := make([]int64, len(o.Items))
@@ -243,9 +249,12 @@ func (s *Store) Notifications(ctx context.Context, orderID string) ([]orders.Not
 }
 
 // ApplyOutcome implements orders.Store.
-func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, status orders.Status, reason string) (bool, error) {
+func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, status orders.Status, reason string) (_ bool, err error) {
+	ctx, span := tracing.Start(ctx, "db orders.apply_outcome", attribute.String("order.id", orderID),
+		attribute.String("order.status", string(status)))
+	defer func() { tracing.End(span, err) }()
 	applied := false
-	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		first, err := s.inbox.Record(ctx, tx, eventID)
 		if err != nil || !first {
 			return err
@@ -272,9 +281,11 @@ func (s *Store) ApplyOutcome(ctx context.Context, eventID, orderID string, statu
 }
 
 // RecordNotification implements orders.Store.
-func (s *Store) RecordNotification(ctx context.Context, n orders.Notification) (bool, error) {
+func (s *Store) RecordNotification(ctx context.Context, n orders.Notification) (_ bool, err error) {
+	ctx, span := tracing.Start(ctx, "db orders.record_notification", attribute.String("order.id", n.OrderID))
+	defer func() { tracing.End(span, err) }()
 	recorded := false
-	err := database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		first, err := s.inbox.Record(ctx, tx, n.ID)
 		if err != nil || !first {
 			return err

@@ -49,10 +49,16 @@ func (c *Checker) Add(name string, fn func(context.Context) error) {
 // shutdown begins (httpserver.Options.OnShutdown).
 func (c *Checker) Shutdown() { c.stopping.Store(true) }
 
+// The paths of the probes Register adds.
+const (
+	LivenessPath  = "/healthz"
+	ReadinessPath = "/readyz"
+)
+
 // Register adds GET /healthz and GET /readyz to mux.
 func (c *Checker) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /healthz", c.Healthz)
-	mux.HandleFunc("GET /readyz", c.Readyz)
+	mux.HandleFunc("GET "+LivenessPath, c.Healthz)
+	mux.HandleFunc("GET "+ReadinessPath, c.Readyz)
 }
 
 // Report is the JSON body of /readyz: the overall status and each check's ("ok" or "failed"), and for a failed

@@ -1,7 +1,8 @@
 // Package logging builds the services' slog loggers: JSON on ECS (one object per line, which CloudWatch Logs
 // indexes and Logs Insights queries) and text locally, where people read it. It also carries a request id
 // from the X-Request-Id header into every log line written with the request's context, so one request's lines
-// can be found together across the API and the load balancer's logs.
+// can be found together across the API and the load balancer's logs, and the trace_id and span_id of the
+// context's span, so they can be found together across the services (package tracing).
 package logging
 
 import (
@@ -12,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 )
@@ -49,12 +52,16 @@ func New(w io.Writer, cfg Config) *slog.Logger {
 	return slog.New(contextHandler{h})
 }
 
-// contextHandler adds the request id in a record's context to the record.
+// contextHandler adds the request id in a record's context to the record, and the trace and span ids of the
+// context's span (OpenTelemetry, package tracing), so a log line leads to its trace and back.
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

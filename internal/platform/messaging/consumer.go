@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 // sqsAPI is the part of the SQS client the Consumer uses.
@@ -142,6 +145,7 @@ type Consumer struct {
 	handler Handler
 	log     *slog.Logger
 	opts    ConsumerOptions
+	queue   string // the queue's name, the last part of its URL
 }
 
 // NewConsumer returns a Consumer of opts.QueueURL using api (an *sqs.Client), or the problems of opts.
@@ -150,7 +154,8 @@ func NewConsumer(api sqsAPI, handler Handler, log *slog.Logger, opts ConsumerOpt
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Consumer{api: api, handler: handler, log: log.With("queue", opts.QueueURL), opts: opts}, nil
+	return &Consumer{api: api, handler: handler, log: log.With("queue", opts.QueueURL), opts: opts,
+		queue: opts.QueueURL[strings.LastIndexByte(opts.QueueURL, '/')+1:]}, nil
 }
 
 // Run consumes until ctx ends, then drains: it stops polling, waits up to DrainTimeout for the messages in
@@ -267,6 +272,8 @@ func (c *Consumer) handle(ctx context.Context, m types.Message, deletes chan<- s
 	}
 	log := c.log.With("message_id", rec.MessageID, "receive_count", rec.ReceiveCount)
 
+	// The handling is a span in the trace of the message's publisher (its traceparent attribute).
+	ctx, span := tracing.StartConsume(ctx, c.queue, rec.MessageID, rec.Attributes)
 	hctx, cancel := context.WithCancel(ctx)
 	if c.opts.HandlerTimeout > 0 {
 		hctx, cancel = context.WithTimeout(ctx, c.opts.HandlerTimeout)
@@ -279,10 +286,11 @@ func (c *Consumer) handle(ctx context.Context, m types.Message, deletes chan<- s
 	err := c.safeHandle(hctx, rec)
 	cancel()
 	<-heartbeatDone
+	tracing.End(span, err)
 	if err != nil {
 		// Left in the queue: received again after the visibility timeout, and moved to the dead-letter queue
 		// once the queue's maxReceiveCount is reached.
-		log.Warn("message handling failed; it will be received again", "err", err)
+		log.WarnContext(ctx, "message handling failed; it will be received again", "err", err)
 		return
 	}
 	deletes <- aws.ToString(m.ReceiptHandle)

@@ -25,8 +25,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
 // Message is an event to publish.
@@ -55,6 +57,9 @@ func New(table pgx.Identifier) *Outbox {
 
 // Enqueue writes msg into the outbox in tx, the caller's transaction: it is published once tx commits.
 func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msg Message) error {
+	// The row carries the trace context of ctx (attribute traceparent), so the publish and its consumers join
+	// the caller's trace. Queue has no context: its callers add it with tracing.InjectAttributes.
+	msg.Attributes = tracing.InjectAttributes(ctx, msg.Attributes)
 	attrs, err := attributes(msg)
 	if err != nil {
 		return err
@@ -337,6 +342,7 @@ func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, map[int64]er
 			continue
 		}
 		msgs := make([]messaging.Message, 0, len(rows))
+		spans := make(map[string]trace.Span, len(rows))
 		seen := make(map[string]bool, len(rows))
 		for _, x := range rows {
 			if seen[x.msg.EventID] {
@@ -349,11 +355,18 @@ func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, map[int64]er
 				errs[x.id] = fmt.Errorf("event %s: attributes: %w", x.msg.EventID, err)
 				continue
 			}
+			if tracing.HasTraceContext(m.Attributes) {
+				// A span per message, in the trace of the change that wrote it; its consumers become its children.
+				m.Attributes, spans[m.ID] = tracing.StartPublish(ctx, topic, m.ID, m.Attributes)
+			}
 			seen[x.msg.EventID] = true
 			msgs = append(msgs, m)
 		}
 		err := r.pub.PublishBatch(ctx, arn, msgs)
 		failed := messaging.Failed(err, msgs)
+		for id, span := range spans {
+			tracing.End(span, failed[id])
+		}
 		for _, x := range rows {
 			if _, bad := errs[x.id]; bad {
 				continue

@@ -88,7 +88,8 @@ const orderBody = `{"customer_email":"bench@example.com","items":[{"sku":"SKU-1"
 func BenchmarkSystem(b *testing.B) {
 	sys := loadtest.NewSystem(b, 30*time.Second)
 	bin := devenvtest.Build(b, "./cmd/api", "./cmd/worker")
-	api := "http://" + loadtest.StartReady(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second)).Addr
+	apiProc := loadtest.StartReady(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second))
+	api := "http://" + apiProc.Addr
 	base := "http://" + startBaseline(b, sys.DB.DSNFor(migrations.OrdersRole))
 	ctx := b.Context()
 	client := loadtest.NewClient(workers)
@@ -166,12 +167,13 @@ func BenchmarkSystem(b *testing.B) {
 		b.ReportMetric(float64(p99[api].Microseconds())/1000, kind.name+"-p99-ms")
 	}
 
+	traced := tracingOverhead(b, sys, bin, apiProc, client, ids)
 	p50, p99 := eventLatency(b, sys, bin, api, client)
 	b.ReportMetric(float64(p50.Microseconds())/1000, "event-p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "event-p99-ms")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("\n%s\nevent latency, commit to fulfilled (%d orders at %.0f/s): p50 %v, p99 %v", report, eventCount,
-		eventRate, p50.Round(time.Millisecond), p99.Round(time.Millisecond))
+	b.Logf("\n%s\nevent latency, commit to fulfilled (%d orders at %.0f/s): p50 %v, p99 %v\n%s", report, eventCount,
+		eventRate, p50.Round(time.Millisecond), p99.Round(time.Millisecond), traced)
 }
 
 // eventLatency starts the worker, places orders at a steady rate, waits until the API reports each one

@@ -63,6 +63,12 @@ type Prices struct {
 		StoreGB  float64 `yaml:"store_gb_month"`
 	} `yaml:"cloudwatch_logs"`
 	Secret float64 `yaml:"secrets_manager_secret_month"`
+	// Spans sent to the X-Ray OTLP endpoint are stored in the aws/spans log group, and "span ingestion is
+	// charged separately from log ingestion" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Transaction-Search-ingesting-span-log-groups.html,
+	// prices at https://aws.amazon.com/cloudwatch/pricing/). Optional: without it the traces line says so.
+	TransactionSearch struct {
+		SpanIngestGB float64 `yaml:"span_ingest_gb"`
+	} `yaml:"transaction_search,omitempty"`
 }
 
 // DecodePrices decodes a price table, strictly.
@@ -88,12 +94,14 @@ type Assumptions struct {
 	WAFRequests        float64 // requests inspected per month
 	EndpointGBPerEnd   float64 // GB through each interface endpoint per month
 	LogGBPerGroup      float64 // GB ingested per log group per month (stored for the retention, about a month)
+	SpansPerRequest    float64 // spans a sampled request leads to, across the services (an order: about 11)
+	SpanKB             float64 // size of one span as ingested
 }
 
 // DefaultAssumptions is a small production-like load: 5 million requests and 50 GB out a month.
 var DefaultAssumptions = Assumptions{
 	NATGBPerGateway: 20, ALBLCUs: 1, CloudFrontGB: 50, CloudFrontRequests: 5e6, WAFRequests: 5e6,
-	EndpointGBPerEnd: 2, LogGBPerGroup: 1,
+	EndpointGBPerEnd: 2, LogGBPerGroup: 1, SpansPerRequest: 4, SpanKB: 1,
 }
 
 // Template is the part of a CloudFormation template the estimate reads (package cloudassembly).
@@ -123,6 +131,7 @@ func Estimate(templates map[string]Template, p *Prices, a Assumptions) ([]Line, 
 	}
 	sort.Strings(names)
 	counts := map[string]int{}
+	traceRatio := 0.0 // the largest share of traces any service sends to X-Ray
 	for _, name := range names {
 		t := templates[name]
 		ids := make([]string, 0, len(t.Resources))
@@ -144,6 +153,7 @@ func Estimate(templates map[string]Template, p *Prices, a Assumptions) ([]Line, 
 				perTask := (vcpu*p.Fargate.VCPUHour + gb*p.Fargate.GBHour) * h
 				cost := onDemand*perTask + spot*perTask*(1-p.Fargate.SpotDiscount)
 				add("Fargate "+id, fmt.Sprintf("%g tasks (%.2f on demand, %.2f Spot) x %g vCPU, %g GB, arm64", n, onDemand, spot, vcpu, gb), cost)
+				traceRatio = math.Max(traceRatio, sampleRatio(td))
 			case "AWS::EC2::NatGateway":
 				add("NAT gateway "+id, fmt.Sprintf("%g h + %g GB", h, a.NATGBPerGateway), h*p.NAT.Hour+a.NATGBPerGateway*p.NAT.GB)
 			case "AWS::ElasticLoadBalancingV2::LoadBalancer":
@@ -201,6 +211,15 @@ func Estimate(templates map[string]Template, p *Prices, a Assumptions) ([]Line, 
 			}
 		}
 	}
+	if traceRatio > 0 {
+		gb := a.CloudFrontRequests * traceRatio * a.SpansPerRequest * a.SpanKB / 1e6
+		detail := fmt.Sprintf("%g of %g requests sampled x %g spans x %g KB = %.2f GB of spans", traceRatio, a.CloudFrontRequests,
+			a.SpansPerRequest, a.SpanKB, gb)
+		if p.TransactionSearch.SpanIngestGB == 0 {
+			detail += " (NO PRICE for span ingestion in the table)"
+		}
+		add("Traces (X-Ray OTLP endpoint, Transaction Search)", detail, gb*p.TransactionSearch.SpanIngestGB)
+	}
 	if counts["shield"] > 0 {
 		add("Shield Advanced", fmt.Sprintf("subscription (%d protections; the fee is per organization)", counts["shield"]), p.Shield)
 	}
@@ -212,9 +231,27 @@ func Estimate(templates map[string]Template, p *Prices, a Assumptions) ([]Line, 
 		fmt.Sprintf("load balancers: %g LCU on average", a.ALBLCUs),
 		fmt.Sprintf("CloudFront: %g GB out and %g HTTPS requests; WAF inspects %g requests", a.CloudFrontGB, a.CloudFrontRequests, a.WAFRequests),
 		fmt.Sprintf("interface endpoints: %g GB each; log groups: %g GB ingested each", a.EndpointGBPerEnd, a.LogGBPerGroup),
+		fmt.Sprintf("traces: each sampled request (of the CloudFront requests) leads to %g spans of %g KB", a.SpansPerRequest, a.SpanKB),
 		"not priced: SQS, SNS, S3, data transfer between AZs and to the internet beyond CloudFront, CloudWatch metrics, alarms and dashboards, backups beyond the free allowance",
 	}
 	return lines, assumptions
+}
+
+// sampleRatio is the OTEL_TRACES_SAMPLER_ARG of a task definition's containers (0 when tracing is off).
+func sampleRatio(td Resource) float64 {
+	containers, _ := td.Properties["ContainerDefinitions"].([]any)
+	ratio := 0.0
+	for _, c := range containers {
+		c, _ := c.(map[string]any)
+		env, _ := c["Environment"].([]any)
+		for _, e := range env {
+			e, _ := e.(map[string]any)
+			if e["Name"] == "OTEL_TRACES_SAMPLER_ARG" {
+				ratio = math.Max(ratio, num(e["Value"]))
+			}
+		}
+	}
+	return ratio
 }
 
 // scalingMinimums maps each ECS service's logical ID to its scalable target's minimum capacity.

@@ -112,3 +112,53 @@ func TestShippedPriceTableDecodes(t *testing.T) {
 		}
 	}
 }
+
+// A service that sends traces adds a traces line: sampled requests x spans x size, priced by the table's span
+// ingestion price when it has one, and said to be unpriced when it has not.
+func TestEstimateTraces(t *testing.T) {
+	traced := `{"Resources": {
+ "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": "512", "Memory": "1024",
+   "ContainerDefinitions": [{"Environment": [{"Name": "OTEL_TRACES_SAMPLER_ARG", "Value": "0.05"}]}]}},
+ "Svc": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "Task"}}}
+}}`
+	var tmpl Template
+	if err := json.Unmarshal([]byte(traced), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	a := Assumptions{CloudFrontRequests: 1e6, SpansPerRequest: 10, SpanKB: 2}
+	const item = "Traces (X-Ray OTLP endpoint, Transaction Search)"
+	for _, tc := range []struct {
+		extra      string
+		want       float64
+		wantDetail string
+	}{
+		{"", 0, "NO PRICE"},
+		{"transaction_search: {span_ingest_gb: 0.5}\n", 1 * 0.5, "1.00 GB of spans"}, // 1e6 x 0.05 x 10 x 2 KB = 1 GB
+	} {
+		p, err := DecodePrices([]byte(table + tc.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, _ := Estimate(map[string]Template{"s": tmpl}, p, a)
+		var found *Line
+		for i := range lines {
+			if lines[i].Item == item {
+				found = &lines[i]
+			}
+		}
+		if found == nil || math.Abs(found.Monthly-tc.want) > 1e-9 || !strings.Contains(found.Detail, tc.wantDetail) {
+			t.Errorf("table %q: traces line = %+v; want %v with %q", tc.extra, found, tc.want, tc.wantDetail)
+		}
+	}
+	var untraced Template
+	if err := json.Unmarshal([]byte(small), &untraced); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := DecodePrices([]byte(table))
+	lines, _ := Estimate(map[string]Template{"s": untraced}, p, a)
+	for _, l := range lines {
+		if l.Item == item {
+			t.Errorf("untraced services got a traces line: %+v", l)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package loadtest
+
+import (
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// CPU reads a running process's processor time, which grows while it computes and not while it sleeps.
+func TestProcessCPU(t *testing.T) {
+	busy := &Process{cmd: exec.Command("sh", "-c", "while :; do :; done")}
+	idle := &Process{cmd: exec.Command("sleep", "5")}
+	for _, p := range []*Process{busy, idle} {
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	}
+	before := map[*Process]time.Duration{}
+	for _, p := range []*Process{busy, idle} {
+		d, err := p.CPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p] = d
+	}
+	time.Sleep(500 * time.Millisecond)
+	grew := func(p *Process) time.Duration {
+		d, err := p.CPU()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d - before[p]
+	}
+	if d := grew(busy); d < 50*time.Millisecond {
+		t.Errorf("a busy process used %s of processor time in 500 ms; want at least 50 ms", d)
+	}
+	if d := grew(idle); d > 30*time.Millisecond {
+		t.Errorf("a sleeping process used %s of processor time in 500 ms; want about none", d)
+	}
+}
