@@ -183,6 +183,11 @@ func newPipeline(scope constructs.Construct, s *config.CICD, env *config.Environ
 			Region: env.Region, Stack: env.StackName("cluster"),
 			Family: MigrationFamily(env.Name), Cluster: ClusterName(env.Name), RolePath: MigrationRolePath(env.Name),
 		},
+		ReadStacks: []deployrole.StackRef{
+			{Region: env.Region, Name: env.StackName("stateful")}, {Region: env.Region, Name: env.StackName("cluster")},
+			{Region: env.Region, Name: env.StackName("stateless")}, {Region: config.EdgeRegion, Name: env.StackName("edge")},
+			{Region: config.EdgeRegion, Name: env.StackName("edge-protection")},
+		},
 		MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
 	})
 	p.Diff = deployrole.New(stack, "Diff", deployrole.Props{

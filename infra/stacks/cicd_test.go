@@ -237,6 +237,16 @@ func TestCICDRoles(t *testing.T) {
 					}
 				}
 			}
+			// scripts/deploy.sh reads the status of every stack it deploys, each in its own region, with the
+			// deploy role's credentials.
+			_, deploySts := roleOf(t, tmpl, "Deploy")
+			deployPolicy := mustJSON(deploySts)
+			for stack, region := range map[string]string{"stateful": "eu-west-1", "cluster": "eu-west-1",
+				"stateless": "eu-west-1", "edge": "us-east-1", "edge-protection": "us-east-1"} {
+				if want := `:cloudformation:` + region + `:` + synth(t, env).env.Account + `:stack/ecsr-` + env + `-` + stack + `/*"`; !strings.Contains(deployPolicy, want) {
+					t.Errorf("Deploy of %s may not read ecsr-%s-%s in %s (no %s)", env, env, stack, region, want)
+				}
+			}
 			for _, out := range []string{"DeployRoleArn", "DiffRoleArn"} {
 				if _, ok := tmpl.Outputs[out]; !ok {
 					t.Errorf("no output %s", out)
