@@ -163,7 +163,7 @@ func TestCICDRoles(t *testing.T) {
 		"cloudformation:DescribeStacks", "ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask", "iam:PassRole", "sts:AssumeRole",
 	}
 	pushActions := []string{
-		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
 		"ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
 		"ecr:UploadLayerPart",
 	}

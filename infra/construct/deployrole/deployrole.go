@@ -120,6 +120,8 @@ func New(scope constructs.Construct, id string, props Props) *Role {
 	var suppress []string
 	if props.PushTo != nil {
 		props.PushTo.GrantPullPush(role)
+		// The image job looks its commit's tag up before it builds (.github/workflows/deliver.yml).
+		props.PushTo.Grant(role, jsii.String("ecr:DescribeImages"))
 		suppress = append(suppress, "Resource::*")
 	}
 	if m := props.Migration; m != nil {
