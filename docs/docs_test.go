@@ -63,3 +63,46 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// singleQuotedVar is a shell variable of the docs' commands inside single quotes, where the shell never expands
+// it: `cdk deploy 'ecsr-$ENV-stateless'` names a stack called literally ecsr-$ENV-stateless.
+var singleQuotedVar = regexp.MustCompile(`'[^'\n]*\$\{?(ENV|REGION|AWS_REGION|AWS_PROFILE)\b[^'\n]*'`)
+
+// TestCommandsExpandVariables: no page quotes $ENV (or the other variables the commands use) in single quotes,
+// and the runbook, written for any environment, hard-codes none of dev's stack names.
+func TestCommandsExpandVariables(t *testing.T) {
+	if !singleQuotedVar.MatchString(`cdk deploy -c image_digest=sha256:x 'ecsr-$ENV-stateless'`) {
+		t.Fatal("the pattern misses a single-quoted 'ecsr-$ENV-...'")
+	}
+	if singleQuotedVar.MatchString(`cdk deploy "ecsr-$ENV-stateless" --query 'Stacks[0].Outputs'`) {
+		t.Fatal("the pattern flags a double-quoted variable")
+	}
+	pages, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adrs, err := filepath.Glob("adr/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, adrs...)
+	pages = append(pages, "../README.md")
+	for _, p := range pages {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := singleQuotedVar.FindString(line); m != "" {
+				t.Errorf("%s:%d: %s: the shell does not expand variables in single quotes; use double quotes", p, i+1, m)
+			}
+		}
+	}
+	runbook, err := os.ReadFile("runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`ecsr-dev-[a-z*]+`).Find(runbook); m != nil {
+		t.Errorf("docs/runbook.md names %s; its commands use ecsr-$ENV-...", m)
+	}
+}
