@@ -1,11 +1,11 @@
 package stacks
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -74,9 +74,25 @@ func TestCICDRepository(t *testing.T) {
 		if r.DeletionPolicy != "Retain" {
 			t.Errorf("repository %s DeletionPolicy = %q; want Retain (images outlive the stack)", id, r.DeletionPolicy)
 		}
-		policy := mustJSON(r.Properties["LifecyclePolicy"])
-		if want := `\"countNumber\":` + strconv.Itoa(s.Repository.KeepImages); !strings.Contains(policy, want) {
-			t.Errorf("lifecycle policy = %s; want it to keep %d images", policy, s.Repository.KeepImages)
+		// The policy counts releases by their tagged index and never selects untagged images (the per-architecture
+		// images a kept index references) nor "any".
+		text, _ := r.Properties["LifecyclePolicy"].(map[string]any)["LifecyclePolicyText"].(string)
+		var lp struct {
+			Rules []struct {
+				Selection struct {
+					TagStatus      string   `json:"tagStatus"`
+					TagPatternList []string `json:"tagPatternList"`
+					CountType      string   `json:"countType"`
+					CountNumber    int      `json:"countNumber"`
+				} `json:"selection"`
+			} `json:"rules"`
+		}
+		if err := json.Unmarshal([]byte(text), &lp); err != nil || len(lp.Rules) != 1 {
+			t.Fatalf("lifecycle policy = %q (%v); want one rule", text, err)
+		}
+		if sel := lp.Rules[0].Selection; sel.TagStatus != "tagged" || !slices.Equal(sel.TagPatternList, []string{"*"}) ||
+			sel.CountType != "imageCountMoreThan" || sel.CountNumber != s.Repository.KeepImages {
+			t.Errorf("lifecycle rule selection = %+v; want the newest %d tagged images kept, untagged ones never selected", sel, s.Repository.KeepImages)
 		}
 		if !strings.Contains(mustJSON(r.Properties["EncryptionConfiguration"]), "KmsKey") {
 			t.Errorf("repository %s is not encrypted with the stack's key", id)
