@@ -178,3 +178,35 @@ func TestImageJobReusesPushedTag(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationRunsTheStacksRevision: the migration runs the task definition revision CloudFormation created in
+// the cluster stack (already pointing at the release's image); nothing registers revisions outside
+// CloudFormation, which would stay ACTIVE in the stack's family forever (CloudFormation deregisters only the
+// revisions it created).
+func TestMigrationRunsTheStacksRevision(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflows, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, err := filepath.Glob("../../../scripts/*.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, scripts...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "register-task-definition") {
+			t.Errorf("%s registers a task definition revision outside CloudFormation", filepath.Base(f))
+		}
+	}
+	script, err := os.ReadFile("../../../scripts/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), `taskdef=$(out MigrationTaskDefinitionArn)`) ||
+		!strings.Contains(string(script), `--task-definition "$taskdef"`) {
+		t.Error("scripts/deploy.sh does not run the cluster stack's MigrationTaskDefinitionArn")
+	}
+}
