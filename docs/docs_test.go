@@ -106,3 +106,46 @@ func TestCommandsExpandVariables(t *testing.T) {
 		t.Errorf("docs/runbook.md names %s; its commands use ecsr-$ENV-...", m)
 	}
 }
+
+// TestRunbookDisasterRecovery keeps the recovery procedure working with IAM database authentication: it copies
+// data back into the managed instance and never renames a restored instance into its place (a new DbiResourceId,
+// which every rds-db:connect permission names), and the stack outputs it names exist.
+func TestRunbookDisasterRecovery(t *testing.T) {
+	b, err := os.ReadFile("runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbook := string(b)
+	start := strings.Index(runbook, "\n## Disaster recovery from snapshots\n")
+	if start < 0 {
+		t.Fatal("docs/runbook.md has no section Disaster recovery from snapshots")
+	}
+	section := runbook[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	if strings.Contains(section, "--new-db-instance-identifier") {
+		t.Error("the recovery renames an instance: a restored instance has a new DbiResourceId, which the services' rds-db:connect permissions do not name")
+	}
+	for _, want := range []string{"DbiResourceId", "pg_restore", "--vpc-security-group-ids", "--db-subnet-group-name"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the recovery section does not mention %s", want)
+		}
+	}
+	migration, err := os.ReadFile("../infra/construct/migration/migration.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile("`(Migration[A-Z][A-Za-z]+)`").FindAllStringSubmatch(runbook, -1)
+	if len(names) < 3 {
+		t.Fatalf("docs/runbook.md names %d migration outputs; want the ones the recovery and deploy steps use", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(string(migration), `out("`+m[1]+`"`) {
+			t.Errorf("docs/runbook.md names the output %s; infra/construct/migration declares no such output", m[1])
+		}
+	}
+	if !strings.Contains(runbook, "`ecsr-$ENV-restored`") {
+		t.Error("the recovery section does not name the side instance")
+	}
+}
