@@ -149,3 +149,29 @@ func TestRunbookDisasterRecovery(t *testing.T) {
 		t.Error("the recovery section does not name the side instance")
 	}
 }
+
+// TestBootstrapKeepsServiceLinkedRole: the runbook's bootstrap commands pass no --trust (which makes the CDK CLI
+// demand explicit execution policies instead of its AdministratorAccess default), and the runbook says what any
+// narrower execution policy must keep: iam:CreateServiceLinkedRole for CloudFront's VPC origin role, which the
+// first VPC origin of an account creates.
+func TestBootstrapKeepsServiceLinkedRole(t *testing.T) {
+	b, err := os.ReadFile("runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbook := string(b)
+	bootstraps := regexp.MustCompile(`(?m)^.*\bcdk bootstrap\b.*$`).FindAllString(runbook, -1)
+	if len(bootstraps) < 2 {
+		t.Fatalf("docs/runbook.md has %d bootstrap commands; want the environment and images accounts'", len(bootstraps))
+	}
+	for _, want := range []string{"iam:CreateServiceLinkedRole", "vpcorigin.cloudfront.amazonaws.com", "AWSServiceRoleForCloudFrontVPCOrigin"} {
+		if !strings.Contains(runbook, want) {
+			t.Errorf("docs/runbook.md does not say the execution role needs %s", want)
+		}
+	}
+	for _, line := range bootstraps {
+		if strings.Contains(line, "--trust") {
+			t.Errorf("%q: with --trust the CDK CLI requires explicit execution policies; see the runbook's note", line)
+		}
+	}
+}
