@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/deploy.sh: whether a stack may be deployed, decided from its CloudFormation status.
 #
 # DescribeStacks answers a stack that does not exist with a ValidationError "Stack with id <name> does not exist"

@@ -117,3 +117,24 @@ func TestStackStateNamesRunbookSection(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployChecksStacksFirst: scripts/deploy.sh reads every stack's status (all five, the services' included)
+// before it deploys the first one, and again before each deploy.
+func TestDeployChecksStacksFirst(t *testing.T) {
+	b, err := os.ReadFile("../../../scripts/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	all := strings.Index(s, `check_stacks "ecsr-$env-stateful" "ecsr-$env-edge" "ecsr-$env-cluster" "${services[@]}"`)
+	first := strings.Index(s, `deploy_stacks "ecsr-$env-stateful"`)
+	if all < 0 || first < 0 || all > first {
+		t.Errorf("scripts/deploy.sh does not check every stack before the first deploy (check at %d, deploy at %d)", all, first)
+	}
+	if !regexp.MustCompile(`(?s)deploy_stacks\(\) \{\n  check_stacks "\$@"\n`).MatchString(s) {
+		t.Error("deploy_stacks does not check its stacks before cdk deploy")
+	}
+	if !strings.Contains(s, ". scripts/stackstate.sh") {
+		t.Error("scripts/deploy.sh does not source scripts/stackstate.sh")
+	}
+}
