@@ -42,6 +42,9 @@ alarms:
 		"infra/environments/prod.yaml:10 image.account",
 		"infra/environments/prod.yaml:12 alarms.emails[1]", // RFC 2606: no mail is delivered there
 	}
+	if m := got[len(got)-1].Message; !strings.Contains(m, "e-mail address at a documentation domain") {
+		t.Errorf("the alarm address finding says %q; want it to say no mail is delivered there", m)
+	}
 	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
 		t.Errorf("placeholders at\n%s\nwant\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
 	}
