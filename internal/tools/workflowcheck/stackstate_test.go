@@ -138,3 +138,78 @@ func TestDeployChecksStacksFirst(t *testing.T) {
 		t.Error("scripts/deploy.sh does not source scripts/stackstate.sh")
 	}
 }
+
+// TestDeployStopsBeforeAnyStack runs scripts/deploy.sh in a copy of the repository's layout, with make, the CDK
+// CLI and the AWS CLI replaced by doubles: when CloudFormation answers an error or a status a deploy cannot update
+// for any stack of the release (the services' stack included), the script fails naming it and never runs
+// `cdk deploy`.
+func TestDeployStopsBeforeAnyStack(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Fatal("jq is not installed; scripts/deploy.sh needs it")
+	}
+	for _, tc := range []struct {
+		name, stateless, err, want string
+	}{
+		{"failed first creation of the services", "ROLLBACK_COMPLETE", "", "aws cloudformation delete-stack --region eu-west-1 --stack-name ecsr-qa-stateless"},
+		{"access denied", "", "An error occurred (AccessDenied) when calling the DescribeStacks operation: denied", "cannot read the status of ecsr-qa-stateful"},
+		{"update running", "UPDATE_IN_PROGRESS", "", "ecsr-qa-stateless is UPDATE_IN_PROGRESS"},
+		// The control: every stack updatable, so the stateful stacks deploy (the double's migration then never
+		// stops, and MIGRATION_TIMEOUT=0 ends the run before the services).
+		{"all updatable", "UPDATE_ROLLBACK_COMPLETE", "", "ran longer than 0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			bin := filepath.Join(root, "bin")
+			cdkLog := filepath.Join(root, "cdk.log")
+			files := map[string]string{
+				"infra/environments/qa.yaml": "name: qa\n",
+				"infra/cdk.out/manifest.json": `{"artifacts":{` +
+					`"ecsr-qa-stateful":{"environment":"aws://210987654321/eu-west-1"},` +
+					`"ecsr-qa-edge":{"environment":"aws://210987654321/us-east-1"},` +
+					`"ecsr-qa-cluster":{"environment":"aws://210987654321/eu-west-1"},` +
+					`"ecsr-qa-stateless":{"environment":"aws://210987654321/eu-west-1"}}}`,
+				"infra/_cli/node_modules/.bin/cdk": "#!/bin/sh\necho \"$@\" >> " + cdkLog + "\n",
+				"bin/make":                         "#!/bin/sh\nexit 0\n",
+				// describe-stacks: the stack's status by name, or the error for every stack.
+				"bin/aws": "#!/bin/bash\nname=''\nwhile [ $# -gt 0 ]; do [ \"$1\" = --stack-name ] && name=$2; shift; done\n" +
+					"if [ -n \"$FAKE_ERR\" ]; then echo \"$FAKE_ERR\" >&2; exit 254; fi\n" +
+					"if [ \"$name\" = ecsr-qa-stateless ]; then echo \"$FAKE_STATELESS\"; else echo UPDATE_COMPLETE; fi\n",
+			}
+			for _, script := range []string{"deploy.sh", "stackstate.sh"} {
+				b, err := os.ReadFile("../../../scripts/" + script)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files["scripts/"+script] = string(b)
+			}
+			for name, content := range files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o755); err != nil { //nolint:gosec // G306: executable test doubles
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("bash", filepath.Join(root, "scripts/deploy.sh")) //nolint:gosec // G204: the test's own copy
+			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ENV=qa",
+				"IMAGE_DIGEST=sha256:"+strings.Repeat("a", 64), "FAKE_STATELESS="+tc.stateless, "FAKE_ERR="+tc.err, "MIGRATION_TIMEOUT=0")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("deploy.sh succeeded; want it to stop:\n%s", out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("deploy.sh output lacks %q:\n%s", tc.want, out)
+			}
+			ran, _ := os.ReadFile(cdkLog)
+			if tc.name == "all updatable" {
+				if got := strings.TrimSpace(string(ran)); !strings.HasSuffix(got, "ecsr-qa-stateful ecsr-qa-edge ecsr-qa-cluster") ||
+					strings.Count(got, "\n") != 0 {
+					t.Errorf("cdk ran %q; want one deploy of the stateful, edge and cluster stacks", got)
+				}
+			} else if len(ran) > 0 {
+				t.Errorf("deploy.sh ran cdk %s after a stack check failed", ran)
+			}
+		})
+	}
+}
