@@ -15,7 +15,7 @@ func fakeAWS(t *testing.T, stdout, stderr string, code int) []string {
 	t.Helper()
 	dir := t.TempDir()
 	script := "#!/bin/sh\nprintf '%s' \"$FAKE_OUT\"\nprintf '%s' \"$FAKE_ERR\" >&2\nexit $FAKE_CODE\n"
-	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(script), 0o755); err != nil { //nolint:gosec // G306: an executable test double
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "FAKE_OUT="+stdout, "FAKE_ERR="+stderr,
@@ -52,7 +52,7 @@ func TestStackReady(t *testing.T) {
 		{"delete failed", "DELETE_FAILED\n", "", 0, false, "which a deploy cannot update"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command("bash", "-c", `. "$1"; stack_ready "$2" eu-west-1`, "test", lib, stack) //nolint:gosec // G204: the test's own script
+			cmd := exec.Command("bash", "-c", `. "$1"; stack_ready "$2" eu-west-1`, "test", lib, stack)
 			cmd.Env = fakeAWS(t, tc.out, tc.stderr, tc.code)
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -83,11 +83,11 @@ func TestStackRegion(t *testing.T) {
 	dir := t.TempDir()
 	manifest := `{"artifacts":{"ecsr-dev-edge":{"type":"aws:cloudformation:stack","environment":"aws://111111111111/us-east-1"},` +
 		`"ecsr-dev-stateful":{"type":"aws:cloudformation:stack","environment":"aws://111111111111/eu-west-1"}}}`
-	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(manifest), 0o644); err != nil { //nolint:gosec // G306: test data
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for stack, want := range map[string]string{"ecsr-dev-edge": "us-east-1", "ecsr-dev-stateful": "eu-west-1", "ecsr-dev-stateless": ""} {
-		out, err := exec.Command("bash", "-c", `. "$1"; stack_region "$2" "$3"`, "test", lib, dir, stack).Output() //nolint:gosec // G204: the test's own script
+		out, err := exec.Command("bash", "-c", `. "$1"; stack_region "$2" "$3"`, "test", lib, dir, stack).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,11 +187,11 @@ func TestDeployStopsBeforeAnyStack(t *testing.T) {
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(p, []byte(content), 0o755); err != nil { //nolint:gosec // G306: executable test doubles
+				if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
 					t.Fatal(err)
 				}
 			}
-			cmd := exec.Command("bash", filepath.Join(root, "scripts/deploy.sh")) //nolint:gosec // G204: the test's own copy
+			cmd := exec.Command("bash", filepath.Join(root, "scripts/deploy.sh"))
 			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ENV=qa",
 				"IMAGE_DIGEST=sha256:"+strings.Repeat("a", 64), "FAKE_STATELESS="+tc.stateless, "FAKE_ERR="+tc.err, "MIGRATION_TIMEOUT=0")
 			out, err := cmd.CombinedOutput()
