@@ -32,19 +32,41 @@ timeout=${MIGRATION_TIMEOUT:-3600}
 [[ $timeout =~ ^[0-9]+$ ]] || { echo "deploy: MIGRATION_TIMEOUT=$timeout is not a number of seconds" >&2; exit 2; }
 cdk=infra/_cli/node_modules/.bin/cdk
 app=cdk.out # relative to infra/: the assembly preflight checked is the one deployed
+command -v jq >/dev/null || { echo "deploy: needs jq (the stacks' regions are read from the assembly)" >&2; exit 2; }
+# shellcheck source=scripts/stackstate.sh
+. scripts/stackstate.sh
 
 step() { echo "deploy: step $1: $2"; }
+
+# check_stacks stops the deploy unless every named stack is new or in a state an update starts from
+# (scripts/stackstate.sh); any other answer of CloudFormation, an error included, stops it with the reason.
+check_stacks() {
+  local stack region state
+  for stack in "$@"; do
+    region=$(stack_region "infra/$app" "$stack")
+    [ -n "$region" ] || { echo "deploy: $stack is not in the checked assembly" >&2; exit 1; }
+    state=$(stack_ready "$stack" "$region") || exit 1
+    echo "deploy: $stack ($region): $state"
+  done
+}
 
 # deploy_stacks deploys exactly the named stacks from the checked assembly (no re-synthesis, no dependencies
 # pulled in: the order is this script's).
 deploy_stacks() {
+  check_stacks "$@"
   (cd infra && "../$cdk" deploy --app "$app" --exclusively --require-approval never "$@")
 }
 
-# out reads an output of the environment's cluster stack.
+# out reads an output of the environment's cluster stack; a missing output stops the deploy.
 out() {
-  aws cloudformation describe-stacks --stack-name "ecsr-$env-cluster" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+  local v
+  v=$(aws cloudformation describe-stacks --stack-name "ecsr-$env-cluster" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text)
+  if [ -z "$v" ] || [ "$v" = None ]; then
+    echo "deploy: ecsr-$env-cluster has no output $1; services not deployed" >&2
+    exit 1
+  fi
+  echo "$v"
 }
 
 # migrate runs the migration task deployed with the cluster stack (it already runs the release's image) and
@@ -96,15 +118,18 @@ step preflight "synthesize with the image and check the environment offline, pla
 make --no-print-directory preflight ENV="$env" DEPLOY=1 BASELINE="${BASELINE:-}" \
   IMAGE_DIGEST="${IMAGE_DIGEST:-}" IMAGE_TAG="${IMAGE_TAG:-}"
 
+services=("ecsr-$env-stateless")
+[ -f "infra/$app/ecsr-$env-edge-protection.template.json" ] && services+=("ecsr-$env-edge-protection")
+
 step stateful "deploy ecsr-$env-stateful, ecsr-$env-edge and ecsr-$env-cluster (data, web ACL, cluster and migration task)"
+# Every stack of the deploy first: a services stack that cannot be updated stops the deploy before the migration.
+check_stacks "ecsr-$env-stateful" "ecsr-$env-edge" "ecsr-$env-cluster" "${services[@]}"
 deploy_stacks "ecsr-$env-stateful" "ecsr-$env-edge" "ecsr-$env-cluster"
 
 step migrate "run the migration task and wait for it to exit 0"
 migrate
 
 step services "deploy ecsr-$env-stateless (and ecsr-$env-edge-protection with Shield Advanced)"
-services=("ecsr-$env-stateless")
-[ -f "infra/$app/ecsr-$env-edge-protection.template.json" ] && services+=("ecsr-$env-edge-protection")
 deploy_stacks "${services[@]}"
 
 step keep "keep the deployed assembly as the next deploy's baseline (ASSEMBLY_OUT)"

@@ -51,8 +51,9 @@ type GitHub struct {
 type ImageRepository struct {
 	// Name is the repository name; every environment's image.repository must equal it.
 	Name string `yaml:"name"`
-	// KeepImages is how many images the lifecycle policy keeps (the newest); older ones expire. Keep enough to
-	// roll back to any release still in the rollback window.
+	// KeepImages is how many releases (tagged image indexes) the lifecycle policy keeps, the newest; older
+	// indexes expire (their per-architecture images stay). Keep more than any environment lags behind main, and
+	// enough to roll back to any release still in the rollback window.
 	KeepImages int `yaml:"keep_images"`
 }
 

@@ -125,10 +125,19 @@ func newImages(scope constructs.Construct, s *config.CICD, envs []*config.Enviro
 		EncryptionKey:      key,
 		// Every release ever deployed may be rolled back to: images outlive the stack.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// Only tagged images expire: a release is one tagged image index (tag = commit SHA) and one untagged image
+		// per architecture it references. A rule over untagged images (or "any", which selects all images,
+		// https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html) would count
+		// or age the per-architecture images apart from their index, and no AWS document says a rule spares an
+		// image an index still references: expiring one would leave a kept release unpullable. So releases are
+		// counted by their tagged index, and the per-architecture images of expired releases stay (a storage cost,
+		// docs/runbook.md "Roll back"). Expired images go within 24 hours
+		// (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lp_creation.html).
 		LifecycleRules: &[]*awsecr.LifecycleRule{{
-			Description:   jsii.String("Keep the newest images (an index and one image per architecture per release)"),
-			TagStatus:     awsecr.TagStatus_ANY,
-			MaxImageCount: jsii.Number(float64(s.Repository.KeepImages)),
+			Description:    jsii.String("Keep the newest releases (tagged image indexes); per-architecture images are never expired by count"),
+			TagStatus:      awsecr.TagStatus_TAGGED,
+			TagPatternList: jsii.Strings("*"),
+			MaxImageCount:  jsii.Number(float64(s.Repository.KeepImages)),
 		}},
 	})
 	// Cross-account pulls: the repository policy names each environment account as principal, narrowed by
@@ -182,6 +191,11 @@ func newPipeline(scope constructs.Construct, s *config.CICD, env *config.Environ
 		Migration: &deployrole.Migration{
 			Region: env.Region, Stack: env.StackName("cluster"),
 			Family: MigrationFamily(env.Name), Cluster: ClusterName(env.Name), RolePath: MigrationRolePath(env.Name),
+		},
+		ReadStacks: []deployrole.StackRef{
+			{Region: env.Region, Name: env.StackName("stateful")}, {Region: env.Region, Name: env.StackName("cluster")},
+			{Region: env.Region, Name: env.StackName("stateless")}, {Region: config.EdgeRegion, Name: env.StackName("edge")},
+			{Region: config.EdgeRegion, Name: env.StackName("edge-protection")},
 		},
 		MaxSession: awscdk.Duration_Hours(jsii.Number(2)),
 	})

@@ -1,11 +1,11 @@
 package stacks
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -74,9 +74,25 @@ func TestCICDRepository(t *testing.T) {
 		if r.DeletionPolicy != "Retain" {
 			t.Errorf("repository %s DeletionPolicy = %q; want Retain (images outlive the stack)", id, r.DeletionPolicy)
 		}
-		policy := mustJSON(r.Properties["LifecyclePolicy"])
-		if want := `\"countNumber\":` + strconv.Itoa(s.Repository.KeepImages); !strings.Contains(policy, want) {
-			t.Errorf("lifecycle policy = %s; want it to keep %d images", policy, s.Repository.KeepImages)
+		// The policy counts releases by their tagged index and never selects untagged images (the per-architecture
+		// images a kept index references) nor "any".
+		text, _ := r.Properties["LifecyclePolicy"].(map[string]any)["LifecyclePolicyText"].(string)
+		var lp struct {
+			Rules []struct {
+				Selection struct {
+					TagStatus      string   `json:"tagStatus"`
+					TagPatternList []string `json:"tagPatternList"`
+					CountType      string   `json:"countType"`
+					CountNumber    int      `json:"countNumber"`
+				} `json:"selection"`
+			} `json:"rules"`
+		}
+		if err := json.Unmarshal([]byte(text), &lp); err != nil || len(lp.Rules) != 1 {
+			t.Fatalf("lifecycle policy = %q (%v); want one rule", text, err)
+		}
+		if sel := lp.Rules[0].Selection; sel.TagStatus != "tagged" || !slices.Equal(sel.TagPatternList, []string{"*"}) ||
+			sel.CountType != "imageCountMoreThan" || sel.CountNumber != s.Repository.KeepImages {
+			t.Errorf("lifecycle rule selection = %+v; want the newest %d tagged images kept, untagged ones never selected", sel, s.Repository.KeepImages)
 		}
 		if !strings.Contains(mustJSON(r.Properties["EncryptionConfiguration"]), "KmsKey") {
 			t.Errorf("repository %s is not encrypted with the stack's key", id)
@@ -163,7 +179,7 @@ func TestCICDRoles(t *testing.T) {
 		"cloudformation:DescribeStacks", "ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask", "iam:PassRole", "sts:AssumeRole",
 	}
 	pushActions := []string{
-		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
 		"ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage",
 		"ecr:UploadLayerPart",
 	}
@@ -235,6 +251,16 @@ func TestCICDRoles(t *testing.T) {
 					if o := synth(t, other).env.Account; other != env && strings.Contains(all, o) {
 						t.Errorf("%s of %s may assume roles in %s's account %s", tc.id, env, other, o)
 					}
+				}
+			}
+			// scripts/deploy.sh reads the status of every stack it deploys, each in its own region, with the
+			// deploy role's credentials.
+			_, deploySts := roleOf(t, tmpl, "Deploy")
+			deployPolicy := mustJSON(deploySts)
+			for stack, region := range map[string]string{"stateful": "eu-west-1", "cluster": "eu-west-1",
+				"stateless": "eu-west-1", "edge": "us-east-1", "edge-protection": "us-east-1"} {
+				if want := `:cloudformation:` + region + `:` + synth(t, env).env.Account + `:stack/ecsr-` + env + `-` + stack + `/*"`; !strings.Contains(deployPolicy, want) {
+					t.Errorf("Deploy of %s may not read ecsr-%s-%s in %s (no %s)", env, env, stack, region, want)
 				}
 			}
 			for _, out := range []string{"DeployRoleArn", "DiffRoleArn"} {

@@ -110,8 +110,8 @@ var wildcardAllowances = []wildcardAllowance{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
 		Action:       regexp.MustCompile(`^cloudformation:DescribeStacks$`),
-		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-cluster/\*"\]\]\}$`),
-		Reason:       "the environment's cluster stack by name; the trailing id is the stack's generated UUID",
+		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-(stateful|edge|cluster|stateless|edge-protection)/\*"\]\]\}$`),
+		Reason:       "the environment's stacks by name (deploy.sh reads their status; the cluster's outputs locate the migration); the trailing id is the stack's generated UUID",
 	},
 }
 

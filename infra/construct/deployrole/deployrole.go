@@ -54,6 +54,9 @@ type Props struct {
 	PushTo awsecr.IRepository
 	// Migration, when set, lets the role run the environment's migration task.
 	Migration *Migration
+	// ReadStacks are the stacks whose status the role may read (cloudformation:DescribeStacks): scripts/deploy.sh
+	// reads the status of every stack it deploys before it deploys any, with the role's own credentials.
+	ReadStacks []StackRef
 	// MaxSession bounds the role's sessions (a first deploy of a production environment takes longer than an
 	// hour); zero means one hour.
 	MaxSession awscdk.Duration
@@ -74,6 +77,9 @@ type Migration struct {
 	// pass the roles under it to ECS tasks.
 	RolePath string
 }
+
+// StackRef names a stack in a region of the role's account.
+type StackRef struct{ Region, Name string }
 
 // Role is a role for one GitHub environment.
 type Role struct {
@@ -114,10 +120,24 @@ func New(scope constructs.Construct, id string, props Props) *Role {
 	var suppress []string
 	if props.PushTo != nil {
 		props.PushTo.GrantPullPush(role)
+		// The image job looks its commit's tag up before it builds (.github/workflows/deliver.yml).
+		props.PushTo.Grant(role, jsii.String("ecr:DescribeImages"))
 		suppress = append(suppress, "Resource::*")
 	}
 	if m := props.Migration; m != nil {
 		suppress = append(suppress, r.allowMigration(stack, m)...)
+	}
+	if len(props.ReadStacks) > 0 {
+		// A stack's ARN ends in its generated id: stack/<name>/<id>
+		// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html).
+		var arns []*string
+		for _, ref := range props.ReadStacks {
+			arns = append(arns, arn(stack, "cloudformation", ref.Region, "stack", ref.Name+"/*"))
+			suppress = append(suppress, nagResource(stack, "cloudformation", ref.Region, "stack/"+ref.Name+"/*"))
+		}
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: &arns,
+		}))
 	}
 	if len(suppress) > 0 {
 		applies := make([]any, len(suppress))
@@ -159,19 +179,22 @@ func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
 		"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}, //nolint:gosec // G101: an IAM condition key, not a credential
 	})
 	add([]string{"cloudformation:DescribeStacks"}, []*string{arn(stack, "cloudformation", m.Region, "stack", m.Stack+"/*")}, nil)
-	account := "<AWS::AccountId>"
-	if !*awscdk.Token_IsUnresolved(stack.Account()) {
-		account = *stack.Account() // a stack with an explicit account
-	}
-	nag := func(service, region, resource string) string {
-		return "Resource::arn:<AWS::Partition>:" + service + ":" + region + ":" + account + ":" + resource
-	}
+	nag := func(service, region, resource string) string { return nagResource(stack, service, region, resource) }
 	return []string{
 		nag("ecs", m.Region, "task-definition/"+m.Family+":*"),
 		nag("ecs", m.Region, "task/"+m.Cluster+"/*"),
 		nag("iam", "", "role/"+strings.TrimPrefix(m.RolePath, "/")+"*"),
 		nag("cloudformation", m.Region, "stack/"+m.Stack+"/*"),
 	}
+}
+
+// nagResource is a resource of this account as cdk-nag names it in a suppression's AppliesTo.
+func nagResource(stack awscdk.Stack, service, region, resource string) string {
+	account := "<AWS::AccountId>"
+	if !*awscdk.Token_IsUnresolved(stack.Account()) {
+		account = *stack.Account() // a stack with an explicit account
+	}
+	return "Resource::arn:<AWS::Partition>:" + service + ":" + region + ":" + account + ":" + resource
 }
 
 // arn formats the ARN of a resource of this account (in region, or global when region is empty).

@@ -74,7 +74,12 @@ func placeholderReasons(v string) []string {
 	if m := exampleZone.FindString(v); m != "" {
 		out = append(out, fmt.Sprintf("example hosted zone ID %s", m))
 	}
-	if exampleDomain.MatchString(v) {
+	switch {
+	case exampleDomain.MatchString(v) && strings.Contains(v, "@"):
+		// An alarm subscription there never confirms, so its alarms reach no one (RFC 2606 reserves the domains,
+		// https://www.rfc-editor.org/rfc/rfc2606).
+		out = append(out, "an e-mail address at a documentation domain (example.com, example.org, example.net), where no mail is delivered")
+	case exampleDomain.MatchString(v):
 		out = append(out, "a name under a documentation domain (example.com, example.org, example.net)")
 	}
 	if m := zeroUUID.FindString(v); m != "" {

@@ -153,3 +153,60 @@ func TestDeployOrderChecksCatchDrift(t *testing.T) {
 		t.Errorf("DeployOutsideScript = %v, %v; want the old workflow", bad, err)
 	}
 }
+
+// TestImageJobReusesPushedTag: a re-run of the image job for a commit whose tag is already in the (immutable-tag)
+// repository takes that image's digest instead of pushing the tag again, which ECR refuses.
+func TestImageJobReusesPushedTag(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(workflows, "deliver.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	lookup := strings.Index(s, "aws ecr describe-images")
+	build := strings.Index(s, "uses: docker/build-push-action")
+	if lookup < 0 || build < 0 || lookup > build {
+		t.Fatalf("deliver.yml does not look the commit's tag up before it builds (lookup at %d, build at %d)", lookup, build)
+	}
+	for _, want := range []string{
+		`--image-ids "imageTag=${GITHUB_SHA}"`,
+		"*ImageNotFoundException*",
+		"- id: build\n        if: steps.existing.outputs.digest == ''",
+		"digest: ${{ steps.existing.outputs.digest || steps.build.outputs.digest }}",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("deliver.yml lacks %q", want)
+		}
+	}
+}
+
+// TestMigrationRunsTheStacksRevision: the migration runs the task definition revision CloudFormation created in
+// the cluster stack (already pointing at the release's image); nothing registers revisions outside
+// CloudFormation, which would stay ACTIVE in the stack's family forever (CloudFormation deregisters only the
+// revisions it created).
+func TestMigrationRunsTheStacksRevision(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(workflows, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, err := filepath.Glob("../../../scripts/*.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, scripts...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "register-task-definition") {
+			t.Errorf("%s registers a task definition revision outside CloudFormation", filepath.Base(f))
+		}
+	}
+	script, err := os.ReadFile("../../../scripts/deploy.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), `taskdef=$(out MigrationTaskDefinitionArn)`) ||
+		!strings.Contains(string(script), `--task-definition "$taskdef"`) {
+		t.Error("scripts/deploy.sh does not run the cluster stack's MigrationTaskDefinitionArn")
+	}
+}
