@@ -40,6 +40,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"old postgres", `engine_version: "18"`, `engine_version: "12"`, []string{"database.engine_version"}, []string{"major version"}},
 		{"db prefix", "instance_class: t4g.micro", "instance_class: db.t4g.micro", []string{"database.instance_class"}, []string{"without the db. prefix"}},
 		{"max storage", "max_allocated_storage_gib: 50", "max_allocated_storage_gib: 20", []string{"database.max_allocated_storage_gib"}, []string{"above allocated_storage_gib"}},
+		{"free storage alarm at autoscaling's trigger", "database_free_storage_gib: 1", "database_free_storage_gib: 2", []string{"alarms.database_free_storage_gib"}, []string{"below 10% of database.allocated_storage_gib (20)", "storage autoscaling"}},
 		{"waf mode", "mode: count", "mode: monitor", []string{"waf.mode"}, []string{"block or count"}},
 		{"orders limit looser", "rate_limit_orders_per_ip: 100", "rate_limit_orders_per_ip: 5000", []string{"waf.rate_limit_orders_per_ip"}, []string{"stricter"}},
 		{"unknown rule group", "- AWSManagedRulesSQLiRuleSet", "- AWSManagedRulesLinuxRuleSet", []string{"waf.managed_rule_groups[2]"}, []string{"not one of"}},

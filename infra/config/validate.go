@@ -232,9 +232,13 @@ func (e *Environment) validateAlarms(c *checker) {
 	}
 	c.check(a.DatabaseCPUPercent >= 1 && a.DatabaseCPUPercent <= 100, "alarms.database_cpu_percent",
 		"%d must be between 1 and 100", a.DatabaseCPUPercent)
-	c.check(a.DatabaseFreeStorageGiB >= 1 && a.DatabaseFreeStorageGiB < e.Database.AllocatedStorageGiB,
-		"alarms.database_free_storage_gib", "%d must be at least 1 and below database.allocated_storage_gib (%d)",
-		a.DatabaseFreeStorageGiB, e.Database.AllocatedStorageGiB)
+	// Below 10% of the initial allocation: RDS storage autoscaling grows the storage when free space is at or
+	// below 10% of the allocated storage
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html), so a higher threshold
+	// would alarm on every normal growth step instead of when autoscaling has not kept up.
+	c.check(a.DatabaseFreeStorageGiB >= 1 && a.DatabaseFreeStorageGiB*10 < e.Database.AllocatedStorageGiB,
+		"alarms.database_free_storage_gib", "%d must be at least 1 and below 10%% of database.allocated_storage_gib (%d), "+
+			"where storage autoscaling starts", a.DatabaseFreeStorageGiB, e.Database.AllocatedStorageGiB)
 	for key, v := range map[string]int{
 		"alarms.database_connections":      a.DatabaseConnections,
 		"alarms.http_5xx_per_minute":       a.HTTP5xxPerMinute,
