@@ -199,7 +199,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	})
 
 	s.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		AssumedBy:   TasksPrincipal(c),
 		Description: jsii.String("Task role of the " + ms.Name + " service: its own topics, queues and database user only"),
 	})
 	s.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
