@@ -40,6 +40,20 @@ func TestStatefulNetwork(t *testing.T) {
 
 		// Flow logs of all traffic to an encrypted log group with the environment's retention.
 		tmpl.hasResource(t, "AWS::EC2::FlowLog", map[string]any{"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"})
+		// Its role trusts the flow logs service only for flow logs of this account and region (confused deputy).
+		for id, fl := range tmpl.ofType("AWS::EC2::FlowLog") {
+			roleID := fl.Properties["DeliverLogsPermissionArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			trust := mustJSON(tmpl.Resources[roleID].Properties["AssumeRolePolicyDocument"])
+			for _, want := range []string{
+				`"StringEquals":{"aws:SourceAccount":"` + s.env.Account + `"}`,
+				`"ArnLike":{"aws:SourceArn":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ec2:` + s.env.Region + `:` + s.env.Account + `:vpc-flow-log/*"]]}}`,
+				`"Service":"vpc-flow-logs.amazonaws.com"`,
+			} {
+				if !strings.Contains(trust, want) {
+					t.Errorf("flow log %s role %s trust %s lacks %s", id, roleID, trust, want)
+				}
+			}
+		}
 		for id, r := range tmpl.ofType("AWS::Logs::LogGroup") {
 			if r.Properties["KmsKeyId"] == nil {
 				t.Errorf("log group %s is not encrypted with a customer-managed key", id)
