@@ -338,6 +338,14 @@ func (e *Environment) validateServices(c *checker, m *manifest.Manifest) {
 			c.check(a.MinTasks >= minAllowed && a.MaxTasks >= max(a.MinTasks, 1) && a.MaxTasks <= 100, akey,
 				"min_tasks %d and max_tasks %d must satisfy %d <= min_tasks <= max_tasks <= 100, max_tasks >= 1",
 				a.MinTasks, a.MaxTasks, minAllowed)
+			// A stack update that touches the scalable target registers it again with min_tasks, and
+			// RegisterScalableTarget changes the current bounds at once
+			// (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html);
+			// the scheduled minimum returns only at the action's next run. With the base at least every scheduled
+			// minimum, such an update can raise the floor for a while, never drop it.
+			c.check(sz.MinTasks >= a.MinTasks, akey+".min_tasks",
+				"%d is above the service's min_tasks (%d): a stack update re-registers the scalable target with min_tasks "+
+					"and would lower the floor until the action runs again; raise min_tasks to at least %d", a.MinTasks, sz.MinTasks, a.MinTasks)
 		}
 	}
 }
