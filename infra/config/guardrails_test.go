@@ -27,7 +27,7 @@ func TestGuardrails(t *testing.T) {
 		{"waf count mode", "mode: block", "mode: count", "waf.mode", "block mode"},
 		{"missing rule group", "    - AWSManagedRulesAnonymousIpList\n", "", "waf.managed_rule_groups", "AWSManagedRulesAnonymousIpList is missing"},
 		{"no alarm email", "emails: [platform-alerts@example.com]", "emails: []", "alarms.emails", "at least one address"},
-		{"one web task", "    min_tasks: 3\n", "    min_tasks: 1\n", "services.api.min_tasks", "at least 2 tasks for every service, spread across AZs"},
+		{"one web task", "this minimum.\n    min_tasks: 4\n", "this minimum.\n    min_tasks: 1\n", "services.api.min_tasks", "at least 2 tasks for every service, spread across AZs"},
 		{"one worker task", "    min_tasks: 2\n    max_tasks: 20\n", "    min_tasks: 1\n    max_tasks: 20\n", "services.worker.min_tasks", "at least 2 tasks for every service"},
 		{"worker scales to zero", "    min_tasks: 2\n    max_tasks: 20\n    spot: true\n    scale_from_zero: false\n", "    min_tasks: 0\n    max_tasks: 20\n    spot: true\n    scale_from_zero: true\n", "services.worker.min_tasks", "got 0"},
 		{"one web task on schedule", "        min_tasks: 3\n", "        min_tasks: 1\n", "services.api.scheduled_scaling[1].min_tasks", "at least 2 tasks"},

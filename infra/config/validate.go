@@ -235,9 +235,13 @@ func (e *Environment) validateAlarms(c *checker) {
 	}
 	c.check(a.DatabaseCPUPercent >= 1 && a.DatabaseCPUPercent <= 100, "alarms.database_cpu_percent",
 		"%d must be between 1 and 100", a.DatabaseCPUPercent)
-	c.check(a.DatabaseFreeStorageGiB >= 1 && a.DatabaseFreeStorageGiB < e.Database.AllocatedStorageGiB,
-		"alarms.database_free_storage_gib", "%d must be at least 1 and below database.allocated_storage_gib (%d)",
-		a.DatabaseFreeStorageGiB, e.Database.AllocatedStorageGiB)
+	// Below 10% of the initial allocation: RDS storage autoscaling grows the storage when free space is at or
+	// below 10% of the allocated storage
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html), so a higher threshold
+	// would alarm on every normal growth step instead of when autoscaling has not kept up.
+	c.check(a.DatabaseFreeStorageGiB >= 1 && a.DatabaseFreeStorageGiB*10 < e.Database.AllocatedStorageGiB,
+		"alarms.database_free_storage_gib", "%d must be at least 1 and below 10%% of database.allocated_storage_gib (%d), "+
+			"where storage autoscaling starts", a.DatabaseFreeStorageGiB, e.Database.AllocatedStorageGiB)
 	for key, v := range map[string]int{
 		"alarms.database_connections":      a.DatabaseConnections,
 		"alarms.http_5xx_per_minute":       a.HTTP5xxPerMinute,
@@ -337,6 +341,14 @@ func (e *Environment) validateServices(c *checker, m *manifest.Manifest) {
 			c.check(a.MinTasks >= minAllowed && a.MaxTasks >= max(a.MinTasks, 1) && a.MaxTasks <= 100, akey,
 				"min_tasks %d and max_tasks %d must satisfy %d <= min_tasks <= max_tasks <= 100, max_tasks >= 1",
 				a.MinTasks, a.MaxTasks, minAllowed)
+			// A stack update that touches the scalable target registers it again with min_tasks, and
+			// RegisterScalableTarget changes the current bounds at once
+			// (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html);
+			// the scheduled minimum returns only at the action's next run. With the base at least every scheduled
+			// minimum, such an update can raise the floor for a while, never drop it.
+			c.check(sz.MinTasks >= a.MinTasks, akey+".min_tasks",
+				"%d is above the service's min_tasks (%d): a stack update re-registers the scalable target with min_tasks "+
+					"and would lower the floor until the action runs again; raise min_tasks to at least %d", a.MinTasks, sz.MinTasks, a.MinTasks)
 		}
 	}
 }

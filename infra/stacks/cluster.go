@@ -90,6 +90,9 @@ func NewCluster(scope constructs.Construct, id string, props ClusterProps) *Clus
 			break
 		}
 	}
+	// The cluster's capacity provider association (FARGATE, FARGATE_SPOT) is created in this stack with it, so the
+	// services of the stateless stack, which depends on this one, are created after it and deleted before it:
+	// preflight's capacity-association rule checks that no service shares a stack with it undepended.
 	c.Cluster = service.NewCluster(stack, clusterID, clusterProps)
 	// An explicit name: the deploy role may run and read tasks in exactly this cluster.
 	c.Cluster.Node().DefaultChild().(awsecs.CfnCluster).SetClusterName(jsii.String(ClusterName(env.Name)))

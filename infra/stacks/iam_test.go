@@ -219,3 +219,39 @@ func wildcards(stack, resourceType string, st map[string]any) []string {
 	}
 	return out
 }
+
+// TestTaskRoleTrustConditions: every task role (the role the application code runs as) trusts
+// ecs-tasks.amazonaws.com only for ECS tasks of the environment's own account and region, the confused-deputy
+// conditions the ECS task IAM role page recommends
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html).
+func TestTaskRoleTrustConditions(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		taskRoles := 0
+		for _, part := range []string{"cluster", "stateless"} {
+			tmpl := s.stack(t, part)
+			for _, td := range tmpl.ofType("AWS::ECS::TaskDefinition") {
+				arn, _ := td.Properties["TaskRoleArn"].(map[string]any)
+				getAtt, _ := arn["Fn::GetAtt"].([]any)
+				if len(getAtt) == 0 {
+					t.Errorf("task definition in %s has no task role of its stack: %v", part, td.Properties["TaskRoleArn"])
+					continue
+				}
+				roleID := getAtt[0].(string)
+				taskRoles++
+				trust := mustJSON(tmpl.Resources[roleID].Properties["AssumeRolePolicyDocument"])
+				for _, want := range []string{
+					`"ArnLike":{"aws:SourceArn":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ecs:` + s.env.Region + `:` + s.env.Account + `:*"]]}}`,
+					`"StringEquals":{"aws:SourceAccount":"` + s.env.Account + `"}`,
+					`"Service":"ecs-tasks.amazonaws.com"`,
+				} {
+					if !strings.Contains(trust, want) {
+						t.Errorf("%s task role %s trust %s lacks %s", part, roleID, trust, want)
+					}
+				}
+			}
+		}
+		if want := len(s.manifest.Services) + 1; taskRoles != want {
+			t.Errorf("task roles checked = %d; want %d (the services and the migration)", taskRoles, want)
+		}
+	})
+}

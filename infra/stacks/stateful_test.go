@@ -40,6 +40,20 @@ func TestStatefulNetwork(t *testing.T) {
 
 		// Flow logs of all traffic to an encrypted log group with the environment's retention.
 		tmpl.hasResource(t, "AWS::EC2::FlowLog", map[string]any{"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"})
+		// Its role trusts the flow logs service only for flow logs of this account and region (confused deputy).
+		for id, fl := range tmpl.ofType("AWS::EC2::FlowLog") {
+			roleID := fl.Properties["DeliverLogsPermissionArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			trust := mustJSON(tmpl.Resources[roleID].Properties["AssumeRolePolicyDocument"])
+			for _, want := range []string{
+				`"StringEquals":{"aws:SourceAccount":"` + s.env.Account + `"}`,
+				`"ArnLike":{"aws:SourceArn":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":ec2:` + s.env.Region + `:` + s.env.Account + `:vpc-flow-log/*"]]}}`,
+				`"Service":"vpc-flow-logs.amazonaws.com"`,
+			} {
+				if !strings.Contains(trust, want) {
+					t.Errorf("flow log %s role %s trust %s lacks %s", id, roleID, trust, want)
+				}
+			}
+		}
 		for id, r := range tmpl.ofType("AWS::Logs::LogGroup") {
 			if r.Properties["KmsKeyId"] == nil {
 				t.Errorf("log group %s is not encrypted with a customer-managed key", id)
@@ -98,7 +112,7 @@ func TestStatefulDatabase(t *testing.T) {
 			"AutoMinorVersionUpgrade":         true,
 			"AllowMajorVersionUpgrade":        false,
 			"PubliclyAccessible":              false,
-			"EnableCloudwatchLogsExports":     []any{"postgresql", "upgrade"},
+			"EnableCloudwatchLogsExports":     []any{"postgresql", "upgrade", "iam-db-auth-error"},
 			"DBName":                          d.Name,
 			"Port":                            "5432",
 		})
@@ -168,8 +182,94 @@ func TestStatefulDatabase(t *testing.T) {
 				}
 			}
 		}
-		for _, name := range []string{"postgresql", "upgrade"} {
-			tmpl.hasResource(t, "AWS::Logs::LogGroup", map[string]any{"LogGroupName": "/aws/rds/instance/ecsr-" + s.env.Name + "/" + name})
+		// Every exported log has its own log group, created (encrypted, with retention) before the instance.
+		instance := tmpl.ofType("AWS::RDS::DBInstance")
+		for id, r := range instance {
+			if got := mustJSON(r.Properties["EnableCloudwatchLogsExports"]); got != `["postgresql","upgrade","iam-db-auth-error"]` {
+				t.Errorf("%s EnableCloudwatchLogsExports = %s; want postgresql, upgrade and iam-db-auth-error", id, got)
+			}
+			for _, name := range []string{"postgresql", "upgrade", "iam-db-auth-error"} {
+				found := false
+				for lgID, lg := range tmpl.ofType("AWS::Logs::LogGroup") {
+					if lg.Properties["LogGroupName"] != "/aws/rds/instance/ecsr-"+s.env.Name+"/"+name {
+						continue
+					}
+					found = true
+					if lg.Properties["KmsKeyId"] == nil || lg.Properties["RetentionInDays"] == nil {
+						t.Errorf("log group %s of %s has no key or no retention", lgID, name)
+					}
+					if !strings.Contains(mustJSON(r.DependsOn), `"`+lgID+`"`) {
+						t.Errorf("the instance does not depend on the %s log group %s: RDS could create it first", name, lgID)
+					}
+				}
+				if !found {
+					t.Errorf("no log group /aws/rds/instance/ecsr-%s/%s", s.env.Name, name)
+				}
+			}
+		}
+		// Slow statements are logged without their bind parameters (customer data).
+		tmpl.hasResource(t, "AWS::RDS::DBParameterGroup", map[string]any{
+			"Parameters": map[string]any{"log_min_duration_statement": "1000", "log_parameter_max_length": "0"},
+		})
+	})
+}
+
+// TestExportedSecurityGroupDescriptions pins the descriptions of the security groups the stateful stack exports
+// to the stateless stack. GroupDescription is replace-only and an imported export cannot change, so a new text
+// would fail the stateful stack's update: these strings must never change once deployed.
+func TestExportedSecurityGroupDescriptions(t *testing.T) {
+	want := map[string]string{
+		"DatabaseSecurityGroup5C91FDCB":      "PostgreSQL instance",
+		"DatabaseProxySecurityGroupCCC9DB86": "RDS Proxy",
+	}
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		tmpl := s.stack(t, "stateful")
+		exported := 0
+		for _, o := range tmpl.Outputs {
+			out, _ := o.(map[string]any)
+			if out["Export"] == nil || !strings.Contains(mustJSON(out["Value"]), "GroupId") {
+				continue
+			}
+			exported++
+			id := out["Value"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			desc, ok := want[id]
+			if !ok {
+				t.Errorf("security group %s is exported but its description is not pinned here", id)
+				continue
+			}
+			if got := tmpl.Resources[id].Properties["GroupDescription"]; got != desc {
+				t.Errorf("%s GroupDescription = %q; want %q (replace-only, and exported)", id, got, desc)
+			}
+		}
+		if want := map[bool]int{false: 1, true: 2}[s.env.Database.RDSProxy]; exported != want {
+			t.Errorf("exported security groups = %d; want %d", exported, want)
+		}
+	})
+}
+
+// TestProxyObservability: with RDS Proxy the services' logins go through it, so its refused logins alarm and its
+// connections and borrow latency are on the dashboard (AWS/RDS, dimension ProxyName).
+func TestProxyObservability(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		if !s.env.Database.RDSProxy {
+			return
+		}
+		tmpl := s.stack(t, "stateful")
+		tmpl.hasResource(t, "AWS::CloudWatch::Alarm", map[string]any{
+			"Namespace": "AWS/RDS", "MetricName": "ClientConnectionsSetupFailedAuth", "Statistic": "Sum",
+			// A DBProxy's Ref is its name.
+			"Dimensions": []any{map[string]any{"Name": "ProxyName", "Value": ref(tmpl.logicalID(t, s.stacks.Stateful.Database.Proxy.Node().DefaultChild()))}},
+		})
+		var body string
+		for _, other := range s.templates {
+			for _, r := range other.ofType("AWS::CloudWatch::Dashboard") {
+				body += mustJSON(r.Properties["DashboardBody"])
+			}
+		}
+		for _, m := range []string{"ClientConnections", "DatabaseConnectionsBorrowLatency", "ClientConnectionsSetupFailedAuth", "ProxyName"} {
+			if !strings.Contains(body, m) {
+				t.Errorf("dashboard lacks the proxy's %s", m)
+			}
 		}
 	})
 }
@@ -335,6 +435,7 @@ func TestStatefulAlarms(t *testing.T) {
 			"CPUUtilization":                     1,
 			"FreeStorageSpace":                   1,
 			"DatabaseConnections":                1,
+			"ClientConnectionsSetupFailedAuth":   map[bool]int{false: 0, true: 1}[s.env.Database.RDSProxy],
 		} {
 			if metrics[metric] != want {
 				t.Errorf("alarms on %s = %d; want %d", metric, metrics[metric], want)

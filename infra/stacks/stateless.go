@@ -79,7 +79,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	if err != nil {
 		panic(fmt.Sprintf("%s: %v", id, err))
 	}
-	logs := logbucket.New(stack, "AccessLogs", logbucket.Props{ExpirationDays: 90, RemovalPolicy: removalPolicy(env.Removal.Data)})
+	logs := logbucket.New(stack, "AccessLogs", logbucket.Props{ExpirationDays: 90, RemovalPolicy: bucketRemoval})
 	lbProps := loadbalancer.Props{
 		Vpc: vpc, PrefixListID: prefixList, AccessLogBucket: logs,
 		AlarmTopic: obs.AlarmTopic, HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute,
@@ -139,7 +139,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 
 	edgeProps := edge.Props{
 		LoadBalancer: s.LoadBalancer, APIPathPatterns: apiPaths, WebACLArn: *props.WebACLArn,
-		LogBucket: logs, SiteSource: props.Inputs.SiteSource, SiteRemoval: removalPolicy(env.Removal.Data),
+		LogBucket: logs, SiteSource: props.Inputs.SiteSource, SiteRemoval: bucketRemoval,
 	}
 	if d := env.Domain; d != nil {
 		edgeProps.OriginName, edgeProps.DomainName, edgeProps.CertificateARN = d.OriginName, d.Name, d.CloudFrontCertificateARN
@@ -255,3 +255,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// bucketRemoval is the removal policy of the stack's S3 buckets (access logs, site) in every environment, dev
+// included: RETAIN. CloudFormation deletes only an empty bucket ("You can only delete empty buckets. Deletion
+// fails for buckets that have contents.",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html), and both
+// buckets always hold objects, so with DESTROY deleting the stack would end in DELETE_FAILED. Emptying them
+// first (CDK's autoDeleteObjects) takes a custom-resource Lambda allowed to delete every object. A retained
+// bucket has a generated name, so a recreated stack never collides with it; the access logs in it expire after
+// 90 days, and docs/infrastructure.md ("Removal") says how to delete the buckets by hand.
+const bucketRemoval = awscdk.RemovalPolicy_RETAIN

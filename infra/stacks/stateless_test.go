@@ -554,3 +554,26 @@ func TestDatabaseTrustAnchor(t *testing.T) {
 		}
 	})
 }
+
+// TestBucketsRetained: CloudFormation cannot delete a bucket that holds objects, and the access-log and site
+// buckets always do, so every environment retains them (a DESTROY policy would leave a deleted dev stack in
+// DELETE_FAILED) and no custom resource empties them.
+func TestBucketsRetained(t *testing.T) {
+	forEachEnvironment(t, func(t *testing.T, s *synthesized) {
+		buckets := 0
+		for name, tmpl := range s.templates {
+			for id, r := range tmpl.ofType("AWS::S3::Bucket") {
+				buckets++
+				if r.DeletionPolicy != "Retain" || r.UpdateReplace != "Retain" {
+					t.Errorf("%s bucket %s DeletionPolicy %q, UpdateReplacePolicy %q; want Retain", name, id, r.DeletionPolicy, r.UpdateReplace)
+				}
+			}
+			if n := len(tmpl.ofType("Custom::S3AutoDeleteObjects")); n > 0 {
+				t.Errorf("%s empties buckets with a custom resource (%d)", name, n)
+			}
+		}
+		if buckets == 0 {
+			t.Error("no S3 bucket found")
+		}
+	})
+}

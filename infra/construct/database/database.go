@@ -35,8 +35,23 @@ const Port = 5432
 // MasterUser is the master user's name; its password lives only in the RDS-managed secret.
 const MasterUser = "postgres"
 
-// logExports are the PostgreSQL logs exported to CloudWatch Logs.
-var logExports = []string{"postgresql", "upgrade"}
+// logExports are the PostgreSQL logs exported to CloudWatch Logs, each to a log group created here first
+// (encrypted, with retention) so RDS does not create it unencrypted and kept forever. The valid values for RDS for
+// PostgreSQL are "postgresql | upgrade | iam-db-auth-error" (CreateDBInstance EnableCloudwatchLogsExports,
+// https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html); iam-db-auth-error holds
+// the IAM database authentication failures, the only login the services use
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.Troubleshooting.html).
+var logExports = []string{"postgresql", "upgrade", "iam-db-auth-error"}
+
+// Security group descriptions. GroupDescription is replace-only ("Update requires: Replacement",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html) and
+// the stateful stack exports these groups' IDs to the stateless stack, which imports them; an export in use cannot
+// change (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-exports.html). So the text
+// is neutral and the same in every environment, and must never change once deployed (pinned by a test).
+const (
+	SecurityGroupDescription      = "PostgreSQL instance"
+	ProxySecurityGroupDescription = "RDS Proxy"
+)
 
 // Props configures the database.
 type Props struct {
@@ -97,11 +112,17 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 			"rds.force_ssl":              jsii.String("1"),
 			"ssl_min_protocol_version":   jsii.String("TLSv1.2"),
 			"log_min_duration_statement": jsii.String("1000"),
+			// Statements logged for their duration are logged with their bind parameters, customer data here;
+			// 0 logs none of them: "If greater than zero, each bind parameter value logged with a non-error
+			// statement-logging message is trimmed to this many bytes. Zero disables logging of bind parameters for
+			// non-error statement logs." (PostgreSQL 13 and later,
+			// https://www.postgresql.org/docs/current/runtime-config-logging.html#GUC-LOG-PARAMETER-MAX-LENGTH).
+			"log_parameter_max_length": jsii.String("0"),
 		},
 	})
 	sg := awsec2.NewSecurityGroup(c, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              props.Vpc,
-		Description:      jsii.String("PostgreSQL " + props.Identifier + ": admits only the services and the proxy"),
+		Description:      jsii.String(SecurityGroupDescription),
 		AllowAllOutbound: jsii.Bool(false),
 	})
 
@@ -181,7 +202,7 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 func (d *Database) addProxy(c constructs.Construct, props Props) {
 	d.ProxySecurityGroup = awsec2.NewSecurityGroup(c, jsii.String("ProxySecurityGroup"), &awsec2.SecurityGroupProps{
 		Vpc:              props.Vpc,
-		Description:      jsii.String("RDS Proxy of " + props.Identifier + ": admits only the services"),
+		Description:      jsii.String(ProxySecurityGroupDescription),
 		AllowAllOutbound: jsii.Bool(false),
 	})
 	d.ProxyRole = awsiam.NewRole(c, jsii.String("ProxyRole"), &awsiam.RoleProps{
@@ -218,11 +239,18 @@ func (d *Database) addAlarms(c constructs.Construct, props Props) {
 		EvaluationPeriods: 3,
 		Description:       fmt.Sprintf("Database CPU has stayed at or above %d%% for 15 minutes: look at Performance Insights for the top queries.", t.DatabaseCPUPercent),
 	})
+	// Storage autoscaling starts when "Free available space is less than or equal to 10 percent of the allocated
+	// storage" for five minutes, at most every six hours
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html). The threshold is below
+	// 10% of the initial allocation (infra/config checks it), so below 10% of any later one: the alarm fires only
+	// when autoscaling has not kept up, never during a normal growth step.
 	d.Alarms["free-storage"] = observability.NewAlarm(c, "FreeStorageAlarm", props.AlarmTopic, observability.AlarmProps{
-		Metric:      d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")}),
-		Threshold:   float64(t.DatabaseFreeStorageGiB) * (1 << 30),
-		Comparison:  awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-		Description: fmt.Sprintf("Database free storage is at or below %d GiB: storage autoscaling may have reached its maximum.", t.DatabaseFreeStorageGiB),
+		Metric:     d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")}),
+		Threshold:  float64(t.DatabaseFreeStorageGiB) * (1 << 30),
+		Comparison: awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+		Description: fmt.Sprintf("Database free storage is at or below %d GiB, under the 10%% of allocated storage at which storage autoscaling "+
+			"grows it: autoscaling has reached its maximum (%d GiB), is waiting out the 6 hours after the last storage modification, "+
+			"or failed. Check the instance's events and storage.", t.DatabaseFreeStorageGiB, props.Settings.MaxAllocatedStorageGiB),
 	})
 	d.Alarms["connections"] = observability.NewAlarm(c, "ConnectionsAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:            d.Instance.MetricDatabaseConnections(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
@@ -230,6 +258,33 @@ func (d *Database) addAlarms(c constructs.Construct, props Props) {
 		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		EvaluationPeriods: 2,
 		Description:       fmt.Sprintf("Database connections reached %d: check the services' pool sizes and task counts.", t.DatabaseConnections),
+	})
+	if d.Proxy != nil {
+		// Client logins the proxy refused (IAM token, TLS): the services cannot reach the database even though
+		// the instance is healthy, which the instance's own metrics do not show.
+		d.Alarms["proxy-failed-auth"] = observability.NewAlarm(c, "ProxyFailedAuthAlarm", props.AlarmTopic, observability.AlarmProps{
+			Metric:            d.ProxyMetric("ClientConnectionsSetupFailedAuth", "Sum"),
+			Threshold:         1,
+			Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods: 2,
+			Description: "RDS Proxy " + props.Identifier + " refused client logins for 10 minutes (IAM authentication or TLS): " +
+				"check the task roles' rds-db:connect and DATABASE_CA_FILE.",
+		})
+	}
+}
+
+// ProxyMetric is an RDS Proxy metric of the whole proxy over five minutes: namespace AWS/RDS, dimension set
+// ProxyName alone ("Monitoring RDS Proxy metrics with Amazon CloudWatch",
+// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html). Only for the metrics that
+// page lists with dimension set 1 (ClientConnections, ClientConnectionsSetupFailedAuth, DatabaseConnections,
+// DatabaseConnectionsBorrowLatency, ...).
+func (d *Database) ProxyMetric(name, statistic string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:     jsii.String("AWS/RDS"),
+		MetricName:    jsii.String(name),
+		DimensionsMap: &map[string]*string{"ProxyName": d.Proxy.DbProxyName()},
+		Period:        awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic:     jsii.String(statistic),
 	})
 }
 
@@ -241,12 +296,21 @@ func (d *Database) Section() observability.Section {
 			Title: jsii.String(title), Left: &[]awscloudwatch.IMetric{m}, Width: jsii.Number(6), Height: jsii.Number(6),
 		})
 	}
-	return observability.Section{Title: "Database", Widgets: []awscloudwatch.IWidget{
+	widgets := []awscloudwatch.IWidget{
 		graph("CPU (%)", d.Instance.MetricCPUUtilization(&awscloudwatch.MetricOptions{Period: five})),
 		graph("Connections", d.Instance.MetricDatabaseConnections(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")})),
 		graph("Free storage (bytes)", d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")})),
 		graph("Freeable memory (bytes)", d.Instance.MetricFreeableMemory(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")})),
-	}}
+	}
+	if d.Proxy != nil {
+		widgets = append(widgets,
+			graph("Proxy client connections", d.ProxyMetric("ClientConnections", "Maximum")),
+			graph("Proxy database connections", d.ProxyMetric("DatabaseConnections", "Maximum")),
+			graph("Proxy borrow latency (µs)", d.ProxyMetric("DatabaseConnectionsBorrowLatency", "Average")),
+			graph("Proxy refused logins", d.ProxyMetric("ClientConnectionsSetupFailedAuth", "Sum")),
+		)
+	}
+	return observability.Section{Title: "Database", Widgets: widgets}
 }
 
 // Endpoint is the host the services connect to: the proxy when there is one, else the instance.

@@ -46,7 +46,7 @@ func TestAllowFromPeerStack(t *testing.T) {
 				},
 				Removal:      config.RemovalDestroy,
 				Vpc:          vpc,
-				Thresholds:   config.Alarms{DatabaseCPUPercent: 80, DatabaseFreeStorageGiB: 2, DatabaseConnections: 50},
+				Thresholds:   config.Alarms{DatabaseCPUPercent: 80, DatabaseFreeStorageGiB: 1, DatabaseConnections: 50},
 				AlarmTopic:   awssns.NewTopic(dbStack, jsii.String("Alarms"), nil),
 				LogKey:       logKey,
 				LogRetention: awslogs.RetentionDays_ONE_WEEK,

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
 )
 
 // Props configures the migration task.
@@ -66,16 +68,16 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention: props.LogRetention, EncryptionKey: props.LogKey, RemovalPolicy: props.LogRemoval,
 	})
-	tasks := awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)
-	role := func(id, what string) awsiam.Role {
+	role := func(id, what string, assumedBy awsiam.IPrincipal) awsiam.Role {
 		return awsiam.NewRole(c, jsii.String(id), &awsiam.RoleProps{
-			AssumedBy: tasks, Path: optional(props.RolePath), Description: jsii.String(what),
+			AssumedBy: assumedBy, Path: optional(props.RolePath), Description: jsii.String(what),
 		})
 	}
 	m.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
-		Family:         optional(props.Family),
-		TaskRole:       role("TaskRole", "Task role of the database migration task (no AWS permissions)"),
-		ExecutionRole:  role("ExecutionRole", "Pulls the migration task's image, writes its logs and reads the master secret"),
+		Family: optional(props.Family),
+		// The task role's trust carries the confused-deputy conditions, the execution role's does not (service.TasksPrincipal).
+		TaskRole:       role("TaskRole", "Task role of the database migration task (no AWS permissions)", service.TasksPrincipal(c)),
+		ExecutionRole:  role("ExecutionRole", "Pulls the migration task's image, writes its logs and reads the master secret", awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)),
 		Cpu:            jsii.Number(256),
 		MemoryLimitMiB: jsii.Number(512),
 		RuntimePlatform: &awsecs.RuntimePlatform{

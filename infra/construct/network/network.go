@@ -68,10 +68,24 @@ func New(scope constructs.Construct, id string, props Props) *Network {
 	})
 
 	logs := observability.NewLogGroup(c, "FlowLogs", props.LogKey, props.LogRetention, props.LogRemoval)
-	vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+	flowLog := vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
 		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logs, nil),
 		TrafficType: awsec2.FlowLogTrafficType_ALL,
 	})
+	// The role CDK creates for the flow log trusts vpc-flow-logs.amazonaws.com with no condition. "We recommend
+	// that you use the aws:SourceAccount and aws:SourceArn condition keys to protect yourself against the confused
+	// deputy problem", the source ARN being the flow log's, arn:aws:ec2:region:account_id:vpc-flow-log/flow-log-id
+	// (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html). The flow log's ID exists only
+	// once it is created, with this role, so the ARN ends in a wildcard as the page allows. An override of CDK's
+	// role rather than a role of ours keeps the role's logical ID.
+	stack := awscdk.Stack_Of(c)
+	flowLog.IamRole().Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(
+		jsii.String("AssumeRolePolicyDocument.Statement.0.Condition"), map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+			"ArnLike": map[string]any{"aws:SourceArn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+				jsii.String("arn:"), stack.Partition(), jsii.String(":ec2:"), stack.Region(), jsii.String(":"), stack.Account(), jsii.String(":vpc-flow-log/*"),
+			})},
+		})
 
 	net := &Network{Construct: c, Vpc: vpc, FlowLogGroup: logs}
 	if n.HasEndpoint(config.EndpointS3) {

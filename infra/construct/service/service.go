@@ -209,7 +209,7 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	})
 
 	s.TaskRole = awsiam.NewRole(c, jsii.String("TaskRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		AssumedBy:   TasksPrincipal(c),
 		Description: jsii.String("Task role of the " + ms.Name + " service: its own topics, queues and database user only"),
 	})
 	s.TaskDefinition = awsecs.NewFargateTaskDefinition(c, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
@@ -588,11 +588,15 @@ func (s *Service) deadLetterAlarms(c constructs.Construct, props Props) {
 			},
 		})
 		alarm := arriving.CreateAlarm(c, jsii.String("DeadLetters-"+q), &awscloudwatch.CreateAlarmOptions{
-			AlarmName:          jsii.String(alarmName(c, ms.Name, q+"-dead-letters")),
-			AlarmDescription:   jsii.String("Messages of " + q + " reach its dead-letter queue while " + ms.Name + " runs; rolls a deployment back."),
-			Threshold:          jsii.Number(0),
-			EvaluationPeriods:  jsii.Number(2),
-			DatapointsToAlarm:  jsii.Number(2),
+			AlarmName:        jsii.String(alarmName(c, ms.Name, q+"-dead-letters")),
+			AlarmDescription: jsii.String("Messages of " + q + " reach its dead-letter queue while " + ms.Name + " runs; rolls a deployment back."),
+			Threshold:        jsii.Number(0),
+			// One minute with an arrival is enough: RATE is positive only in the minute the count rises, so a
+			// release whose messages reach the dead-letter queue one at a time (each after maxReceiveCount
+			// receives) gives isolated points, and "M out of N" with M > 1 would never alarm on them
+			// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation).
+			EvaluationPeriods:  jsii.Number(1),
+			DatapointsToAlarm:  jsii.Number(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})

@@ -216,6 +216,16 @@ func TestServiceDeploymentSafety(t *testing.T) {
 						t.Errorf("%s consumes %s but its deployment alarms %s lack the dead-letter alarm", svcName, q, names)
 					}
 				}
+				// A single minute with an arrival alarms: sparse failures give isolated RATE points.
+				for id, r := range f.template.Resources("AWS::CloudWatch::Alarm") {
+					if !strings.Contains(id, "DeadLetters") {
+						continue
+					}
+					ap := constructtest.Props(r)
+					if ap["EvaluationPeriods"] != 1.0 || ap["DatapointsToAlarm"] != 1.0 {
+						t.Errorf("dead-letter alarm %s evaluates %v of %v periods; want 1 of 1", id, ap["DatapointsToAlarm"], ap["EvaluationPeriods"])
+					}
+				}
 				strategy := p["CapacityProviderStrategy"].([]any)
 				spot := false
 				for _, cp := range strategy {

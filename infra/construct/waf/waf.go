@@ -124,6 +124,9 @@ func New(scope constructs.Construct, id string, props Props) *WebACL {
 	for _, g := range props.ManagedRuleGroups {
 		enabled[g] = true
 	}
+	// AWSManagedRulesAnonymousIpList keeps HostingProviderIPList blocking: the list excludes AWS addresses
+	// (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-ip-rep.html), so AWS-hosted
+	// monitors and clients pass; docs/infrastructure.md ("Web ACL") says what to do for one on another cloud.
 	for _, g := range ManagedRuleGroups[:2] {
 		if enabled[g] {
 			managed(g, nil, nil)

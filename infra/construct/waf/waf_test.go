@@ -58,6 +58,11 @@ func TestRules(t *testing.T) {
 					if got := constructtest.JSON(r["OverrideAction"]); got != want {
 						t.Errorf("rule %v override = %s; want %s", r["Name"], got, want)
 					}
+					// Every rule of the groups keeps its own action: HostingProviderIPList blocks non-AWS
+					// hosting providers in block mode (a documented choice, docs/infrastructure.md).
+					if o := st["ManagedRuleGroupStatement"].(map[string]any)["RuleActionOverrides"]; o != nil {
+						t.Errorf("rule %v overrides rule actions %s", r["Name"], constructtest.JSON(o))
+					}
 					continue
 				}
 				want := `{"Block":{}}`

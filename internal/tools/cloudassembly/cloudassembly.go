@@ -51,6 +51,8 @@ type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
 	Metadata   map[string]any `json:"Metadata"`
+	// DependsOn is a logical ID or a list of them.
+	DependsOn any `json:"DependsOn"`
 }
 
 // Output is one template output, possibly exported.

@@ -186,3 +186,129 @@ func containerNames(cs []map[string]any) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// capacityAssociationRule: a service that uses capacity providers must be created after its cluster's capacity
+// provider association and deleted before it. "A capacity provider must be associated with a cluster before it
+// can be included as part of the default capacity provider strategy of the cluster or used in a capacity provider
+// strategy when calling the CreateService or RunTask actions." (CreateCluster, capacityProviders,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html). "You can only disassociate an
+// existing capacity provider from a cluster if it's not being used by any existing tasks."
+// (PutClusterCapacityProviders,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html). CloudFormation
+// orders resources of one stack only by DependsOn and references, so a service with a capacity provider strategy
+// (its own, or the cluster's default when it has neither a strategy nor a launch type) in the same stack as the
+// AWS::ECS::ClusterCapacityProviderAssociations of its cluster must depend on that resource, directly or through
+// other resources; otherwise both are created, and deleted, in parallel. A service in another stack is ordered by
+// the stacks' dependency (the association's stack deploys first and is deleted last).
+var capacityAssociationRule = Rule{
+	ID:      "capacity-association",
+	Summary: "An ECS service using capacity providers depends on its cluster's capacity provider association when both are in one stack.",
+	Source:  "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html",
+	check: func(c *check) {
+		c.resources("AWS::ECS::Service", func(stack, id string, svc Resource) {
+			usesProviders := len(list(svc.Properties["CapacityProviderStrategy"])) > 0
+			if svc.Properties["CapacityProviderStrategy"] == nil && svc.Properties["LaunchType"] == nil {
+				usesProviders = len(list(c.clusterDefaultStrategy(stack, svc.Properties["Cluster"]))) > 0
+			}
+			if !usesProviders {
+				return
+			}
+			cl, ok := c.w.target(stack, svc.Properties["Cluster"])
+			if !ok || cl.Stack != stack {
+				return
+			}
+			resources := c.asm.Stacks[stack].Template.Resources
+			deps := dependencies(resources, id)
+			for _, assocID := range sortedKeys(resources) {
+				r := resources[assocID]
+				if r.Type != "AWS::ECS::ClusterCapacityProviderAssociations" {
+					continue
+				}
+				if t, ok := c.w.target(stack, r.Properties["Cluster"]); !ok || t.ID != cl.ID {
+					continue
+				}
+				if !deps[assocID] {
+					c.fail(stack, id, "uses capacity providers of cluster %s, whose capacity provider association %s is in the "+
+						"same stack, but does not depend on it: CloudFormation may create the service before the providers are "+
+						"associated (CreateService fails) and delete the association while the service's tasks still run on "+
+						"them (the delete fails). Add a DependsOn on %s (CDK: service.Node().AddDependency on the association).",
+						cl.ID, assocID, assocID)
+				}
+			}
+		})
+	},
+}
+
+// dependencies returns every resource of resources that id depends on, directly or transitively, through
+// DependsOn, Ref and Fn::GetAtt (and Fn::Sub references, which CloudFormation also orders by).
+func dependencies(resources map[string]Resource, id string) map[string]bool {
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(id string) {
+		r, ok := resources[id]
+		if !ok {
+			return
+		}
+		var direct []string
+		switch d := r.DependsOn.(type) {
+		case string:
+			direct = append(direct, d)
+		case []any:
+			for _, v := range d {
+				if s, ok := v.(string); ok {
+					direct = append(direct, s)
+				}
+			}
+		}
+		direct = append(direct, referencedIDs(r.Properties, resources)...)
+		for _, dep := range direct {
+			if !seen[dep] {
+				seen[dep] = true
+				visit(dep)
+			}
+		}
+	}
+	visit(id)
+	return seen
+}
+
+// referencedIDs returns the logical IDs of resources that v refers to with Ref, Fn::GetAtt or ${ID} in Fn::Sub.
+func referencedIDs(v any, resources map[string]Resource) []string {
+	var ids []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if id, ok := t["Ref"].(string); ok && len(t) == 1 {
+				if _, ok := resources[id]; ok {
+					ids = append(ids, id)
+				}
+			}
+			if ga, ok := getAtt(t["Fn::GetAtt"]); ok && len(t) == 1 {
+				ids = append(ids, ga[0])
+			}
+			if sub, ok := t["Fn::Sub"]; ok && len(t) == 1 {
+				s, _ := sub.(string)
+				if l := list(sub); len(l) > 0 {
+					s, _ = l[0].(string)
+				}
+				for _, part := range strings.Split(s, "${")[1:] {
+					name, _, _ := strings.Cut(part, "}")
+					name, _, _ = strings.Cut(name, ".")
+					if _, ok := resources[name]; ok {
+						ids = append(ids, name)
+					}
+				}
+			}
+			for _, x := range t {
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return ids
+}

@@ -65,3 +65,40 @@ func TestLoadBalancerPort(t *testing.T) {
 		{name: "unknown container", stacks: []testStack{{name: "ecsr-dev-app", template: lb("web", 8080)}}, want: []string{"ecsr-dev-app/Service"}},
 	})
 }
+
+// TestCapacityAssociation feeds the rule the shape CDK synthesizes for a cluster with Fargate capacity providers
+// and a service in one stack: the association (added late by an aspect) and the service both depend only on the
+// cluster, so CloudFormation creates and deletes them in parallel.
+func TestCapacityAssociation(t *testing.T) {
+	assoc := `"Assoc":{"Type":"AWS::ECS::ClusterCapacityProviderAssociations","Properties":{"Cluster":{"Ref":"Cluster"},
+		"CapacityProviders":["FARGATE","FARGATE_SPOT"],"DefaultCapacityProviderStrategy":[]}},`
+	dependsOn := func(tpl, deps string) string {
+		return strings.Replace(tpl, `"Service":{"Type":"AWS::ECS::Service",`, `"Service":{"Type":"AWS::ECS::Service","DependsOn":`+deps+`,`, 1)
+	}
+	// The cluster and its association in one stack, the service in another that imports the cluster.
+	clusterStack := `{"Resources":{"Cluster":{"Type":"AWS::ECS::Cluster","Properties":{}},` + strings.TrimSuffix(assoc, ",") + `},
+		"Outputs":{"ClusterName":{"Value":{"Ref":"Cluster"},"Export":{"Name":"ecsr-dev-cluster:ClusterName"}}}}`
+	serviceStack := `{"Resources":{
+		"Task":{"Type":"AWS::ECS::TaskDefinition","Properties":{"RuntimePlatform":{"CpuArchitecture":"X86_64"}}},
+		"Service":{"Type":"AWS::ECS::Service","Properties":{"Cluster":{"Fn::ImportValue":"ecsr-dev-cluster:ClusterName"},
+			"TaskDefinition":{"Ref":"Task"},"CapacityProviderStrategy":` + spotStrategy + `}}}}`
+	launchType := strings.Replace(service("", "X86_64", assoc), `"TaskDefinition":{"Ref":"Task"}`, `"TaskDefinition":{"Ref":"Task"},"LaunchType":"FARGATE"`, 1)
+	defaultStrategy := strings.Replace(assoc, `"DefaultCapacityProviderStrategy":[]`, `"DefaultCapacityProviderStrategy":[{"CapacityProvider":"FARGATE","Weight":1}]`, 1)
+	runCases(t, capacityAssociationRule, []ruleCase{
+		{name: "strategy without a dependency on the association", stacks: []testStack{{name: "ecsr-dev-app",
+			template: service(spotStrategy, "X86_64", assoc)}}, want: []string{"ecsr-dev-app/Service"}},
+		{name: "DependsOn the association", stacks: []testStack{{name: "ecsr-dev-app",
+			template: dependsOn(service(spotStrategy, "X86_64", assoc), `["Assoc"]`)}}},
+		{name: "DependsOn the association as a string", stacks: []testStack{{name: "ecsr-dev-app",
+			template: dependsOn(service(spotStrategy, "X86_64", assoc), `"Assoc"`)}}},
+		{name: "through a resource that depends on it", stacks: []testStack{{name: "ecsr-dev-app",
+			template: dependsOn(service(spotStrategy, "X86_64", assoc+`"Wait":{"Type":"AWS::CloudFormation::WaitConditionHandle","DependsOn":"Assoc"},`), `["Wait"]`)}}},
+		{name: "the cluster's default strategy without a dependency", stacks: []testStack{{name: "ecsr-dev-app",
+			template: service("", "X86_64", defaultStrategy)}}, want: []string{"ecsr-dev-app/Service"}},
+		{name: "launch type, no capacity providers", stacks: []testStack{{name: "ecsr-dev-app", template: launchType}}},
+		{name: "service in the stack after the cluster's", stacks: []testStack{
+			{name: "ecsr-dev-cluster", template: clusterStack}, {name: "ecsr-dev-stateless", template: serviceStack}}},
+		{name: "another environment is not checked", stacks: []testStack{{name: "ecsr-prod-app",
+			template: service(spotStrategy, "X86_64", assoc)}}},
+	})
+}

@@ -46,6 +46,7 @@ type Rule struct {
 func Rules() []Rule {
 	return []Rule{
 		spotArchitectureRule,
+		capacityAssociationRule,
 		physicalNamesRule,
 		placeholdersRule,
 		trustAnchorRule,
