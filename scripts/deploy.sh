@@ -129,8 +129,19 @@ deploy_stacks "ecsr-$env-stateful" "ecsr-$env-edge" "ecsr-$env-cluster"
 step migrate "run the migration task and wait for it to exit 0"
 migrate
 
+started=$(date +%s) # the release step follows the service deployments this deploy starts, none older
 step services "deploy ecsr-$env-stateless (and ecsr-$env-edge-protection with Shield Advanced)"
 deploy_stacks "${services[@]}"
+
+step release "wait for every service's ECS deployment, bake time included, and report its outcome (scripts/release-wait.sh)"
+# CloudFormation may return before a blue/green or canary deployment has baked: the release is done only when ECS
+# says so. A rolled-back deployment (a failed smoke test hook, an alarm during the bake, the circuit breaker)
+# fails the deploy with its reason, in the job summary on GitHub.
+cluster=$(out MigrationClusterName)
+for svc in $(aws cloudformation describe-stack-resources --stack-name "ecsr-$env-stateless" \
+  --query "StackResources[?ResourceType=='AWS::ECS::Service'].PhysicalResourceId" --output text); do
+  bash scripts/release-wait.sh "$cluster" "${svc##*/}" "$started"
+done
 
 step keep "keep the deployed assembly as the next deploy's baseline (ASSEMBLY_OUT)"
 if [ -n "${ASSEMBLY_OUT:-}" ]; then

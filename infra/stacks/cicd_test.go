@@ -176,7 +176,8 @@ func TestCICDRoles(t *testing.T) {
 	s, _ := cicdSettings(t)
 	c := synthCICD(t)
 	deployActions := []string{
-		"cloudformation:DescribeStacks", "ecs:DescribeTasks", "ecs:RunTask", "ecs:StopTask", "iam:PassRole", "sts:AssumeRole",
+		"cloudformation:DescribeStackResources", "cloudformation:DescribeStacks", "ecs:DescribeServiceDeployments",
+		"ecs:DescribeTasks", "ecs:ListServiceDeployments", "ecs:RunTask", "ecs:StopTask", "iam:PassRole", "sts:AssumeRole",
 	}
 	pushActions := []string{
 		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",

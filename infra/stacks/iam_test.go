@@ -109,9 +109,16 @@ var wildcardAllowances = []wildcardAllowance{
 	{
 		ResourceType: "AWS::IAM::Policy",
 		Stack:        cicdStack,
-		Action:       regexp.MustCompile(`^cloudformation:DescribeStacks$`),
+		Action:       regexp.MustCompile(`^cloudformation:DescribeStack(s|Resources)$`),
 		Resource:     regexp.MustCompile(`:stack/ecsr-[a-z0-9]+-(stateful|edge|cluster|stateless|edge-protection)/\*"\]\]\}$`),
-		Reason:       "the environment's stacks by name (deploy.sh reads their status; the cluster's outputs locate the migration); the trailing id is the stack's generated UUID",
+		Reason:       "the environment's stacks by name (deploy.sh reads their status; the cluster's outputs locate the migration; the release step finds the services); the trailing id is the stack's generated UUID",
+	},
+	{
+		ResourceType: "AWS::IAM::Policy",
+		Stack:        cicdStack,
+		Action:       regexp.MustCompile(`^ecs:(List|Describe)ServiceDeployments$`),
+		Resource:     regexp.MustCompile(`:(service|service-deployment)/ecsr-[a-z0-9]+/\*"\]\]\}$`),
+		Reason:       "the services of the environment's one cluster and their deployments, which the release step follows (scripts/release-wait.sh); service names are generated",
 	},
 }
 

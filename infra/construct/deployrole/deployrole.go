@@ -136,7 +136,8 @@ func New(scope constructs.Construct, id string, props Props) *Role {
 			suppress = append(suppress, nagResource(stack, "cloudformation", ref.Region, "stack/"+ref.Name+"/*"))
 		}
 		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions: jsii.Strings("cloudformation:DescribeStacks"), Resources: &arns,
+			// DescribeStackResources: the release step finds the services among the stateless stack's resources.
+			Actions: jsii.Strings("cloudformation:DescribeStacks", "cloudformation:DescribeStackResources"), Resources: &arns,
 		}))
 	}
 	if len(suppress) > 0 {
@@ -170,6 +171,12 @@ func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
 		"ArnEquals": map[string]any{"ecs:cluster": ecsArn("cluster", m.Cluster)},
 	})
 	add([]string{"ecs:DescribeTasks", "ecs:StopTask"}, []*string{ecsArn("task", m.Cluster+"/*")}, nil)
+	// The release step follows each service's deployment to its end (scripts/release-wait.sh): it finds the
+	// services among the stateless stack's resources, then reads their service deployments, authorized on the
+	// service and on the service deployment
+	// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment-permissions.html).
+	add([]string{"ecs:ListServiceDeployments"}, []*string{ecsArn("service", m.Cluster+"/*")}, nil)
+	add([]string{"ecs:DescribeServiceDeployments"}, []*string{ecsArn("service-deployment", m.Cluster+"/*")}, nil)
 	// A role's ARN includes its path (arn:aws:iam::<account>:role/<path><name>), so a PassRole resource of
 	// role/<path>* names exactly the roles created under that path, whatever their generated names. Sources:
 	// IAM identifiers, "Friendly names and paths" and "IAM ARNs"
@@ -183,6 +190,8 @@ func (r *Role) allowMigration(stack awscdk.Stack, m *Migration) []string {
 	return []string{
 		nag("ecs", m.Region, "task-definition/"+m.Family+":*"),
 		nag("ecs", m.Region, "task/"+m.Cluster+"/*"),
+		nag("ecs", m.Region, "service/"+m.Cluster+"/*"),
+		nag("ecs", m.Region, "service-deployment/"+m.Cluster+"/*"),
 		nag("iam", "", "role/"+strings.TrimPrefix(m.RolePath, "/")+"*"),
 		nag("cloudformation", m.Region, "stack/"+m.Stack+"/*"),
 	}

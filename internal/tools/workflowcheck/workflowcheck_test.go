@@ -100,8 +100,8 @@ func TestDeployOrderMatchesRunbook(t *testing.T) {
 	}
 	steps := DeploySteps(string(script))
 	// The order D1 requires: preflight before anything is deployed, the migration between the stack that holds it
-	// and the services.
-	if want := "preflight stateful migrate services keep"; strings.Join(steps, " ") != want {
+	// and the services; then the release is followed to its end (bake time included) before it counts as deployed.
+	if want := "preflight stateful migrate services release keep"; strings.Join(steps, " ") != want {
 		t.Errorf("scripts/deploy.sh steps = %v; want %s", steps, want)
 	}
 	doc, err := RunbookSteps(string(runbook), "### Deploy steps")
