@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 )
 
 // Middleware records, per route pattern and status class (2xx, 4xx, ...), the count of requests
@@ -14,13 +16,13 @@ import (
 func Middleware(r *Recorder, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpserver.StatusRecorder{ResponseWriter: w}
 		defer func() {
 			route := req.Pattern
 			if route == "" {
 				route = "unmatched"
 			}
-			status := sw.status
+			status := sw.Status
 			if status == 0 {
 				status = http.StatusOK
 			}
@@ -35,26 +37,3 @@ func Middleware(r *Recorder, next http.Handler) http.Handler {
 		next.ServeHTTP(sw, req)
 	})
 }
-
-// statusWriter remembers the response status.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -32,6 +32,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
 )
 
 // Environment variables read by ReadConfig, the names the OpenTelemetry specification gives them
@@ -170,14 +171,14 @@ func Middleware(next http.Handler, untraced ...string) http.Handler {
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpserver.StatusRecorder{ResponseWriter: w}
 		orig := r
 		r = r.WithContext(ctx)
 		defer func() {
 			// The mux records the matched route on the request it was given; middleware outside this one
 			// (metrics) reads it from theirs.
 			orig.Pattern = r.Pattern
-			status := sw.status
+			status := sw.Status
 			if status == 0 {
 				status = http.StatusOK
 			}
@@ -214,26 +215,3 @@ func routeOf(pattern string) string {
 	}
 	return pattern
 }
-
-// statusWriter remembers the response status.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer (flush, deadlines).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

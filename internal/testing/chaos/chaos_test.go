@@ -16,7 +16,7 @@ import (
 // while every fault kind hits the system at least once, and no order lost or applied twice.
 func TestChaosShort(t *testing.T) {
 	if testing.Short() {
-		t.Skip("the chaos suite runs the whole system for minutes; -short leaves it out")
+		t.Skip("testing.Short: the chaos suite runs the whole system for minutes; -short leaves it out")
 	}
 	bin := devenvtest.Build(t, "./cmd/devenv", "./cmd/api", "./cmd/worker", "./cmd/migrate", "./cmd/localaws")
 	logs := filepath.Join(os.TempDir(), "chaos-logs")
