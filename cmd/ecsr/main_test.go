@@ -96,3 +96,42 @@ func TestHealthcheckMode(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsNameTheOneBinary keeps the docs true: the image's binary and how task definitions run it are named
+// where the image and the task definitions are described, and no document, nor the Dockerfile, names a
+// binary per command (/app/<command>) that the image no longer holds.
+func TestDocsNameTheOneBinary(t *testing.T) {
+	for file, want := range map[string][]string{
+		"docs/configuration.md":  {"`" + manifest.ImageBinary + "`", "`" + manifest.ImageBinary + " <command>`", "`" + manifest.ImageBinary + " <command> -healthcheck`"},
+		"docs/infrastructure.md": {"`" + manifest.ImageBinary + " <command>`", "`" + manifest.ImageBinary + " " + manifest.MigrateCommand + "`"},
+		"docs/architecture.md":   {"`" + manifest.ImageBinary + "`", "`cmd/ecsr`"},
+		"Dockerfile":             {"./cmd/ecsr", manifest.ImageBinary},
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s does not name %s", file, w)
+			}
+		}
+	}
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adrs, _ := filepath.Glob("../../docs/adr/*.md")
+	files = append(append(files, adrs...), "../../README.md", "../../Dockerfile")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range commands {
+			if old := "/app/" + c; strings.Contains(string(b), old) {
+				t.Errorf("%s names %s; the image holds only %s (%s %s)", f, old, manifest.ImageBinary, manifest.ImageBinary, c)
+			}
+		}
+	}
+}
