@@ -97,7 +97,7 @@ deploy: cdk-cli ## Deploy an environment as the pipeline does (scripts/deploy.sh
 		MIGRATION_TIMEOUT='$(MIGRATION_TIMEOUT)' bash scripts/deploy.sh
 
 .PHONY: images-check
-images-check: ## Cross-compile, inspect and start the image's binaries for arm64 and amd64; lint the Dockerfile.
+images-check: ## Cross-compile and inspect the image's one binary (/app/ecsr) for arm64 and amd64, start each command; check the size budget; lint the Dockerfile.
 	$(GO) run ./cmd/imagescheck
 
 .PHONY: cost

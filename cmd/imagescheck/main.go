@@ -1,5 +1,6 @@
 // Command imagescheck verifies the service image without a container engine (package imagecheck): it
-// cross-compiles every command for linux/amd64 and linux/arm64, checks the binaries are static and start,
+// cross-compiles the image's one binary (cmd/ecsr) for linux/amd64 and linux/arm64, checks it is static and
+// starts every command of the manifest,
 // measures the image raw and compressed (the 25 MB budget applies to the compressed, pushed size) and lints the
 // Dockerfile. Run it from the repository root:
 // `go run ./cmd/imagescheck` (`make images-check`).
@@ -39,6 +40,6 @@ func run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	return imagecheck.Check(ctx, imagecheck.Options{
-		Root: ".", Dir: dir, Commands: imagecheck.Commands(m), CABundle: "certs/rds-global-bundle.pem",
+		Root: ".", Dir: dir, Binary: imagecheck.Binary, Commands: imagecheck.Commands(m), CABundle: "certs/rds-global-bundle.pem",
 	}, runtime.GOARCH, stdout)
 }

@@ -28,7 +28,7 @@ func TestReleases(t *testing.T) {
 		}
 		for _, ms := range s.manifest.Services {
 			hc, _ := byContainer[ms.Name]["HealthCheck"].(map[string]any)
-			if got, want := toJSON(hc["Command"]), toJSON([]string{"CMD", "/app/" + ms.Command, "-healthcheck"}); got != want {
+			if got, want := toJSON(hc["Command"]), toJSON([]string{"CMD", "/app/ecsr", ms.Command, "-healthcheck"}); got != want {
 				t.Errorf("%s health check command = %s; want %s", ms.Name, got, want)
 			}
 		}

@@ -81,6 +81,18 @@ const (
 	KindWorker Kind = "worker"
 )
 
+// ImageBinary is the image's one binary (cmd/ecsr): it runs every service and the migration task, named by its
+// first argument (a service's Command, or MigrateCommand), so the image does not grow with the services.
+const ImageBinary = "/app/ecsr"
+
+// MigrateCommand is the command of the migration task: `/app/ecsr migrate`.
+const MigrateCommand = "migrate"
+
+// EntryPoint is the container entry point that runs command from the image: ImageBinary then command. It is the
+// entry point rather than the container's command, so that a command given to the container (a run-task
+// override such as `status` for migrate) becomes the arguments of command.
+func EntryPoint(command string) []string { return []string{ImageBinary, command} }
+
 // Service is a long-running service: one ECS service on AWS, one process locally.
 type Service struct {
 	Name          string   `yaml:"name" json:"name"`

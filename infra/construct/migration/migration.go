@@ -1,4 +1,4 @@
-// Package migration provides the one-off task that applies the database migrations (`/app/migrate`). The
+// Package migration provides the one-off task that applies the database migrations (`/app/ecsr migrate`). The
 // deploy (scripts/deploy.sh) runs it with `aws ecs run-task` after the stack that holds it and before the
 // services' stack, using the stack outputs this construct creates (task definition, cluster, subnets, security
 // group, log group), and waits for it to exit 0.
@@ -21,6 +21,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 // Props configures the migration task.
@@ -28,7 +29,7 @@ type Props struct {
 	// Cluster runs the task; Vpc holds it in the private subnets.
 	Cluster awsecs.ICluster
 	Vpc     awsec2.IVpc
-	// Image is the shared service image; the task runs /app/migrate from it.
+	// Image is the shared service image; the task runs `/app/ecsr migrate` from it.
 	Image awsecs.ContainerImage
 	// Family is the task definition's family. RolePath is the IAM path of the task's task and execution roles
 	// ("/a/b/"): the pipeline's deploy role may pass the roles under it (iam:PassRole on role/a/b/*), whatever
@@ -53,7 +54,7 @@ type Props struct {
 // Migration is the migration task definition and where to run it.
 type Migration struct {
 	constructs.Construct
-	// TaskDefinition runs /app/migrate.
+	// TaskDefinition runs `/app/ecsr migrate`.
 	TaskDefinition awsecs.FargateTaskDefinition
 	// SecurityGroup is the task's security group (the database admits it).
 	SecurityGroup awsec2.SecurityGroup
@@ -88,7 +89,7 @@ func New(scope constructs.Construct, id string, props Props) *Migration {
 	secret := awssecretsmanager.Secret_FromSecretCompleteArn(c, jsii.String("MasterSecret"), props.MasterSecretArn)
 	m.TaskDefinition.AddContainer(jsii.String("migrate"), &awsecs.ContainerDefinitionOptions{
 		Image:                  props.Image,
-		EntryPoint:             jsii.Strings("/app/migrate"),
+		EntryPoint:             jsii.Strings(manifest.EntryPoint(manifest.MigrateCommand)...),
 		Essential:              jsii.Bool(true),
 		ReadonlyRootFilesystem: jsii.Bool(true),
 		Environment: &map[string]*string{

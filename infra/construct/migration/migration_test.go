@@ -42,8 +42,8 @@ func TestMigrationTask(t *testing.T) {
 
 	td := tpl.Only(t, "AWS::ECS::TaskDefinition")
 	c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
-	if got := constructtest.JSON(c["EntryPoint"]); got != `["/app/migrate"]` || c["Command"] != nil {
-		t.Errorf("entry point = %s, command = %v; want only the entry point /app/migrate", got, c["Command"])
+	if got := constructtest.JSON(c["EntryPoint"]); got != `["/app/ecsr","migrate"]` || c["Command"] != nil {
+		t.Errorf("entry point = %s, command = %v; want only the entry point /app/ecsr migrate", got, c["Command"])
 	}
 	secrets := map[string]string{}
 	for _, s := range c["Secrets"].([]any) {

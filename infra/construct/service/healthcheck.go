@@ -8,8 +8,8 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
-// The container health check of every service (web and worker): ECS runs the service's own binary with
-// -healthcheck (internal/platform/health), which GETs /healthz over loopback and exits 0 or 1. The image is
+// The container health check of every service (web and worker): ECS runs the service's command of the image's
+// one binary with -healthcheck (`/app/ecsr <command> -healthcheck`) (internal/platform/health), which GETs /healthz over loopback and exits 0 or 1. The image is
 // distroless, without a shell, so the command uses the CMD (exec) form, not CMD-SHELL.
 //
 // Sources: the container definition's HealthCheck, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html
@@ -34,7 +34,7 @@ const (
 
 // HealthCheckCommand is the container health check's command of a service.
 func HealthCheckCommand(s manifest.Service) []string {
-	return []string{"CMD", "/app/" + s.Command, "-healthcheck"}
+	return append(append([]string{"CMD"}, manifest.EntryPoint(s.Command)...), "-healthcheck")
 }
 
 // containerHealthCheck is the container health check of a service.

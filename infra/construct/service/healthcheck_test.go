@@ -25,7 +25,7 @@ func TestContainerHealthChecks(t *testing.T) {
 				t.Fatalf("%s container has no health check", ms.Name)
 			}
 			want := map[string]any{
-				"Command":     []any{"CMD", "/app/" + ms.Command, "-healthcheck"},
+				"Command":     []any{"CMD", "/app/ecsr", ms.Command, "-healthcheck"},
 				"Interval":    float64(10),
 				"Timeout":     float64(5),
 				"Retries":     float64(3),

@@ -230,9 +230,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 	}
 	s.TaskDefinition.AddContainer(jsii.String(ms.Name), &awsecs.ContainerDefinitionOptions{
 		Image: props.Image,
-		// The entry point, not only the command: the image's ENTRYPOINT is one of the binaries, and a command
-		// alone would become its arguments.
-		EntryPoint:  jsii.Strings("/app/" + ms.Command),
+		// The entry point, not only the command: `/app/ecsr <command>` (manifest.EntryPoint); the image's own
+		// ENTRYPOINT is the api, and a command alone would become its arguments.
+		EntryPoint:  jsii.Strings(manifest.EntryPoint(ms.Command)...),
 		Environment: stringMap(env),
 		Essential:   jsii.Bool(true),
 		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.

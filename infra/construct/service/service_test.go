@@ -128,8 +128,8 @@ func TestTaskDefinitions(t *testing.T) {
 		stop                             float64
 		env                              []string
 	}{
-		{"api", "/app/api", "orders_api", "20s", 30, []string{"ORDER_EVENTS_TOPIC_ARN", "ORDER_UPDATES_QUEUE_URL"}},
-		{"worker", "/app/worker", "fulfillment_worker", "60s", 70, []string{"ORDER_EVENTS_TOPIC_ARN", "NOTIFICATIONS_TOPIC_ARN", "FULFILLMENT_QUEUE_URL"}},
+		{"api", `"/app/ecsr","api"`, "orders_api", "20s", 30, []string{"ORDER_EVENTS_TOPIC_ARN", "ORDER_UPDATES_QUEUE_URL"}},
+		{"worker", `"/app/ecsr","worker"`, "fulfillment_worker", "60s", 70, []string{"ORDER_EVENTS_TOPIC_ARN", "NOTIFICATIONS_TOPIC_ARN", "FULFILLMENT_QUEUE_URL"}},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			td := f.template.Of(t, f.stack, f.services[tc.service].TaskDefinition)
@@ -141,8 +141,8 @@ func TestTaskDefinitions(t *testing.T) {
 				t.Errorf("CpuArchitecture = %v; want %s", got, wantArch)
 			}
 			c := td["ContainerDefinitions"].([]any)[0].(map[string]any)
-			if got := constructtest.JSON(c["EntryPoint"]); got != `["`+tc.command+`"]` || c["Command"] != nil {
-				t.Errorf("EntryPoint = %s, Command = %v; want only the entry point %s", got, c["Command"], tc.command)
+			if got := constructtest.JSON(c["EntryPoint"]); got != `[`+tc.command+`]` || c["Command"] != nil {
+				t.Errorf("EntryPoint = %s, Command = %v; want only the entry point [%s]", got, c["Command"], tc.command)
 			}
 			if got, want := c["ReadonlyRootFilesystem"], !devSizing[tc.service].ECSExec; got != want {
 				t.Errorf("ReadonlyRootFilesystem = %v; want %v (writable only for ECS Exec)", got, want)

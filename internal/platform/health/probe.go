@@ -11,7 +11,7 @@ import (
 )
 
 // HealthcheckFlag is the argument that makes a service binary probe its own /healthz and exit instead of
-// serving: `/app/api -healthcheck`. The task definition's container health check runs it, because the
+// serving: `/app/ecsr api -healthcheck`. The task definition's container health check runs it, because the
 // distroless image has no shell and no curl.
 const HealthcheckFlag = "-healthcheck"
 

@@ -41,7 +41,7 @@ const (
 // BenchmarkColdStart measures, for each service, the time from starting its process to its first /readyz 200,
 // with the database and the SQS/SNS endpoint already answering: the median of coldStarts starts, alternating
 // api and worker, once unbounded and once sized as its dev task (GOMAXPROCS, GOMEMLIMIT and a CPU quota of
-// its vCPUs where the machine allows one). The binaries are built as the Dockerfile builds them (package
+// its vCPUs where the machine allows one). The image's one binary (/app/ecsr, run as `ecsr api` and `ecsr worker`) is built as the Dockerfile builds it (package
 // imagecheck: static, -trimpath, -ldflags "-s -w"), and the image they make is sized as imagecheck sizes it.
 // Each start's JSON log gives its phases: to "starting" (Go runtime, package initialisation, configuration),
 // to "http server listening" (AWS configuration, database pool and first connection, wiring), to /readyz 200
@@ -55,12 +55,17 @@ func BenchmarkColdStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bins, err := imagecheck.Build(ctx, root, b.TempDir(), runtime.GOARCH, imagecheck.Commands(m))
+	for _, c := range []string{"api", "worker"} {
+		if !slices.Contains(imagecheck.Commands(m), c) {
+			b.Fatalf("the manifest runs no %s command", c)
+		}
+	}
+	bin, err := imagecheck.Build(ctx, root, b.TempDir(), runtime.GOARCH, imagecheck.Binary)
 	if err != nil {
 		b.Fatal(err)
 	}
 	report := &strings.Builder{}
-	imageSize(b, root, bins, report)
+	imageSize(b, root, bin, report)
 
 	sys := loadtest.NewSystem(b, 30*time.Second)
 	dir := b.TempDir()
@@ -112,7 +117,7 @@ func BenchmarkColdStart(b *testing.B) {
 				if sz.task {
 					maps.Copy(env, svc.size.Env())
 				}
-				s := coldStart(b, bins[svc.name], env, dir, sz.limit)
+				s := coldStart(b, bin, svc.name, env, dir, sz.limit)
 				if i > 0 { // the first start of each only warms the page cache and the database's connection path
 					starts[svc.name] = append(starts[svc.name], s)
 				}
@@ -158,7 +163,7 @@ func BenchmarkColdStart(b *testing.B) {
 		pool.Close()
 	}
 	awsLoad, dbOpen := median(awsTimes, id), median(dbTimes, id)
-	initTotal, initTop := initTrace(b, bins["worker"], services[1].env)
+	initTotal, initTop := initTrace(b, bin, "worker", services[1].env)
 	fmt.Fprintf(report, "\nsteps (median of 5, in the benchmark's process): AWS configuration load %v, database pool open and first connection (TLS verify-full, SCRAM) %v; "+
 		"package initialisation of the worker binary (GODEBUG=inittrace=1) %v in all, largest: %s; no migration check runs at start (cmd/migrate does it as its own task)",
 		ms(awsLoad), ms(dbOpen), ms(initTotal), initTop)
@@ -171,7 +176,7 @@ type start struct{ starting, listening, ready time.Duration }
 
 // coldStart starts binary with env on a free port, polls /readyz until it answers 200, stops the process with
 // SIGTERM and returns the timings.
-func coldStart(b *testing.B, binary string, env map[string]string, dir string, limit *taskbench.CPULimit) start {
+func coldStart(b *testing.B, binary, command string, env map[string]string, dir string, limit *taskbench.CPULimit) start {
 	b.Helper()
 	addr := devenvtest.FreeAddr(b)
 	env["HTTP_ADDR"] = addr
@@ -183,7 +188,7 @@ func coldStart(b *testing.B, binary string, env map[string]string, dir string, l
 		}
 		path = script
 	}
-	cmd := exec.Command(path)
+	cmd := exec.Command(path, command)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -248,14 +253,14 @@ func coldStart(b *testing.B, binary string, env map[string]string, dir string, l
 
 // initTrace starts binary once with GODEBUG=inittrace=1 and returns the package initialisation's total clock
 // time and its three largest packages.
-func initTrace(b *testing.B, binary string, env map[string]string) (time.Duration, string) {
+func initTrace(b *testing.B, binary, command string, env map[string]string) (time.Duration, string) {
 	b.Helper()
 	env = maps.Clone(env)
 	env["GODEBUG"] = "inittrace=1"
 	env["HTTP_ADDR"] = devenvtest.FreeAddr(b)
 	ctx, cancel := context.WithTimeout(b.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary)
+	cmd := exec.CommandContext(ctx, binary, command)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -294,17 +299,14 @@ func initTrace(b *testing.B, binary string, env map[string]string) (time.Duratio
 }
 
 // imageSize writes the image's size, measured as imagecheck measures it, for this machine's architecture.
-func imageSize(b *testing.B, root string, bins map[string]string, w *strings.Builder) {
+func imageSize(b *testing.B, root string, bin string, w *strings.Builder) {
 	b.Helper()
-	app := map[string]string{}
-	for c, p := range bins {
-		app["app/"+c] = p
-		fi, err := os.Stat(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fmt.Fprintf(w, "%s binary (static, -s -w, linux/%s): %.1f MB\n", c, runtime.GOARCH, float64(fi.Size())/1e6)
+	app := map[string]string{strings.TrimPrefix(manifest.ImageBinary, "/"): bin}
+	fi, err := os.Stat(bin)
+	if err != nil {
+		b.Fatal(err)
 	}
+	fmt.Fprintf(w, "%s binary (static, -s -w, linux/%s): %.1f MB\n", manifest.ImageBinary, runtime.GOARCH, float64(fi.Size())/1e6)
 	appRaw, appGz, err := imagecheck.LayerSize(app)
 	if err != nil {
 		b.Fatal(err)

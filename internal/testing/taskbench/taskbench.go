@@ -127,7 +127,8 @@ func (l *CPULimit) Close() error {
 }
 
 // Wrap writes an executable script in dir that records its process id in pidFile, moves itself into limit
-// (when not nil) and then execs binary: the binary runs as that process id, capped from its first instruction.
+// (when not nil) and then execs binary with the script's arguments: the binary runs as that process id, capped
+// from its first instruction.
 func Wrap(dir, binary, pidFile string, limit *CPULimit) (string, error) {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\nset -e\n")
@@ -135,7 +136,7 @@ func Wrap(dir, binary, pidFile string, limit *CPULimit) (string, error) {
 	if limit != nil {
 		fmt.Fprintf(&b, "echo $$ > %s\n", shellQuote(limit.procs))
 	}
-	fmt.Fprintf(&b, "exec %s\n", shellQuote(binary))
+	fmt.Fprintf(&b, "exec %s \"$@\"\n", shellQuote(binary))
 	f, err := os.CreateTemp(dir, filepath.Base(binary)+"-*.sh")
 	if err != nil {
 		return "", err

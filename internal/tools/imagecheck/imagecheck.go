@@ -1,11 +1,11 @@
-// Package imagecheck verifies the service image without a container engine: every command the image holds
-// cross-compiles as a static Linux binary for arm64 and amd64, the amd64 binaries start (answering -h or failing
-// on their configuration, never crashing), the image fits its size budget, and the Dockerfile follows the rules
-// that keep it reproducible and non-root. `make images-check` and the package's tests run it.
+// Package imagecheck verifies the service image without a container engine: the image's one binary, /app/ecsr
+// (cmd/ecsr), cross-compiles as a static Linux binary for arm64 and amd64, the amd64 binary starts every command
+// the manifest runs (`ecsr <command> -h` answers or fails on its configuration, never crashes, and the command
+// is known), the image fits its size budget, and the Dockerfile follows the rules that keep it reproducible,
+// non-root and built from that one binary. `make images-check` and the package's tests run it.
 //
 // The budget (25 MB) applies to the compressed size, the gzip layers a registry stores and a task pulls: ECR
-// reports and bills that size. The raw (unpacked) size is reported beside it; with three static Go binaries it is
-// about 2.5 times larger (about 46 MB against 18 MB for linux/amd64).
+// reports and bills that size. The raw (unpacked) size is reported beside it, about 2.5 times larger.
 package imagecheck
 
 import (
@@ -44,9 +44,13 @@ const SizeBudget = 25_000_000
 // CABundlePath is where the image holds the RDS CA bundle (DATABASE_CA_FILE).
 const CABundlePath = "etc/ssl/certs/rds-global-bundle.pem"
 
-// Commands returns the commands the image holds: every service's command in the manifest and migrate, sorted.
+// Binary is the image's one binary: the command ./cmd/<Binary>, at manifest.ImageBinary in the image.
+const Binary = "ecsr"
+
+// Commands returns the commands the image's binary must run: every service's command in the manifest and
+// migrate, sorted.
 func Commands(m *manifest.Manifest) []string {
-	cmds := []string{"migrate"}
+	cmds := []string{manifest.MigrateCommand}
 	for _, s := range m.Services {
 		if !slices.Contains(cmds, s.Command) {
 			cmds = append(cmds, s.Command)
@@ -56,31 +60,24 @@ func Commands(m *manifest.Manifest) []string {
 	return cmds
 }
 
-// Build cross-compiles the commands (./cmd/<name> under root) for linux/arch into dir/<arch>/, exactly as the
-// Dockerfile does (CGO_ENABLED=0, -trimpath, -ldflags "-s -w"), and returns the binaries' paths by command.
-func Build(ctx context.Context, root, dir, arch string, commands []string) (map[string]string, error) {
+// Build cross-compiles the command ./cmd/<binary> under root for linux/arch into dir/<arch>/<binary>, exactly
+// as the Dockerfile does (CGO_ENABLED=0, -trimpath, -ldflags "-s -w"), and returns the binary's path.
+func Build(ctx context.Context, root, dir, arch, binary string) (string, error) {
 	out := filepath.Join(dir, arch)
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
+		return "", fmt.Errorf("create output directory: %w", err)
 	}
-	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", out + string(filepath.Separator)}
-	for _, c := range commands {
-		if _, err := os.Stat(filepath.Join(root, "cmd", c)); err != nil {
-			return nil, fmt.Errorf("command %s: no ./cmd/%s: %w", c, c, err)
-		}
-		args = append(args, "./cmd/"+c)
+	if _, err := os.Stat(filepath.Join(root, "cmd", binary)); err != nil {
+		return "", fmt.Errorf("binary %s: no ./cmd/%s: %w", binary, binary, err)
 	}
-	cmd := exec.CommandContext(ctx, "go", args...)
+	path := filepath.Join(out, binary)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", path, "./cmd/"+binary)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build for linux/%s: %w\n%s", arch, err, b)
+		return "", fmt.Errorf("go build for linux/%s: %w\n%s", arch, err, b)
 	}
-	paths := map[string]string{}
-	for _, c := range commands {
-		paths[c] = filepath.Join(out, c)
-	}
-	return paths, nil
+	return path, nil
 }
 
 // machines maps GOARCH to the ELF machine a binary for it must declare.
@@ -122,33 +119,38 @@ func InspectELF(path, arch string) error {
 // startTimeout bounds how long a binary may take to answer -h or reject its configuration.
 const startTimeout = 20 * time.Second
 
-// Start runs the binary with -h and an empty environment, as a container without configuration would. It
+// Start runs `<binary> <command> -h` with an empty environment, as a container without configuration would. It
 // passes when the process exits by itself (0 for help, non-zero for a configuration error) and fails when it
-// panics, is killed by a signal, or is still running after startTimeout (it should have refused to start).
-func Start(ctx context.Context, path string) error {
+// panics, is killed by a signal, is still running after startTimeout (it should have refused to start), or
+// does not know the command.
+func Start(ctx context.Context, path, command string) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, "-h")
+	cmd := exec.CommandContext(ctx, path, command, "-h")
 	cmd.Env = []string{}
+	name := filepath.Base(path) + " " + command
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s -h: still running after %v with no configuration", filepath.Base(path), startTimeout)
+		return fmt.Errorf("%s -h: still running after %v with no configuration", name, startTimeout)
 	}
 	text := out.String()
 	if strings.Contains(text, "panic:") || strings.Contains(text, "fatal error:") {
-		return fmt.Errorf("%s -h crashed:\n%s", filepath.Base(path), firstLines(text, 8))
+		return fmt.Errorf("%s -h crashed:\n%s", name, firstLines(text, 8))
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && !exit.Exited() {
-		return fmt.Errorf("%s -h: killed: %w", filepath.Base(path), exit)
+		return fmt.Errorf("%s -h: killed: %w", name, exit)
 	}
 	if err != nil && !errors.As(err, &exit) {
-		return fmt.Errorf("run %s: %w", filepath.Base(path), err)
+		return fmt.Errorf("run %s: %w", name, err)
+	}
+	if strings.Contains(text, "unknown command") {
+		return fmt.Errorf("%s -h: the binary does not run %s:\n%s", name, command, firstLines(text, 8))
 	}
 	if strings.TrimSpace(text) == "" {
-		return fmt.Errorf("%s -h: exited without a word", filepath.Base(path))
+		return fmt.Errorf("%s -h: exited without a word", name)
 	}
 	return nil
 }
@@ -216,48 +218,49 @@ type Options struct {
 	Root string
 	// Dir receives the binaries.
 	Dir string
-	// Commands are the commands to build; Commands(manifest) in the repository.
+	// Binary is the command to build, the image's one binary (Binary in the repository); it is at
+	// manifest.ImageBinary in the image.
+	Binary string
+	// Commands are the commands the binary must run; Commands(manifest) in the repository.
 	Commands []string
 	// CABundle is the RDS CA bundle the image adds at CABundlePath.
 	CABundle string
 }
 
-// Check builds every command for every architecture, inspects the binaries, starts the amd64 ones on an amd64
-// host, measures the image per architecture (raw, and compressed as pushed: the layers the Dockerfile's COPY
+// Check builds the binary for every architecture, inspects it, starts every command with it on a host of the
+// same architecture, measures the image per architecture (raw, and compressed as pushed: the layers the Dockerfile's COPY
 // instructions add, tarred and gzipped, plus the base) against SizeBudget, judged on the compressed size, and
 // lints the Dockerfile. It writes a report to w and returns every problem found, joined.
 func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) error {
 	var errs []error
 	for _, arch := range Architectures {
-		paths, err := Build(ctx, opts.Root, opts.Dir, arch, opts.Commands)
+		p, err := Build(ctx, opts.Root, opts.Dir, arch, opts.Binary)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		binaries := map[string]string{}
+		if err := InspectELF(p, arch); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(w, "linux/%s %s static ELF %6.1f MiB\n", arch, manifest.ImageBinary, mib(fi.Size()))
 		for _, c := range opts.Commands {
-			p := paths[c]
-			if err := InspectELF(p, arch); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			fi, err := os.Stat(p)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			binaries["app/"+c] = p
 			started := "not run (inspected only)"
 			if arch == hostArch {
 				started = "starts"
-				if err := Start(ctx, p); err != nil {
+				if err := Start(ctx, p, c); err != nil {
 					errs = append(errs, err)
 					started = "FAILED to start"
 				}
 			}
-			fmt.Fprintf(w, "linux/%s %-8s static ELF %6.1f MiB  %s\n", arch, c, mib(fi.Size()), started)
+			fmt.Fprintf(w, "linux/%s %s %-8s %s\n", arch, manifest.ImageBinary, c, started)
 		}
-		size, err := measure(binaries, opts.CABundle)
+		size, err := measure(map[string]string{strings.TrimPrefix(manifest.ImageBinary, "/"): p}, opts.CABundle)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -274,7 +277,7 @@ func Check(ctx context.Context, opts Options, hostArch string, w io.Writer) erro
 	df, err := os.ReadFile(filepath.Join(opts.Root, "Dockerfile"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("read Dockerfile: %w", err))
-	} else if findings := LintDockerfile(string(df), opts.Commands); len(findings) > 0 {
+	} else if findings := LintDockerfile(string(df), opts.Binary); len(findings) > 0 {
 		for _, f := range findings {
 			errs = append(errs, errors.New("Dockerfile: "+f))
 		}

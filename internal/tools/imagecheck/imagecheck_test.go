@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,8 +23,8 @@ import (
 
 const root = "../../.."
 
-// TestCheckRepository builds every command of the image for both architectures, inspects and starts them, and
-// lints the repository's Dockerfile: what `make images-check` does.
+// TestCheckRepository builds the image's one binary for both architectures, inspects it, starts every command of
+// the manifest with it, checks the budget and lints the repository's Dockerfile: what `make images-check` does.
 func TestCheckRepository(t *testing.T) {
 	m, err := manifest.Load(filepath.Join(root, "infra", "services.yaml"))
 	if err != nil {
@@ -37,7 +38,7 @@ func TestCheckRepository(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	err = Check(context.Background(), Options{Root: root, Dir: dir, Commands: cmds,
+	err = Check(context.Background(), Options{Root: root, Dir: dir, Binary: Binary, Commands: cmds,
 		CABundle: filepath.Join(root, "certs", "rds-global-bundle.pem")}, runtime.GOARCH, &out)
 	t.Logf("report:\n%s", out.String())
 	if err != nil {
@@ -49,8 +50,13 @@ func TestCheckRepository(t *testing.T) {
 			t.Errorf("report lacks the linux/%s size estimate judged on the compressed size", arch)
 		}
 	}
+	for _, c := range cmds {
+		if !strings.Contains(out.String(), "linux/"+runtime.GOARCH+" /app/ecsr "+fmt.Sprintf("%-8s", c)+" starts") {
+			t.Errorf("report does not show /app/ecsr %s starting on linux/%s", c, runtime.GOARCH)
+		}
+	}
 	// A binary built for one architecture must fail the other's inspection.
-	if err := InspectELF(filepath.Join(dir, "arm64", "migrate"), "amd64"); err == nil {
+	if err := InspectELF(filepath.Join(dir, "arm64", Binary), "amd64"); err == nil {
 		t.Error("InspectELF(arm64 binary, amd64) = nil; want a machine mismatch")
 	}
 }
@@ -88,10 +94,11 @@ func TestStartRejectsCrashAndHang(t *testing.T) {
 		{"panic", `echo "panic: runtime error: invalid memory address" >&2; exit 2`, false},
 		{"signal", `kill -SEGV $$`, false},
 		{"silent", `exit 0`, false},
+		{"unknown command", `echo 'ecsr: unknown command "api"; usage: ecsr <command> [arguments]' >&2; exit 2`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Start(context.Background(), script(tc.name, tc.body))
+			err := Start(context.Background(), script(tc.name, tc.body), "api")
 			if got := err == nil; got != tc.ok {
 				t.Errorf("Start(%s) = %v; want ok=%v", tc.name, err, tc.ok)
 			}
@@ -105,7 +112,7 @@ func TestLintDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	const digest = "@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639"
-	good := "FROM golang:1.26" + digest + " AS build\nRUN go build ./cmd/api\nFROM gcr.io/distroless/static" + digest + "\nCOPY --from=build /out /app\nUSER nonroot:nonroot\n"
+	good := "FROM golang:1.26" + digest + " AS build\nRUN go build ./cmd/ecsr\nFROM gcr.io/distroless/static" + digest + "\nCOPY --from=build /out /app\nUSER nonroot:nonroot\n"
 	tests := []struct {
 		name, src string
 		want      string // a substring of a finding; "" for none
@@ -114,16 +121,17 @@ func TestLintDockerfile(t *testing.T) {
 		{"good", good, ""},
 		{"tag only", strings.Replace(good, "golang:1.26"+digest, "golang:1.26", 1), "not pinned by digest"},
 		{"latest", strings.Replace(good, "golang:1.26"+digest, "golang:latest", 1), "latest tag"},
-		{"arg without default", "ARG IMG\nFROM ${IMG}\nUSER nonroot\nRUN go build ./cmd/api\n", "has no image"},
+		{"arg without default", "ARG IMG\nFROM ${IMG}\nUSER nonroot\nRUN go build ./cmd/ecsr\n", "has no image"},
 		{"root", strings.Replace(good, "USER nonroot:nonroot", "USER root", 1), "non-root USER"},
 		{"no user", strings.Replace(good, "USER nonroot:nonroot\n", "", 1), "non-root USER"},
 		{"add url", good + "ADD https://example.com/bundle.pem /etc/ssl/\n", "fetches https://example.com/bundle.pem"},
-		{"missing command", strings.Replace(good, "./cmd/api", "./cmd/other", 1), "command api is not built"},
-		{"continuation", "FROM golang:1.26" + digest + " \\\n  AS build\nRUN go build \\\n  ./cmd/api\nFROM build\nUSER 65532\n", ""},
+		{"missing binary", strings.Replace(good, "./cmd/ecsr", "./cmd/other", 1), "binary ecsr is not built"},
+		{"a binary per command", strings.Replace(good, "./cmd/ecsr", "./cmd/ecsr ./cmd/api ./cmd/worker", 1), "builds ./cmd/api besides"},
+		{"continuation", "FROM golang:1.26" + digest + " \\\n  AS build\nRUN go build \\\n  ./cmd/ecsr\nFROM build\nUSER 65532\n", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := LintDockerfile(tc.src, []string{"api"})
+			got := LintDockerfile(tc.src, Binary)
 			if tc.want == "" {
 				if len(got) > 0 {
 					t.Errorf("LintDockerfile() = %q; want no findings", got)

@@ -49,14 +49,16 @@ var (
 	digestPin  = regexp.MustCompile(`@sha256:[0-9a-f]{64}$`)
 	urlSource  = regexp.MustCompile(`(?i)^(https?|git)://|\.git$`)
 	stageAlias = regexp.MustCompile(`(?i)\s+AS\s+([A-Za-z0-9_.-]+)$`)
+	cmdPackage = regexp.MustCompile(`\./cmd/[A-Za-z0-9_.-]+`)
 )
 
 // LintDockerfile returns the rule violations of a Dockerfile, each with its line:
 //   - every base image is pinned by digest (a tag moves; a digest does not), never "latest";
 //   - the final stage runs as a non-root user (USER nonroot, or a non-zero UID);
 //   - ADD never fetches a URL or a git repository (no checksum, no cache control: COPY committed files);
-//   - every command in commands is built into the image (./cmd/<name>).
-func LintDockerfile(src string, commands []string) []string {
+//   - the image's one binary is built (./cmd/<binary>) and no other command: every service runs from that binary,
+//     so the image does not grow with the number of services.
+func LintDockerfile(src, binary string) []string {
 	ins := parse(src)
 	args := map[string]string{}
 	stages := map[string]bool{}
@@ -102,6 +104,12 @@ func LintDockerfile(src string, commands []string) []string {
 			}
 		case "USER":
 			lastUser = in.args
+		case "RUN":
+			for _, pkg := range cmdPackage.FindAllString(in.args, -1) {
+				if pkg != "./cmd/"+binary {
+					bad(in, "builds %s besides the image's one binary ./cmd/%s: run it as `%s <command>` instead", pkg, binary, binary)
+				}
+			}
 		case "ADD":
 			for _, f := range strings.Fields(in.args) {
 				if urlSource.MatchString(f) {
@@ -117,10 +125,8 @@ func LintDockerfile(src string, commands []string) []string {
 	if user == "" || user == "root" || user == "0" {
 		findings = append(findings, fmt.Sprintf("line %d: final stage does not switch to a non-root USER", ins[finalStage].line))
 	}
-	for _, c := range commands {
-		if !strings.Contains(src, "./cmd/"+c) {
-			findings = append(findings, fmt.Sprintf("command %s is not built into the image (./cmd/%s)", c, c))
-		}
+	if !strings.Contains(src, "./cmd/"+binary) {
+		findings = append(findings, fmt.Sprintf("the image's binary %s is not built (./cmd/%s)", binary, binary))
 	}
 	return findings
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 // The trust anchors a container names in DATABASE_CA_FILE, by the kind of endpoint DATABASE_HOST resolves to.
@@ -83,9 +85,24 @@ func (c *check) endpointKind(stack string, host any) (kind, endpoint string) {
 	return "", t.String()
 }
 
-// MigrateEntryPoint is the entry point of the migration container; the task definition that runs it is the
-// migration task.
-const MigrateEntryPoint = "/app/migrate"
+// MigrateEntryPoint is how the migration container runs, the image's one binary with the migrate command
+// (manifest.EntryPoint); the task definition that holds it is the migration task.
+const MigrateEntryPoint = manifest.ImageBinary + " " + manifest.MigrateCommand
+
+// isMigration reports whether a container runs the migrations: `/app/ecsr migrate`, the command given in the
+// entry point or as the first argument of the container's command. The binary's former name (/app/migrate) is
+// not in the image and is not a migration.
+func isMigration(container map[string]any) bool {
+	var argv []string
+	for _, v := range append(list(container["EntryPoint"]), list(container["Command"])...) {
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		argv = append(argv, s)
+	}
+	return len(argv) >= 2 && argv[0] == manifest.ImageBinary && argv[1] == manifest.MigrateCommand
+}
 
 // migrateFirstRule: a service whose container logs in as DATABASE_USER needs that role to exist before its
 // first task starts, and only the migration creates it. CloudFormation creates a stack's services and waits for
@@ -103,7 +120,7 @@ var migrateFirstRule = Rule{
 		var migrations []ref
 		c.resources("AWS::ECS::TaskDefinition", func(stack, id string, _ Resource) {
 			for _, ct := range c.containers(ref{Stack: stack, ID: id}) {
-				if ep := list(ct["EntryPoint"]); len(ep) > 0 && ep[0] == MigrateEntryPoint {
+				if isMigration(ct) {
 					migrations = append(migrations, ref{Stack: stack, ID: id})
 				}
 			}
@@ -189,7 +206,7 @@ var connectionBudgetRule = Rule{
 					continue // through a proxy, or not an instance
 				}
 				inst.Attr = ""
-				if ep := list(ct["EntryPoint"]); len(ep) > 0 && ep[0] == MigrateEntryPoint {
+				if isMigration(ct) {
 					demand[inst] += c.o.MigrationPoolSize
 					parts[inst] = append(parts[inst], "migration")
 					continue

@@ -47,7 +47,7 @@ func TestTrustAnchor(t *testing.T) {
 // migration task definition to it.
 func appStack(user string, migrate bool) string {
 	s := `{"Resources":{
-	"Task":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"api","EntryPoint":["/app/api"],
+	"Task":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"api","EntryPoint":["/app/ecsr","api"],
 		"Environment":[{"Name":"DATABASE_USER","Value":"` + user + `"}]}]}},
 	"Service":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":{"Ref":"Task"}}}`
 	if migrate {
@@ -57,7 +57,12 @@ func appStack(user string, migrate bool) string {
 }
 
 const migrationTask = `"Migration":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"migrate",
-	"EntryPoint":["/app/migrate"],"Secrets":[{"Name":"DATABASE_USER","ValueFrom":"arn"}]}]}}`
+	"EntryPoint":["/app/ecsr","migrate"],"Secrets":[{"Name":"DATABASE_USER","ValueFrom":"arn"}]}]}}`
+
+// migrationTaskAs is the migration task definition with its container's entry point and command as given.
+func migrationTaskAs(entryPoint, command string) string {
+	return strings.Replace(migrationTask, `"EntryPoint":["/app/ecsr","migrate"]`, `"EntryPoint":`+entryPoint+`,"Command":`+command, 1)
+}
 
 func TestMigrateFirst(t *testing.T) {
 	roles := Options{ServiceRoles: []string{"orders_api", "fulfillment_worker"}}
@@ -78,6 +83,17 @@ func TestMigrateFirst(t *testing.T) {
 			{name: "ecsr-dev-app", template: appStack("reporting", false), deps: []string{"ecsr-dev-migrate"}}},
 			want: []string{"ecsr-dev-app/Service"}},
 		{name: "no migration at all", opts: roles, stacks: []testStack{{name: "ecsr-dev-app", template: appStack("orders_api", false)}},
+			want: []string{"ecsr-dev-app/Service"}},
+		{name: "migrate as the command of the one binary", opts: roles, stacks: []testStack{db,
+			{name: "ecsr-dev-migrate", template: `{"Resources":{` + migrationTaskAs(`["/app/ecsr"]`, `["migrate","up"]`) + `}}`, deps: []string{"ecsr-dev-db"}},
+			{name: "ecsr-dev-app", template: appStack("orders_api", false), deps: []string{"ecsr-dev-migrate"}}}},
+		{name: "the former /app/migrate binary is not in the image", opts: roles, stacks: []testStack{db,
+			{name: "ecsr-dev-migrate", template: `{"Resources":{` + migrationTaskAs(`["/app/migrate"]`, `null`) + `}}`, deps: []string{"ecsr-dev-db"}},
+			{name: "ecsr-dev-app", template: appStack("orders_api", false), deps: []string{"ecsr-dev-migrate"}}},
+			want: []string{"ecsr-dev-app/Service"}},
+		{name: "another command of the one binary is not a migration", opts: roles, stacks: []testStack{db,
+			{name: "ecsr-dev-migrate", template: `{"Resources":{` + migrationTaskAs(`["/app/ecsr","api"]`, `null`) + `}}`, deps: []string{"ecsr-dev-db"}},
+			{name: "ecsr-dev-app", template: appStack("orders_api", false), deps: []string{"ecsr-dev-migrate"}}},
 			want: []string{"ecsr-dev-app/Service"}},
 	})
 }
@@ -104,7 +120,7 @@ func TestConnectionBudget(t *testing.T) {
 	"Service":{"Type":"AWS::ECS::Service","Properties":{"Cluster":{"Ref":"Cluster"},"TaskDefinition":{"Ref":"Task"}}},
 	"Scaling":{"Type":"AWS::ApplicationAutoScaling::ScalableTarget","Properties":{"MaxCapacity":` + strconv.Itoa(maxTasks) + `,
 		"ResourceId":{"Fn::Join":["/",["service",{"Ref":"Cluster"},{"Fn::GetAtt":["Service","Name"]}]]}}},
-	"Migration":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"migrate","EntryPoint":["/app/migrate"],
+	"Migration":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"migrate","EntryPoint":["/app/ecsr","migrate"],
 		"Environment":[{"Name":"DATABASE_HOST","Value":{"Fn::GetAtt":["Instance","Endpoint.Address"]}}]}]}}}}`
 	}
 	pools := Options{PoolSize: 20, MigrationPoolSize: 2}

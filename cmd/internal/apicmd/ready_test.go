@@ -1,4 +1,4 @@
-package main
+package apicmd
 
 import (
 	"encoding/json"

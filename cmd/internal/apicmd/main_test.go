@@ -1,4 +1,4 @@
-package main
+package apicmd
 
 import (
 	"bufio"
@@ -28,27 +28,27 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func TestConfigErrorListsEveryProblem(t *testing.T) {
-	err := run(context.Background(), func(string) string { return "" }, &bytes.Buffer{})
+	err := Run(context.Background(), func(string) string { return "" }, &bytes.Buffer{})
 	if err == nil {
-		t.Fatal("run(empty environment) = nil; want a configuration error")
+		t.Fatal("Run(empty environment) = nil; want a configuration error")
 	}
 	for _, key := range []string{"AWS_REGION", "ORDER_EVENTS_TOPIC_ARN", "ORDER_UPDATES_QUEUE_URL",
 		"DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"} {
 		if !strings.Contains(err.Error(), key) {
-			t.Errorf("run(empty environment) = %v; want it to name %s", err, key)
+			t.Errorf("Run(empty environment) = %v; want it to name %s", err, key)
 		}
 	}
 	env := map[string]string{"SHUTDOWN_TIMEOUT": "-1s", "DATABASE_PORT": "99999", "DATABASE_SSLMODE": "disable"}
-	err = run(context.Background(), func(k string) string { return env[k] }, &bytes.Buffer{})
+	err = Run(context.Background(), func(k string) string { return env[k] }, &bytes.Buffer{})
 	for key := range env {
 		if err == nil || !strings.Contains(err.Error(), key) {
-			t.Errorf("run(bad %s) = %v; want it named", key, err)
+			t.Errorf("Run(bad %s) = %v; want it named", key, err)
 		}
 	}
 }
 
 func TestDefaultsFollowManifest(t *testing.T) {
-	m, err := manifest.Load("../../infra/services.yaml")
+	m, err := manifest.Load("../../../infra/services.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +182,11 @@ func startAPI(t *testing.T) *apiProcess {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	out := &addrWriter{addr: make(chan string, 1)}
-	go func() { done <- run(runCtx, func(k string) string { return env[k] }, out) }()
+	go func() { done <- Run(runCtx, func(k string) string { return env[k] }, out) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("api run() = %v; want a clean stop", err)
+			t.Errorf("api Run() = %v; want a clean stop", err)
 		}
 		if t.Failed() {
 			t.Logf("api output:\n%s", out.String())
@@ -197,7 +197,7 @@ func startAPI(t *testing.T) *apiProcess {
 		a.base = "http://" + addr
 	case err := <-done:
 		done <- err
-		t.Fatalf("api run() = %v before listening", err)
+		t.Fatalf("api Run() = %v before listening", err)
 	}
 	// It listens before its database is ready (ADR 0007); the tests start from a ready task, as the load
 	// balancer's traffic does.

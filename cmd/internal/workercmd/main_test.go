@@ -1,4 +1,4 @@
-package main
+package workercmd
 
 import (
 	"bytes"
@@ -31,27 +31,27 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func TestConfigErrorListsEveryProblem(t *testing.T) {
-	err := run(context.Background(), func(string) string { return "" }, &bytes.Buffer{})
+	err := Run(context.Background(), func(string) string { return "" }, &bytes.Buffer{})
 	if err == nil {
-		t.Fatal("run(empty environment) = nil; want a configuration error")
+		t.Fatal("Run(empty environment) = nil; want a configuration error")
 	}
 	for _, key := range []string{"AWS_REGION", "ORDER_EVENTS_TOPIC_ARN", "NOTIFICATIONS_TOPIC_ARN", "FULFILLMENT_QUEUE_URL",
 		"DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"} {
 		if !strings.Contains(err.Error(), key) {
-			t.Errorf("run(empty environment) = %v; want it to name %s", err, key)
+			t.Errorf("Run(empty environment) = %v; want it to name %s", err, key)
 		}
 	}
 	env := map[string]string{"SHUTDOWN_TIMEOUT": "forever", "LOG_FORMAT": "xml"}
-	err = run(context.Background(), func(k string) string { return env[k] }, &bytes.Buffer{})
+	err = Run(context.Background(), func(k string) string { return env[k] }, &bytes.Buffer{})
 	for _, key := range []string{"SHUTDOWN_TIMEOUT", "LOG_FORMAT"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
-			t.Errorf("run(bad %s) = %v; want it named", key, err)
+			t.Errorf("Run(bad %s) = %v; want it named", key, err)
 		}
 	}
 }
 
 func TestDefaultsFollowManifest(t *testing.T) {
-	m, err := manifest.Load("../../infra/services.yaml")
+	m, err := manifest.Load("../../../infra/services.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +82,11 @@ func startWorker(t *testing.T) *worker {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out logtest.Buffer
-	go func() { done <- run(runCtx, func(k string) string { return env[k] }, &out) }()
+	go func() { done <- Run(runCtx, func(k string) string { return env[k] }, &out) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("worker run() = %v; want a clean stop", err)
+			t.Errorf("worker Run() = %v; want a clean stop", err)
 		}
 		if t.Failed() {
 			t.Logf("worker output:\n%s", out.String())

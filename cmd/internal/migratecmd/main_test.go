@@ -1,4 +1,4 @@
-package main
+package migratecmd
 
 import (
 	"bytes"
@@ -33,8 +33,8 @@ func TestRun(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	ctx := context.Background()
 	var out bytes.Buffer
-	if err := run(ctx, nil, getenv, &out); err != nil {
-		t.Fatalf("run(up) = %v\n%s", err, out.String())
+	if err := Run(ctx, nil, getenv, &out); err != nil {
+		t.Fatalf("Run(up) = %v\n%s", err, out.String())
 	}
 	if strings.Contains(out.String(), "local-service-password") || strings.Contains(out.String(), db.Password) {
 		t.Errorf("migrate logged a password:\n%s", out.String())
@@ -65,12 +65,12 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		out.Reset()
-		if err := run(ctx, tt.args, getenv, &out); err != nil {
-			t.Fatalf("run(%v) = %v", tt.args, err)
+		if err := Run(ctx, tt.args, getenv, &out); err != nil {
+			t.Fatalf("Run(%v) = %v", tt.args, err)
 		}
 		out.Reset()
-		if err := run(ctx, []string{"status"}, getenv, &out); err != nil {
-			t.Fatalf("run(status) = %v", err)
+		if err := Run(ctx, []string{"status"}, getenv, &out); err != nil {
+			t.Fatalf("Run(status) = %v", err)
 		}
 		if got := strings.Count(out.String(), " pending\n"); got != tt.wantPending {
 			t.Errorf("after %v: %d pending; want %d\n%s", tt.args, got, tt.wantPending, out.String())
@@ -103,10 +103,10 @@ func TestRunErrors(t *testing.T) {
 			"DATABASE_SSLMODE": "disable", "LOG_FORMAT": "yaml"}, []string{"DATABASE_SSLMODE", "LOG_FORMAT"}},
 	}
 	for _, tt := range tests {
-		err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
+		err := Run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
 		for _, want := range tt.want {
 			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("run(%v, %v) = %v; want an error containing %q", tt.args, tt.env, err, want)
+				t.Errorf("Run(%v, %v) = %v; want an error containing %q", tt.args, tt.env, err, want)
 			}
 		}
 	}
