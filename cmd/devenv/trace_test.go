@@ -49,7 +49,13 @@ func TestOrderTrace(t *testing.T) {
 		tr = got.Traces[0]
 		found = found[:0]
 		for _, h := range hops {
-			i := indexOf(tr.Spans, h.service, h.name, found)
+			// A name can stand twice (the API handles both the order's outcome and its notification from
+			// order-updates): the hop is the span of that name whose parent is the hop before it.
+			parent := ""
+			if h.parent >= 0 {
+				parent = found[h.parent].SpanID
+			}
+			i := indexOf(tr.Spans, h.service, h.name, parent, found)
 			if i < 0 {
 				missing = h.service + " " + h.name
 				return false
@@ -91,9 +97,11 @@ func describeTrace(tr tracestore.Trace) string {
 	return b.String()
 }
 
-// indexOf finds the first span of service named name that is not already in taken (the API and the worker
-// both publish to order-events).
-func indexOf(spans []tracestore.Span, service, name string, taken []tracestore.Span) int {
+// indexOf finds the span of service named name whose parent is parent (any parent when parent is ""), or else
+// the first such span of any parent, for the caller's parent check to report. Spans in taken are skipped: the API
+// and the worker both publish to order-events.
+func indexOf(spans []tracestore.Span, service, name, parent string, taken []tracestore.Span) int {
+	first := -1
 	for i, s := range spans {
 		if s.Service != service || s.Name != name {
 			continue
@@ -102,9 +110,15 @@ func indexOf(spans []tracestore.Span, service, name string, taken []tracestore.S
 		for _, x := range taken {
 			dup = dup || x.SpanID == s.SpanID
 		}
-		if !dup {
+		if dup {
+			continue
+		}
+		if parent == "" || s.ParentSpanID == parent {
 			return i
 		}
+		if first < 0 {
+			first = i // no span of that name under parent: the parent check below reports it
+		}
 	}
-	return -1
+	return first
 }

@@ -10,13 +10,10 @@ package apicmd
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -47,14 +44,7 @@ func Main(args []string) int {
 	if code, ok := health.HealthcheckMain(args, os.Getenv, defaultAddr, os.Stderr); ok {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "api: %v\n", err)
-		return 1
-	}
-	return 0
+	return boot.Main("api", func(ctx context.Context) error { return Run(ctx, os.Getenv, os.Stdout) })
 }
 
 // Values from infra/services.yaml (a test keeps them equal): the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT,

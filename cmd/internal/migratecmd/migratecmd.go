@@ -19,11 +19,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
@@ -36,14 +35,7 @@ import (
 // Main runs the migrations as a process does, with args the arguments after the command's name
 // (`/app/ecsr migrate [up | status | down-to VERSION]`), until done or SIGTERM or SIGINT, and returns the exit code.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, args, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "migrate: %v\n", err)
-		return 1
-	}
-	return 0
+	return boot.Main("migrate", func(ctx context.Context) error { return Run(ctx, args, os.Getenv, os.Stdout) })
 }
 
 // connectTimeout bounds how long migrate waits for the database to answer.
