@@ -68,6 +68,7 @@ export class OrdersView {
     let delay = 0;
     try {
       const page = await listOrders({ limit: pageSize });
+      const firstLoad = this.pagesLoaded === 0;
       const before = new Map(this.orders);
       this.merge(page.orders, { prepend: true });
       if (this.pagesLoaded <= 1) {
@@ -78,7 +79,7 @@ export class OrdersView {
       const stale = this.ids.filter((id) => !onPage.has(id) && this.orders.get(id).status === 'pending');
       this.merge(await Promise.all(stale.map((id) => getOrder(id))), {});
       await this.fetchNotifications(before);
-      this.announceChanges(before);
+      this.announceChanges(before, firstLoad);
       this.state.hidden = this.ids.length > 0;
       this.state.textContent = 'No orders yet. Place the first one.';
       this.render();
@@ -158,12 +159,17 @@ export class OrdersView {
     return false;
   }
 
-  announceChanges(before) {
+  /**
+   * announceChanges speaks every change of status since before. An order that first appears already settled (its
+   * placing answer was lost and the list found it, or another tab placed it) counts as a change too, except on the
+   * first load, when every order is new.
+   */
+  announceChanges(before, firstLoad) {
     const changes = [];
     for (const id of this.ids) {
       const was = before.get(id);
       const o = this.orders.get(id);
-      if (was && was.status !== o.status) {
+      if ((was && was.status !== o.status) || (!was && !firstLoad && o.status !== 'pending')) {
         changes.push(`Order ${shortId(id)} ${o.status}${o.status_reason ? `: ${o.status_reason}` : ''}.`);
       }
     }
