@@ -40,8 +40,8 @@ func main() {
 	}
 	o.Out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	rep, err := chaos.Run(ctx, o)
+	stop()
 	rep.Print(os.Stdout)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)

@@ -102,7 +102,7 @@ func (s *service) loop() {
 		}
 		inARow++
 		if inARow > s.policy.maxCrashes {
-			err := fmt.Errorf("%s crashed %d times in a row, each within %s of starting (last: %v); giving up",
+			err := fmt.Errorf("%s crashed %d times in a row, each within %s of starting (last: %w); giving up",
 				s.name, inARow, s.policy.stableAfter, why)
 			s.out.Printf("%v", err)
 			s.failed <- err

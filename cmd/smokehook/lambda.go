@@ -67,16 +67,22 @@ func serveLambda(ctx context.Context, api string, getenv func(string) string, lo
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"next", nil)
 		resp, err := client.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		if ctx.Err() != nil {
+			if err == nil {
+				_ = resp.Body.Close()
 			}
+			return nil // shutting down
+		}
+		if err != nil {
 			return fmt.Errorf("runtime API next: %w", err)
 		}
 		payload, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("runtime API next: status %d: %v", resp.StatusCode, err)
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("runtime API next: read: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("runtime API next: status %d", resp.StatusCode)
 		}
 		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
 		if id == "" {
@@ -98,7 +104,7 @@ func serveLambda(ctx context.Context, api string, getenv func(string) string, lo
 			return fmt.Errorf("runtime API response: %w", err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
 			return fmt.Errorf("runtime API response: status %d", resp.StatusCode)
 		}

@@ -27,16 +27,22 @@ import (
 )
 
 func main() {
+	os.Exit(run())
+}
+
+// run serves the Lambda runtime API when the function runs there, and is the `make smoke` command otherwise; it
+// returns the exit code.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if api := os.Getenv("AWS_LAMBDA_RUNTIME_API"); api != "" {
 		if err := serveLambda(ctx, api, os.Getenv, os.Stdout); err != nil {
 			fmt.Fprintf(os.Stderr, "smokehook: %v\n", err)
-			os.Exit(1)
+			return 1
 		}
-		return
+		return 0
 	}
-	os.Exit(runCommand(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	return runCommand(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 // runCommand is the command mode; it returns the exit code.

@@ -80,8 +80,8 @@ func TestLambdaHook(t *testing.T) {
 			served := false
 			responses := make(chan []byte, 1)
 			rt := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch {
-				case r.URL.Path == runtimePath+"next":
+				switch r.URL.Path {
+				case runtimePath + "next":
 					mu.Lock()
 					first := !served
 					served = true
@@ -93,7 +93,7 @@ func TestLambdaHook(t *testing.T) {
 					w.Header().Set("Lambda-Runtime-Aws-Request-Id", "req-1")
 					w.Header().Set("Lambda-Runtime-Deadline-Ms", strconvMs(time.Now().Add(time.Minute)))
 					_, _ = w.Write([]byte(tc.payload))
-				case r.URL.Path == runtimePath+"req-1/response":
+				case runtimePath + "req-1/response":
 					b, _ := io.ReadAll(r.Body)
 					w.WriteHeader(http.StatusAccepted)
 					responses <- b

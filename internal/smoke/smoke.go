@@ -226,7 +226,7 @@ func (r runner) place(ctx context.Context) (string, error) {
 func (r runner) fulfilled(ctx context.Context, id string) (string, error) {
 	url := r.cfg.BaseURL + "/api/orders/" + id
 	deadline := time.Now().Add(r.cfg.FulfillTimeout)
-	last := "not read"
+	var last string // what the last read saw, for the timeout's message
 	for {
 		code, body, err := r.do(ctx, http.MethodGet, url, nil, nil)
 		switch {

@@ -74,6 +74,7 @@ func readSettings(getenv func(string) string) (settings, *config.Reader, error) 
 	return s, r, r.Err()
 }
 
+// Run runs the api service with its settings from getenv and its logs on stdout until ctx ends, then drains.
 func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	s, env, err := readSettings(getenv)
 	if err != nil {

@@ -41,6 +41,8 @@ func Main(args []string) int {
 // connectTimeout bounds how long migrate waits for the database to answer.
 const connectTimeout = 2 * time.Minute
 
+// Run applies the migrations as args says (up, status or down-to), with its settings from getenv and its logs
+// on stdout.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	command, downTo, err := parseArgs(args)
 	if err != nil {

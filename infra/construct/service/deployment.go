@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,7 +218,8 @@ func (g *goBuild) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *bool 
 	if err != nil {
 		return jsii.Bool(false)
 	}
-	cmd := exec.Command(goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-tags", "lambda.norpc",
+	// Synthesis offers no context to cancel with; a build that hangs is stopped with the synthesis itself.
+	cmd := exec.CommandContext(context.Background(), goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-tags", "lambda.norpc",
 		"-o", filepath.Join(*outputDir, "bootstrap"), g.pkg)
 	cmd.Dir = g.root
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")

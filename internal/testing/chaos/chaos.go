@@ -326,8 +326,8 @@ type system struct {
 	stopped map[int]bool
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
@@ -336,15 +336,15 @@ func freeAddr() (string, error) {
 }
 
 func startSystem(ctx context.Context, opts Options) (*system, error) {
-	addr, err := freeAddr()
+	addr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
-	awsAddr, err := freeAddr()
+	awsAddr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dbAddr, err := freeAddr()
+	dbAddr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func startSystem(ctx context.Context, opts Options) (*system, error) {
 	select {
 	case <-ready:
 	case <-s.exited:
-		return nil, fmt.Errorf("devenv exited before it was ready (%v); its output is in %s", s.waitErr, s.logPath)
+		return nil, fmt.Errorf("devenv exited before it was ready (%w); its output is in %s", s.waitErr, s.logPath)
 	case <-time.After(3 * time.Minute):
 		_ = s.stop()
 		return nil, fmt.Errorf("devenv was not ready within 3 minutes; its output is in %s", s.logPath)
@@ -437,7 +437,7 @@ func (s *system) restarts() map[string]int {
 func (s *system) alive() error {
 	select {
 	case <-s.exited:
-		return fmt.Errorf("devenv exited during the run (%v); its output is in %s", s.waitErr, s.logPath)
+		return fmt.Errorf("devenv exited during the run (%w); its output is in %s", s.waitErr, s.logPath)
 	default:
 		return nil
 	}
@@ -475,7 +475,10 @@ func (s *system) healAll() {
 	for _, g := range groups {
 		_ = s.signal(g, syscall.SIGCONT)
 	}
-	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.awsAddr+"/_localaws/faults", nil)
+	// Bounded, and apart from any run's context: healing happens on the way out too.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, "http://"+s.awsAddr+"/_localaws/faults", nil)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		_ = resp.Body.Close()
 	}
@@ -920,7 +923,6 @@ func faults() []fault {
 // ran at least once.
 func (s *schedule) run(ctx context.Context, done <-chan struct{}) error {
 	all := faults()
-	ranAll := false
 	for {
 		order := s.rng.Perm(len(all))
 		for _, i := range order {
@@ -939,12 +941,10 @@ func (s *schedule) run(ctx context.Context, done <-chan struct{}) error {
 			}
 			s.counts[f.name]++
 		}
-		ranAll = true
+		// Every kind has run once the first shuffled round is over: stop when the load is done.
 		select {
 		case <-done:
-			if ranAll {
-				return nil
-			}
+			return nil
 		default:
 		}
 	}
