@@ -90,11 +90,7 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer func() { // the spans of the drain go out last, within a bounded wait
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tracing.ExportTimeout)
-		defer cancel()
-		_ = stopTracing(tctx)
-	}()
+	defer tracing.Flush(ctx, stopTracing) // the spans of the drain go out last, within a bounded wait
 
 	store := ordersdb.New(pool)
 	svc := orders.NewService(store, log)

@@ -215,3 +215,11 @@ func routeOf(pattern string) string {
 	}
 	return pattern
 }
+
+// Flush calls stop, the function Setup returned, within ExportTimeout whether or not ctx has ended: deferred
+// last in a service's run, it sends the spans of the drain without holding the exit for longer.
+func Flush(ctx context.Context, stop func(context.Context) error) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ExportTimeout)
+	defer cancel()
+	_ = stop(fctx)
+}
