@@ -74,7 +74,8 @@ const (
 	phase      = 4 * time.Second // duration of each measured phase
 	rounds     = 2               // alternating baseline and subject rounds per phase
 	eventRate  = 20.0            // orders per second placed to measure event latency
-	eventCount = 200             // orders placed to measure event latency
+	eventCount = 200             // orders placed to measure event latency, at each rate
+	peakCount  = 2000            // orders placed at once to measure the event pipeline's peak
 )
 
 const orderBody = `{"customer_email":"bench@example.com","items":[{"sku":"SKU-1","quantity":2,"price_cents":1250},` +
@@ -168,18 +169,32 @@ func BenchmarkSystem(b *testing.B) {
 	}
 
 	traced := tracingOverhead(b, sys, bin, apiProc, client, ids)
-	p50, p99 := eventLatency(b, sys, bin, api, client)
-	b.ReportMetric(float64(p50.Microseconds())/1000, "event-p50-ms")
-	b.ReportMetric(float64(p99.Microseconds())/1000, "event-p99-ms")
-	b.ReportMetric(0, "ns/op")
-	b.Logf("\n%s\nevent latency, commit to fulfilled (%d orders at %.0f/s): p50 %v, p99 %v\n%s", report, eventCount,
-		eventRate, p50.Round(time.Millisecond), p99.Round(time.Millisecond), traced)
+	ev := measureEvents(b, sys, bin, api, client)
+	reportEvents(b, ev)
+	b.Logf("\n%s\n%s\n%s", report, ev, traced)
 }
 
-// eventLatency starts the worker, places orders at a steady rate, waits until the API reports each one
-// fulfilled, and returns the p50 and p99 of the time from the order's creation (taken in its transaction)
-// to the outcome applied by the API (updated_at, set in the transaction that applies it).
-func eventLatency(b *testing.B, sys *loadtest.System, bin, api string, client *http.Client) (p50, p99 time.Duration) {
+// events is the event pipeline measured end to end: an order's commit in the api to its fulfilled status
+// applied by the api, through the api's relay, the topic, the worker's queue, the worker (reservation and its
+// own relay) and the api's queue.
+type eventResult struct {
+	peak             float64       // orders fulfilled per second, all placed at once
+	p50, p99         time.Duration // at eventRate
+	halfRate         float64       // half of peak
+	halfP50, halfP99 time.Duration // at halfRate
+}
+
+func (e eventResult) String() string {
+	return fmt.Sprintf("event latency, commit to fulfilled: %d orders at %.0f/s: p50 %v, p99 %v; at half the peak "+
+		"(peak %.0f orders fulfilled/s, %d placed at once), %d at %.0f/s: p50 %v, p99 %v", eventCount, eventRate,
+		e.p50.Round(time.Millisecond), e.p99.Round(time.Millisecond), e.peak, peakCount, eventCount, e.halfRate,
+		e.halfP50.Round(time.Millisecond), e.halfP99.Round(time.Millisecond))
+}
+
+// measureEvents starts the worker and measures the event pipeline: its peak (orders placed as fast as the api
+// takes them, divided by the time until the last is fulfilled), then the latency of orders placed at a steady
+// eventRate and at half the peak. Beyond the peak the latency only measures a growing backlog.
+func measureEvents(b *testing.B, sys *loadtest.System, bin, api string, client *http.Client) eventResult {
 	b.Helper()
 	ctx := b.Context()
 	waitForOutbox(b, sys)
@@ -188,32 +203,65 @@ func eventLatency(b *testing.B, sys *loadtest.System, bin, api string, client *h
 		b.Fatal(err)
 	}
 	loadtest.StartReady(b, filepath.Join(bin, "worker"), sys.WorkerEnv(20*time.Second))
+	var r eventResult
+	placeOrders(b, sys, api, client, func(op loadtest.Op) loadtest.Result { // warm-up: connections, plans
+		return loadtest.Closed(ctx, client, 4, 50, nil, op)
+	})
+	ids := placeOrders(b, sys, api, client, func(op loadtest.Op) loadtest.Result {
+		return loadtest.Closed(ctx, client, workers, peakCount, nil, op)
+	})
+	var span float64
+	if err := sys.Admin.QueryRow(ctx, `SELECT extract(epoch FROM max(updated_at) - min(created_at)) FROM orders.orders
+		WHERE id::text = ANY($1)`, ids).Scan(&span); err != nil {
+		b.Fatal(err)
+	}
+	r.peak = float64(len(ids)) / span
+	r.halfRate = r.peak / 2
+	r.p50, r.p99 = latencies(b, sys, placeOrders(b, sys, api, client, func(op loadtest.Op) loadtest.Result {
+		return loadtest.Open(ctx, client, eventRate, time.Duration(float64(eventCount)/eventRate*float64(time.Second)), op)
+	}))
+	r.halfP50, r.halfP99 = latencies(b, sys, placeOrders(b, sys, api, client, func(op loadtest.Op) loadtest.Result {
+		return loadtest.Open(ctx, client, r.halfRate, time.Duration(float64(eventCount)/r.halfRate*float64(time.Second)), op)
+	}))
+	return r
+}
+
+// placeOrders places orders through the api with the load run gives it, waits until the api reports every one
+// fulfilled and returns their ids.
+func placeOrders(b *testing.B, sys *loadtest.System, api string, client *http.Client, run func(loadtest.Op) loadtest.Result) []string {
+	b.Helper()
 	var (
 		mu  sync.Mutex
 		ids []string
 	)
-	res := loadtest.Open(ctx, client, eventRate, time.Duration(float64(eventCount)/eventRate*float64(time.Second)),
-		func(ctx context.Context, c *http.Client, _ int) error {
-			body, err := loadtest.Do(ctx, c, http.MethodPost, api+"/api/orders", orderBody, http.StatusCreated)
-			if err != nil {
-				return err
-			}
-			var o struct{ ID string }
-			if err := json.Unmarshal(body, &o); err != nil {
-				return err
-			}
-			mu.Lock()
-			ids = append(ids, o.ID)
-			mu.Unlock()
-			return nil
-		})
+	res := run(func(ctx context.Context, c *http.Client, _ int) error {
+		body, err := loadtest.Do(ctx, c, http.MethodPost, api+"/api/orders", orderBody, http.StatusCreated)
+		if err != nil {
+			return err
+		}
+		var o struct{ ID string }
+		if err := json.Unmarshal(body, &o); err != nil {
+			return err
+		}
+		mu.Lock()
+		ids = append(ids, o.ID)
+		mu.Unlock()
+		return nil
+	})
 	if res.Failed > 0 {
 		b.Fatalf("placing orders: %v", &res)
 	}
 	loadtest.Eventually(b, "every order placed is fulfilled", func() bool {
 		return sys.Count(b, `SELECT count(*) FROM orders.orders WHERE id::text = ANY($1) AND status = 'fulfilled'`, ids) == len(ids)
 	})
-	rows, err := sys.Admin.Query(ctx, `SELECT extract(epoch FROM updated_at - created_at) FROM orders.orders
+	return ids
+}
+
+// latencies returns the p50 and p99 of the time from each order's creation (taken in its transaction) to its
+// outcome applied by the api (updated_at, set in the transaction that applies it).
+func latencies(b *testing.B, sys *loadtest.System, ids []string) (p50, p99 time.Duration) {
+	b.Helper()
+	rows, err := sys.Admin.Query(b.Context(), `SELECT extract(epoch FROM updated_at - created_at) FROM orders.orders
 		WHERE id::text = ANY($1)`, ids)
 	if err != nil {
 		b.Fatal(err)
@@ -232,6 +280,25 @@ func eventLatency(b *testing.B, sys *loadtest.System, bin, api string, client *h
 	slices.Sort(lat)
 	at := func(q float64) time.Duration { return lat[min(len(lat)-1, max(0, int(q*float64(len(lat))+0.5)-1))] }
 	return at(0.50), at(0.99)
+}
+
+// BenchmarkEvents measures the event pipeline alone (the last part of BenchmarkSystem), about 30 s.
+func BenchmarkEvents(b *testing.B) {
+	sys := loadtest.NewSystem(b, 30*time.Second)
+	bin := devenvtest.Build(b, "./cmd/api", "./cmd/worker")
+	apiProc := loadtest.StartReady(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second))
+	r := measureEvents(b, sys, bin, "http://"+apiProc.Addr, loadtest.NewClient(workers))
+	reportEvents(b, r)
+	b.Logf("\n%s", r)
+}
+
+func reportEvents(b *testing.B, r eventResult) {
+	b.ReportMetric(float64(r.p50.Microseconds())/1000, "event-p50-ms")
+	b.ReportMetric(float64(r.p99.Microseconds())/1000, "event-p99-ms")
+	b.ReportMetric(float64(r.halfP50.Microseconds())/1000, "event-half-peak-p50-ms")
+	b.ReportMetric(float64(r.halfP99.Microseconds())/1000, "event-half-peak-p99-ms")
+	b.ReportMetric(r.peak, "event-peak/s")
+	b.ReportMetric(0, "ns/op")
 }
 
 // waitForOutbox waits until the api's relay published every order placed so far.
