@@ -116,6 +116,7 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	relay, err := outbox.NewRelay(pool, ordersdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       map[string]string{events.OrderEventsTopic: s.topicARN},
+			Wake:         store.Outbox().Wake(),
 			DrainTimeout: budget.Relay,
 			OnPublished:  base.CountPublished,
 		})

@@ -94,7 +94,8 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer tracing.Flush(ctx, stopTracing) // the spans of the drain go out last, within a bounded wait
 
-	svc := fulfillment.NewService(fulfillmentdb.New(pool), log)
+	store := fulfillmentdb.New(pool)
+	svc := fulfillment.NewService(store, log)
 	mux := http.NewServeMux()
 	checker.Register(mux)
 	// No load balancer routes to the worker: its health server needs no delay before draining.
@@ -114,6 +115,7 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	relay, err := outbox.NewRelay(pool, fulfillmentdb.OutboxTable, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
 		outbox.RelayOptions{
 			Topics:       s.topicARNs,
+			Wake:         store.Outbox().Wake(),
 			DrainTimeout: budget.Relay,
 			OnPublished:  base.CountPublished,
 		})

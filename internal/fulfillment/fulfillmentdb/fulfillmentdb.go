@@ -39,6 +39,10 @@ func New(pool *pgxpool.Pool) *Store {
 
 var _ fulfillment.Store = (*Store)(nil)
 
+// Outbox is the outbox the store writes fulfillment events through: its Wake wakes this process's relay as soon
+// as an outcome is committed.
+func (s *Store) Outbox() *outbox.Outbox { return s.outbox }
+
 // Fulfill implements fulfillment.Store. Inventory rows are locked in SKU order, so concurrent orders sharing
 // SKUs wait for each other instead of deadlocking.
 func (s *Store) Fulfill(ctx context.Context, eventID string, order events.OrderPlacedData,
@@ -103,6 +107,9 @@ func (s *Store) Fulfill(ctx context.Context, eventID string, order events.OrderP
 	})
 	if err != nil {
 		return fulfillment.Decision{}, false, err
+	}
+	if applied {
+		s.outbox.Committed()
 	}
 	return d, applied, nil
 }

@@ -24,9 +24,15 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // behind it.
 func newService(t *testing.T) (*fulfillment.Service, *pgxpool.Pool) {
 	t.Helper()
+	svc, _, admin := newServiceAndStore(t)
+	return svc, admin
+}
+
+func newServiceAndStore(t *testing.T) (*fulfillment.Service, *fulfillmentdb.Store, *pgxpool.Pool) {
+	t.Helper()
 	db := dbtest.NewDatabase(t)
-	pool := dbtest.Connect(t, db.DSNFor(migrations.FulfillmentRole))
-	return fulfillment.NewService(fulfillmentdb.New(pool), slog.New(slog.DiscardHandler)), dbtest.Connect(t, db.DSN())
+	store := fulfillmentdb.New(dbtest.Connect(t, db.DSNFor(migrations.FulfillmentRole)))
+	return fulfillment.NewService(store, slog.New(slog.DiscardHandler)), store, dbtest.Connect(t, db.DSN())
 }
 
 func placed(t *testing.T, items ...events.Item) []byte {
@@ -173,5 +179,29 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 	if fulfilled != 5 || onHand(t, admin, "SKU-1") != 0 || onHand(t, admin, "SKU-2") != 0 {
 		t.Errorf("fulfilled %d orders, SKU-1 %d, SKU-2 %d left; want 5 fulfilled and none left", fulfilled,
 			onHand(t, admin, "SKU-1"), onHand(t, admin, "SKU-2"))
+	}
+}
+
+// An outcome committed wakes the relay of this process; a redelivery, which commits nothing, does not.
+func TestFulfillWakesTheRelayOnCommit(t *testing.T) {
+	ctx := context.Background()
+	svc, store, _ := newServiceAndStore(t)
+	wake := store.Outbox().Wake()
+	msg := placed(t, events.Item{SKU: "SKU-1", Quantity: 1, PriceCents: 1})
+	if err := svc.Handle(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("a committed outcome did not wake the relay")
+	}
+	if err := svc.Handle(ctx, msg); err != nil { // a redelivery
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+		t.Fatal("a redelivery, which wrote no event, woke the relay")
+	default:
 	}
 }

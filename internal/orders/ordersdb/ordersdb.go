@@ -50,6 +50,10 @@ func New(pool *pgxpool.Pool) *Store {
 
 var _ orders.Store = (*Store)(nil)
 
+// Outbox is the outbox the store writes order events through: its Wake wakes this process's relay as soon as
+// an order is committed.
+func (s *Store) Outbox() *outbox.Outbox { return s.outbox }
+
 // Create implements orders.Store. The idempotency key, the order, its items and its outbox row are sent as one
 // pgx batch: a batch sent outside a transaction runs in one implicit transaction, so it is as atomic as
 // database.InTx and costs one round trip instead of four, which is most of the price of placing an order. A key
@@ -66,6 +70,7 @@ func (s *Store) Create(ctx context.Context, o orders.Order, idem orders.Idempote
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
+		s.outbox.Committed()
 		return o, true, nil
 	case idem.Key != "" && errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "idempotency_keys_pkey":
 		var hash, orderID string

@@ -301,3 +301,27 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 		}
 	}
 }
+
+// A committed order wakes the relay of this process; a failed one does not.
+func TestCreateWakesTheRelayOnCommit(t *testing.T) {
+	ctx := context.Background()
+	store, _ := newStore(t)
+	wake := store.Outbox().Wake()
+	bad := newOrder(t, time.Now(), orders.Item{SKU: "SKU-1", Quantity: 5000, PriceCents: 1}) // violates a CHECK
+	if _, _, err := store.Create(ctx, bad, orders.Idempotency{}); err == nil {
+		t.Fatal("Create(quantity 5000) succeeded; want the database to refuse it")
+	}
+	select {
+	case <-wake:
+		t.Fatal("a rolled-back order woke the relay")
+	default:
+	}
+	if _, _, err := store.Create(ctx, newOrder(t, time.Now()), orders.Idempotency{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("a committed order did not wake the relay")
+	}
+}

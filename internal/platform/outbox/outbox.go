@@ -10,8 +10,11 @@
 // (package inbox). Order: one relay publishes in id order; with several, batches may interleave, so
 // consumers must not depend on the order of events (each event carries what its consumer needs).
 //
-// Idle relays poll every PollInterval (a cheap index-only query) rather than LISTEN/NOTIFY, whose commit-time
-// lock would serialise every order-creating transaction; a full batch is followed at once by the next one.
+// A relay in the process that wrote the rows does not wait for its poll: the writer calls Outbox.Committed
+// after its transaction commits, which wakes the relay at once through RelayOptions.Wake (a channel, no
+// database round trip). Rows committed by other processes are found by polling every PollInterval (a cheap
+// index-only query) rather than by LISTEN/NOTIFY, whose commit-time lock would serialise every transaction
+// that writes an event; a full batch is followed at once by the next one.
 package outbox
 
 import (
@@ -47,13 +50,29 @@ type Message struct {
 type Outbox struct {
 	table  string
 	insert string
+	wake   chan struct{}
 }
 
 // New returns the Outbox of table, such as pgx.Identifier{"orders", "outbox"}.
 func New(table pgx.Identifier) *Outbox {
 	t := table.Sanitize()
-	return &Outbox{table: t, insert: "INSERT INTO " + t + " (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)"}
+	return &Outbox{table: t, insert: "INSERT INTO " + t + " (event_id, topic, body, attributes) VALUES ($1, $2, $3, $4)",
+		wake: make(chan struct{}, 1)}
 }
+
+// Committed tells the relay woken by Wake that rows of this Outbox were committed. Call it after the
+// transaction that enqueued them commits, never before: a relay woken earlier would find nothing and go back
+// to its poll. It never blocks; wake-ups that arrive while the relay is busy merge into one.
+func (o *Outbox) Committed() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake is the channel Committed signals, for RelayOptions.Wake of the relay of this Outbox's table in the same
+// process.
+func (o *Outbox) Wake() <-chan struct{} { return o.wake }
 
 // Enqueue writes msg into the outbox in tx, the caller's transaction: it is published once tx commits.
 func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, msg Message) error {
@@ -106,8 +125,11 @@ type RelayOptions struct {
 	Topics map[string]string
 	// BatchSize is the most rows claimed per transaction [50].
 	BatchSize int
-	// PollInterval is the wait between polls of an empty outbox [100 ms].
+	// PollInterval is the wait between polls of an empty outbox [100 ms], for rows other processes commit.
 	PollInterval time.Duration
+	// Wake, when set, ends the wait between polls as soon as it receives: Outbox.Wake of the outbox this
+	// process writes through, so that the process's own events are published without waiting for the poll.
+	Wake <-chan struct{}
 	// MinBackoff and MaxBackoff bound the wait after a failure, doubled per consecutive failure with jitter
 	// [200 ms, 30 s].
 	MinBackoff time.Duration
@@ -229,7 +251,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			failures = 0 // more waiting: go on at once
 		default:
 			failures = 0
-			sleep(ctx, r.opts.PollInterval)
+			r.idle(ctx)
 		}
 	}
 	for work.Err() == nil {
@@ -252,6 +274,17 @@ func (r *Relay) backoff(n int) time.Duration {
 		d = r.opts.MaxBackoff
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// idle waits for the next poll: PollInterval, or less when Wake says rows were committed.
+func (r *Relay) idle(ctx context.Context) {
+	t := time.NewTimer(r.opts.PollInterval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-r.opts.Wake: // a nil channel never receives: the poll alone
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -408,3 +408,36 @@ func newRelay(t testing.TB, pool *pgxpool.Pool, table pgx.Identifier, pub outbox
 	}
 	return r
 }
+
+// A relay whose poll is an hour away publishes rows at once when the writer says it committed them, and
+// wake-ups sent while nobody waits merge instead of blocking the writer.
+func TestCommittedWakesTheRelay(t *testing.T) {
+	pool := dbtest.New(t)
+	ob := outbox.New(table)
+	ob.Committed()
+	ob.Committed() // never blocks, though no relay has received the first
+	published := make(chan int, 100)
+	r := newRelay(t, pool, table, &fakePublisher{}, discard, outbox.RelayOptions{Topics: topics, PollInterval: time.Hour,
+		Wake: ob.Wake(), OnPublished: func(n, _ int) { published <- n }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for round := range 3 {
+		enqueue(t, pool, round*3, round*3+3)
+		ob.Committed()
+		select {
+		case n := <-published:
+			if n != 3 {
+				t.Fatalf("round %d: published %d rows, want 3", round, n)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the committed rows were not published: the relay waited for its hourly poll", round)
+		}
+	}
+}
