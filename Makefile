@@ -69,7 +69,7 @@ bench-task: deps ## One task at its dev size: worker messages/s against a baseli
 
 .PHONY: bench-system
 bench-system: deps ## End to end: the API against a minimal baseline under HTTP load, p99 at half peak, event latency.
-	$(GO) test -run '^$$' -bench '^BenchmarkSystem$$' -benchtime 1x -timeout 10m ./internal/testing/loadtest
+	$(GO) test -v -run '^$$' -bench '^BenchmarkSystem$$' -benchtime 1x -timeout 10m ./internal/testing/loadtest
 
 .PHONY: lint
 lint: ## Run golangci-lint and govulncheck.

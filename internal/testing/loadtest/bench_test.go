@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -91,7 +92,10 @@ func BenchmarkSystem(b *testing.B) {
 	bin := devenvtest.Build(b, "./cmd/api", "./cmd/worker")
 	apiProc := loadtest.StartReady(b, filepath.Join(bin, "api"), sys.APIEnv(20*time.Second))
 	api := "http://" + apiProc.Addr
-	base := "http://" + startBaseline(b, sys.DB.DSNFor(migrations.OrdersRole))
+	baseAddr, basePID := startBaseline(b, sys.DB.DSNFor(migrations.OrdersRole))
+	base := "http://" + baseAddr
+	serverPID := map[string]int{api: apiProc.PID(), base: basePID}
+	postgresPID := sys.PostgresPID(b)
 	ctx := b.Context()
 	client := loadtest.NewClient(workers)
 
@@ -121,7 +125,7 @@ func BenchmarkSystem(b *testing.B) {
 		}
 	}
 
-	report := &table{}
+	report, costs := &table{}, &costTable{}
 	for _, kind := range []struct {
 		name     string
 		op       func(string) loadtest.Op
@@ -132,6 +136,7 @@ func BenchmarkSystem(b *testing.B) {
 		{"create", create, 0.8, "plain insert of order and items"},
 	} {
 		peak := map[string]float64{}
+		cost := map[string]cpuCost{}
 		for round := range rounds + 1 {
 			for _, target := range []string{base, api} {
 				if round > 0 {
@@ -141,6 +146,7 @@ func BenchmarkSystem(b *testing.B) {
 				if round == 0 {
 					d = time.Second // warm-up: connections, statement caches, plans
 				}
+				before := takeCPU(b, serverPID[target], postgresPID)
 				runCtx, cancel := context.WithTimeout(ctx, d)
 				res := loadtest.Closed(runCtx, client, workers, 1_000_000, nil, kind.op(target))
 				cancel()
@@ -149,6 +155,8 @@ func BenchmarkSystem(b *testing.B) {
 				}
 				if round > 0 {
 					peak[target] += res.Throughput() / rounds
+					waitForOutbox(b, sys) // the relay's work for these requests counts too
+					cost[target] = cost[target].add(takeCPU(b, serverPID[target], postgresPID).since(before, res.Sent))
 				}
 			}
 		}
@@ -163,6 +171,7 @@ func BenchmarkSystem(b *testing.B) {
 		}
 		ratio := peak[api] / peak[base]
 		report.add(kind.name, peak[api], peak[base], ratio, kind.goal, p99[api], p99[base], kind.baseline)
+		costs.add(kind.name, cost[api], cost[base])
 		b.ReportMetric(peak[api], kind.name+"/s")
 		b.ReportMetric(ratio, kind.name+"-x-baseline")
 		b.ReportMetric(float64(p99[api].Microseconds())/1000, kind.name+"-p99-ms")
@@ -171,7 +180,7 @@ func BenchmarkSystem(b *testing.B) {
 	traced := tracingOverhead(b, sys, bin, apiProc, client, ids)
 	ev := measureEvents(b, sys, bin, api, client)
 	reportEvents(b, ev)
-	b.Logf("\n%s\n%s\n%s", report, ev, traced)
+	b.Logf("\n%s\n%s\n%s\n%s", report, costs, ev, traced)
 }
 
 // events is the event pipeline measured end to end: an order's commit in the api to its fulfilled status
@@ -307,8 +316,8 @@ func waitForOutbox(b *testing.B, sys *loadtest.System) {
 	loadtest.Eventually(b, "the outbox is published", func() bool { return sys.Count(b, `SELECT count(*) FROM orders.outbox`) == 0 })
 }
 
-// startBaseline runs this test binary as the baseline server and returns its address.
-func startBaseline(b *testing.B, dsn string) string {
+// startBaseline runs this test binary as the baseline server and returns its address and pid.
+func startBaseline(b *testing.B, dsn string) (string, int) {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -333,7 +342,71 @@ func startBaseline(b *testing.B, dsn string) string {
 	if err := json.NewDecoder(out).Decode(&line); err != nil || line.Addr == "" {
 		b.Fatalf("baseline did not say where it listens: %v", err)
 	}
-	return line.Addr
+	return line.Addr, cmd.Process.Pid
+}
+
+// cpuCost is the processor time a phase took, per request, in each part of the machine's work: on two shared
+// cores the throughput of a closed loop follows the total, so the ratio of the totals explains the ratio of
+// the peaks.
+type cpuCost struct {
+	server, postgres, generator time.Duration // generator: this process, the load and the embedded SNS/SQS endpoint
+	requests                    int
+}
+
+// cpuAt is the processor time used so far by a server, PostgreSQL and this process.
+type cpuAt struct {
+	server, self time.Duration
+	postgres     loadtest.TreeCPU
+}
+
+func takeCPU(b *testing.B, serverPID, postgresPID int) cpuAt {
+	b.Helper()
+	srv, err1 := loadtest.CPUOf(serverPID)
+	self, err2 := loadtest.CPUOf(os.Getpid())
+	pg, err3 := loadtest.CPUOfTree(postgresPID)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		b.Fatal(err)
+	}
+	return cpuAt{server: srv, self: self, postgres: pg}
+}
+
+func (c cpuAt) since(before cpuAt, requests int) cpuCost {
+	return cpuCost{server: c.server - before.server, postgres: c.postgres.Since(before.postgres),
+		generator: c.self - before.self, requests: requests}
+}
+
+func (c cpuCost) add(o cpuCost) cpuCost {
+	return cpuCost{server: c.server + o.server, postgres: c.postgres + o.postgres, generator: c.generator + o.generator,
+		requests: c.requests + o.requests}
+}
+
+// per returns the processor time of part per request.
+func (c cpuCost) per(part time.Duration) time.Duration {
+	return part / time.Duration(max(1, c.requests))
+}
+
+func (c cpuCost) total() time.Duration { return c.per(c.server + c.postgres + c.generator) }
+
+type costTable struct{ rows []string }
+
+func (t *costTable) add(kind string, api, base cpuCost) {
+	us := func(d time.Duration) string { return fmt.Sprintf("%dµs", d.Microseconds()) }
+	for _, r := range []struct {
+		name string
+		c    cpuCost
+	}{{"api", api}, {"baseline", base}} {
+		t.rows = append(t.rows, fmt.Sprintf("| %s | %s | %s | %s | %s | %s |", kind, r.name, us(r.c.per(r.c.server)),
+			us(r.c.per(r.c.postgres)), us(r.c.per(r.c.generator)), us(r.c.total())))
+	}
+	t.rows = append(t.rows, fmt.Sprintf("| %s | baseline / api | | | | %.2fx |", kind,
+		float64(base.total())/float64(max(1, api.total()))))
+}
+
+func (t *costTable) String() string {
+	return strings.Join(append([]string{
+		"processor time per request in the peak rounds (on two cores the peaks follow the totals):",
+		"| requests | server | server process | PostgreSQL | load generator and embedded SNS/SQS | total |",
+		"|---|---|---|---|---|---|"}, t.rows...), "\n")
 }
 
 // table is the report printed at the end of the run.

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -37,5 +38,37 @@ func TestProcessCPU(t *testing.T) {
 	}
 	if d := grew(idle); d > 30*time.Millisecond {
 		t.Errorf("a sleeping process used %s of processor time in 500 ms; want about none", d)
+	}
+}
+
+// A tree's processor time counts its children: a shell that only waits, with a busy child, grows.
+func TestTreeCPU(t *testing.T) {
+	parent := exec.Command("sh", "-c", "sh -c 'while :; do :; done' & wait")
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("pkill", "-P", strconv.Itoa(parent.Process.Pid)).Run()
+		_ = parent.Process.Kill()
+		_ = parent.Wait()
+	})
+	time.Sleep(100 * time.Millisecond) // the child started
+	before, err := CPUOfTree(parent.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 2 {
+		t.Fatalf("tree of %d = %v; want the shell and its child", parent.Process.Pid, before)
+	}
+	time.Sleep(500 * time.Millisecond)
+	after, err := CPUOfTree(parent.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := after.Since(before); d < 50*time.Millisecond {
+		t.Errorf("a tree with a busy child used %s of processor time in 500 ms; want at least 50 ms", d)
+	}
+	if own, err := CPUOf(parent.Process.Pid); err != nil || own > 30*time.Millisecond {
+		t.Errorf("the waiting shell alone used %s (%v); want about none", own, err)
 	}
 }

@@ -146,6 +146,20 @@ func (s *System) WorkerEnv(shutdown time.Duration) map[string]string {
 	return env
 }
 
+// PostgresPID returns the pid of the system's PostgreSQL server, the postmaster: the parent of every backend.
+func (s *System) PostgresPID(t testing.TB) int {
+	t.Helper()
+	var backend int
+	if err := s.Admin.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		t.Fatal(err)
+	}
+	st, err := stat(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.ppid
+}
+
 // Count runs a query that returns one integer, as the database's owner.
 func (s *System) Count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
