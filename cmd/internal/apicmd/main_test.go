@@ -18,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/loadtest"
@@ -330,4 +332,19 @@ func TestDatabaseDownAnswers503ThenRecovers(t *testing.T) {
 		t.Errorf("GET order after recovery = %d %s; want 200", status, body)
 	}
 	a.placeOrder(t)
+}
+
+// The api reads every variable its task definition sets (manifest.Environment, from infra/services.yaml) and
+// requires no other: a misspelt name fails here rather than on the first deploy.
+func TestReadsItsTaskEnvironment(t *testing.T) {
+	m, err := manifest.Load("../../../infra/services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range boot.EnvironmentProblems(m, "api", func(getenv func(string) string) *config.Reader {
+		_, r, _ := readSettings(getenv)
+		return r
+	}) {
+		t.Error(p)
+	}
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
 
+	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders"
 	"github.com/ecs-reworked/ecs-reworked/internal/orders/ordersdb"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
@@ -225,5 +227,20 @@ func TestRelayThatDiesRepublishesAndTheWorkerAppliesOnce(t *testing.T) {
 	}
 	if got := w.Messages(t, "order-updates"); got != 2 {
 		t.Errorf("order-updates holds %d messages; want 2 (one outcome, one notification)", got)
+	}
+}
+
+// The worker reads every variable its task definition sets (manifest.Environment, from infra/services.yaml) and
+// requires no other: a misspelt name fails here rather than on the first deploy.
+func TestReadsItsTaskEnvironment(t *testing.T) {
+	m, err := manifest.Load("../../../infra/services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range boot.EnvironmentProblems(m, "worker", func(getenv func(string) string) *config.Reader {
+		_, r, _ := readSettings(getenv)
+		return r
+	}) {
+		t.Error(p)
 	}
 }

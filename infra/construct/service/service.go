@@ -7,7 +7,6 @@ package service
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -166,33 +165,18 @@ func StopTimeoutSeconds(s manifest.Service) int { return min(s.DrainSeconds+10, 
 // target: below the drain time, so requests finish before the process stops serving.
 func DeregistrationDelaySeconds(s manifest.Service) int { return max(s.DrainSeconds-5, 5) }
 
-// Environment returns the service's plain environment variables (docs/configuration.md). Values are
-// non-secret: addresses, names and ARNs. The service holds no password: it connects with IAM authentication.
-func Environment(s manifest.Service, region string, db Database, topicARN, queueURL func(name string) string) map[string]string {
-	env := map[string]string{
-		"LOG_FORMAT":        "json",
-		"LOG_LEVEL":         "info",
-		"HTTP_ADDR":         ":" + strconv.Itoa(s.Port),
-		"SHUTDOWN_TIMEOUT":  strconv.Itoa(s.DrainSeconds) + "s",
-		"AWS_REGION":        region,
-		"DATABASE_HOST":     db.Host,
-		"DATABASE_PORT":     db.Port,
-		"DATABASE_NAME":     db.Name,
-		"DATABASE_USER":     s.DatabaseUser,
-		"DATABASE_IAM_AUTH": "true",
-		"DATABASE_SSLMODE":  "verify-full",
-		"DATABASE_CA_FILE":  CAFile,
-	}
+// Environment returns the service's plain environment variables: manifest.Environment, the contract the
+// services' tests check their settings readers against (docs/configuration.md). Values are non-secret:
+// addresses, names and ARNs. The service holds no password: it connects with IAM authentication. Tracing is off
+// when traceRatio is 0; otherwise the service sends that share of new traces to X-Ray's OTLP endpoint.
+func Environment(s manifest.Service, region string, db Database, traceRatio float64, topicARN, queueURL func(name string) string) map[string]string {
+	caFile := CAFile
 	if db.CAFile != "" {
-		env["DATABASE_CA_FILE"] = db.CAFile
+		caFile = db.CAFile
 	}
-	for _, t := range s.Publishes {
-		env[manifest.TopicEnv(t)] = topicARN(t)
-	}
-	for _, q := range s.Consumes {
-		env[manifest.QueueEnv(q)] = queueURL(q)
-	}
-	return env
+	return manifest.Environment(s, manifest.Where{Region: region, DatabaseHost: db.Host, DatabasePort: db.Port,
+		DatabaseName: db.Name, DatabaseCAFile: caFile, TopicARN: topicARN, QueueURL: queueURL,
+		TracesEndpoint: TraceEndpoint(region), TraceSampleRatio: traceRatio})
 }
 
 // New creates the service.
@@ -222,12 +206,9 @@ func New(scope constructs.Construct, id string, props Props) *Service {
 		},
 	})
 
-	env := Environment(ms, *stack.Region(), props.Database,
+	env := Environment(ms, *stack.Region(), props.Database, props.TraceSampleRatio,
 		func(t string) string { return *props.Topics[t].TopicArn() },
 		func(q string) string { return *props.Queues[q].QueueUrl() })
-	for k, v := range TracingEnvironment(*stack.Region(), props.TraceSampleRatio) {
-		env[k] = v
-	}
 	s.TaskDefinition.AddContainer(jsii.String(ms.Name), &awsecs.ContainerDefinitionOptions{
 		Image: props.Image,
 		// The entry point, not only the command: `/app/ecsr <command>` (manifest.EntryPoint); the image's own

@@ -29,6 +29,8 @@ type fixture struct {
 	template constructtest.Template
 	services map[string]*service.Service
 	manifest map[string]manifest.Service
+	// traceRatio is the services' tracing.sample_ratio.
+	traceRatio float64
 }
 
 func newFixture(t *testing.T, sizing map[string]service.Sizing) *fixture {
@@ -72,7 +74,7 @@ func newTracedFixture(t *testing.T, sizing map[string]service.Sizing, traceRatio
 		Vpc: vpc, ExecLogGroup: awslogs.NewLogGroup(stack, jsii.String("ExecLogs"), &awslogs.LogGroupProps{Retention: awslogs.RetentionDays_ONE_MONTH}),
 	})
 	image := service.Image(stack, "Repository", "ecsr", "sha256:0123")
-	f := &fixture{stack: stack, services: map[string]*service.Service{}, manifest: map[string]manifest.Service{}}
+	f := &fixture{stack: stack, services: map[string]*service.Service{}, manifest: map[string]manifest.Service{}, traceRatio: traceRatio}
 	for _, s := range m.Services {
 		f.manifest[s.Name] = s
 		f.services[s.Name] = service.New(stack, "Service-"+s.Name, service.Props{
@@ -122,7 +124,7 @@ func TestServicesPassNag(t *testing.T) {
 }
 
 func TestTaskDefinitions(t *testing.T) {
-	f := newFixture(t, devSizing)
+	f := newTracedFixture(t, devSizing, 0.05)
 	for _, tc := range []struct {
 		service, command, user, shutdown string
 		stop                             float64
@@ -153,6 +155,19 @@ func TestTaskDefinitions(t *testing.T) {
 			env := map[string]any{}
 			for _, e := range c["Environment"].([]any) {
 				env[e.(map[string]any)["Name"].(string)] = e.(map[string]any)["Value"]
+			}
+			// Exactly the variables the service's own tests check its settings reader against (manifest.Environment).
+			contract := manifest.Environment(f.manifest[tc.service], manifest.Where{TopicARN: strings.ToLower, QueueURL: strings.ToLower,
+				TraceSampleRatio: f.traceRatio})
+			for k := range env {
+				if _, ok := contract[k]; !ok {
+					t.Errorf("env %s is set but not in manifest.Environment, which the service's tests check its reader against", k)
+				}
+			}
+			for k := range contract {
+				if _, ok := env[k]; !ok {
+					t.Errorf("env %s of manifest.Environment is not set", k)
+				}
 			}
 			want := map[string]any{
 				"LOG_FORMAT": "json", "DATABASE_IAM_AUTH": "true", "DATABASE_USER": tc.user, "SHUTDOWN_TIMEOUT": tc.shutdown,

@@ -1,36 +1,26 @@
 package service
 
 import (
-	"strconv"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 // Tracing (docs/adr/0015-tracing.md): the services export their spans themselves, over OTLP/HTTP signed with
 // SigV4 by the task role, to the CloudWatch OTLP traces endpoint https://xray.<region>.amazonaws.com/v1/traces
 // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-OTLPEndpoint.html). No collector
-// sidecar runs. The variables are those internal/platform/tracing reads (docs/configuration.md).
+// sidecar runs. The variables are those internal/platform/tracing reads (docs/configuration.md), set by
+// Environment.
 const (
-	TraceEndpointEnv    = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-	TraceSampleRatioEnv = "OTEL_TRACES_SAMPLER_ARG"
+	TraceEndpointEnv    = manifest.TracesEndpointEnv
+	TraceSampleRatioEnv = manifest.TraceSampleRatioEnv
 )
 
 // TraceEndpoint is the X-Ray OTLP traces endpoint of region.
 func TraceEndpoint(region string) string {
 	return "https://xray." + region + ".amazonaws.com/v1/traces"
-}
-
-// TracingEnvironment returns the tracing variables of a service in region: none when ratio is 0 (tracing off).
-func TracingEnvironment(region string, ratio float64) map[string]string {
-	if ratio <= 0 {
-		return nil
-	}
-	return map[string]string{
-		TraceEndpointEnv:    TraceEndpoint(region),
-		TraceSampleRatioEnv: strconv.FormatFloat(ratio, 'g', -1, 64),
-	}
 }
 
 // TracingActions are the X-Ray actions the task role needs to send spans to the OTLP endpoint: PutSpans for the

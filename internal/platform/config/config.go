@@ -55,10 +55,11 @@ type Reader struct {
 }
 
 type entry struct {
-	key    string
-	value  string
-	secret bool
-	isSet  bool
+	key      string
+	value    string
+	secret   bool
+	isSet    bool
+	required bool
 }
 
 // NewReader returns a Reader over getenv (os.Getenv in main).
@@ -102,10 +103,34 @@ func (r *Reader) String(key, def string) string {
 // Required returns the variable's value and records a problem when it is unset.
 func (r *Reader) Required(key string) string {
 	v, ok := r.lookup(key, false)
+	r.seen[len(r.seen)-1].required = true
 	if !ok {
 		r.Fail(key, "required")
 	}
 	return v
+}
+
+// Read returns the name of every variable read so far, once each, in the order first read: what the service
+// reads, whatever the environment holds.
+func (r *Reader) Read() []string {
+	var keys []string
+	for _, e := range r.seen {
+		if !slices.Contains(keys, e.key) {
+			keys = append(keys, e.key)
+		}
+	}
+	return keys
+}
+
+// Missing returns the name of every variable read as required and found unset.
+func (r *Reader) Missing() []string {
+	var keys []string
+	for _, e := range r.seen {
+		if e.required && !e.isSet && !slices.Contains(keys, e.key) {
+			keys = append(keys, e.key)
+		}
+	}
+	return keys
 }
 
 // Secret returns the variable's value as a Secret ("" when unset; check it with Check when it is needed).
@@ -178,6 +203,9 @@ func (r *Reader) Duration(key string, def, lo, hi time.Duration) time.Duration {
 // URL returns the variable as an absolute URL, or nil when it is unset; required records a problem then.
 func (r *Reader) URL(key string, required bool) *url.URL {
 	v, ok := r.lookup(key, false)
+	if required {
+		r.seen[len(r.seen)-1].required = true
+	}
 	if !ok {
 		if required {
 			r.Fail(key, "required")

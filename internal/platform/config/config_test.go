@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,23 @@ func TestSecretsMasked(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("logged %s; want it to contain %s", out, want)
 		}
+	}
+}
+
+// Read lists every variable read, set or not, once; Missing the required ones that are unset.
+func TestReaderReadAndMissing(t *testing.T) {
+	r := config.NewReader(func(k string) string { return map[string]string{"A": "x", "C_URL": "https://c.example"}[k] })
+	r.Required("A")
+	r.String("B", "def")
+	r.URL("C_URL", true)
+	r.URL("D_URL", true)
+	r.Required("E")
+	r.Secret("F")
+	r.Required("A")
+	if got, want := r.Read(), []string{"A", "B", "C_URL", "D_URL", "E", "F"}; !slices.Equal(got, want) {
+		t.Errorf("Read() = %q; want %q", got, want)
+	}
+	if got, want := r.Missing(), []string{"D_URL", "E"}; !slices.Equal(got, want) {
+		t.Errorf("Missing() = %q; want %q", got, want)
 	}
 }
