@@ -10,7 +10,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
-// A reader that names a queue's variable wrongly's variable is told twice: the task definition's variable is never read, and
+// A reader that gets a queue's variable name wrong is told twice: the task definition's variable is never read, and
 // the wrong one it requires is never set; each message names the manifest's file and key.
 func TestEnvironmentProblemsNameTheFileAndKey(t *testing.T) {
 	m := &manifest.Manifest{Services: []manifest.Service{{Name: "shipping", Command: "shipping", Port: 8082,
