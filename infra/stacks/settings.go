@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/config"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
 )
 
 // retentions maps the retention periods config accepts onto CDK's enumeration.
@@ -37,4 +39,35 @@ func removalPolicy(p config.RemovalPolicy) awscdk.RemovalPolicy {
 		return awscdk.RemovalPolicy_DESTROY
 	}
 	return awscdk.RemovalPolicy_RETAIN
+}
+
+// databaseRemoval maps the database's removal setting onto CDK's removal policy: a final snapshot unless the
+// environment says retain or destroy.
+func databaseRemoval(p config.RemovalPolicy) awscdk.RemovalPolicy {
+	switch p {
+	case config.RemovalRetain:
+		return awscdk.RemovalPolicy_RETAIN
+	case config.RemovalDestroy:
+		return awscdk.RemovalPolicy_DESTROY
+	}
+	return awscdk.RemovalPolicy_SNAPSHOT
+}
+
+// endpoints translates the environment's VPC endpoints into the network's.
+func endpoints(es []config.Endpoint) []network.Endpoint {
+	out := make([]network.Endpoint, len(es))
+	for i, e := range es {
+		out[i] = network.Endpoint(e)
+	}
+	return out
+}
+
+// databaseSettings translates the environment's database section into the database construct's settings.
+func databaseSettings(d config.Database) database.Settings {
+	return database.Settings{
+		EngineVersion: d.EngineVersion, InstanceClass: d.InstanceClass, Name: d.Name,
+		MultiAZ: d.MultiAZ, DeletionProtection: d.DeletionProtection, BackupRetentionDays: d.BackupRetentionDays,
+		PerformanceInsights: d.PerformanceInsights, AllocatedStorageGiB: d.AllocatedStorageGiB,
+		MaxAllocatedStorageGiB: d.MaxAllocatedStorageGiB, RDSProxy: d.RDSProxy,
+	}
 }

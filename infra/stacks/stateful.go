@@ -53,24 +53,28 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 		KeyRemoval:   removalPolicy(env.Removal.Data),
 	})
 	net := network.New(stack, "Network", network.Props{
-		Network:      env.Network,
-		Region:       env.Region,
+		CIDR:         env.Network.CIDR,
+		Zones:        env.Network.Zones(env.Region),
+		NATGateways:  env.Network.NATGateways,
+		Endpoints:    endpoints(env.Network.Endpoints),
 		LogKey:       obs.Key,
 		LogRetention: retention,
 		LogRemoval:   removalPolicy(env.Removal.Logs),
 	})
 	msg := messaging.New(stack, "Messaging", messaging.Props{
-		Manifest:   props.Manifest,
-		Thresholds: env.Messaging,
+		Manifest: props.Manifest,
+		Thresholds: messaging.Thresholds{DeadLetterDepth: env.Messaging.DLQDepthThreshold,
+			OldestMessageAgeSeconds: env.Messaging.OldestMessageAgeSeconds},
 		AlarmTopic: obs.AlarmTopic,
 		Removal:    removalPolicy(env.Removal.Data),
 	})
 	db := database.New(stack, "Database", database.Props{
-		Identifier:   "ecsr-" + env.Name,
-		Settings:     env.Database,
-		Removal:      env.Removal.Database,
-		Vpc:          net.Vpc,
-		Thresholds:   env.Alarms,
+		Identifier: "ecsr-" + env.Name,
+		Settings:   databaseSettings(env.Database),
+		Removal:    databaseRemoval(env.Removal.Database),
+		Vpc:        net.Vpc,
+		Thresholds: database.Thresholds{CPUPercent: env.Alarms.DatabaseCPUPercent,
+			FreeStorageGiB: env.Alarms.DatabaseFreeStorageGiB, Connections: env.Alarms.DatabaseConnections},
 		AlarmTopic:   obs.AlarmTopic,
 		LogKey:       obs.Key,
 		LogRetention: retention,

@@ -7,7 +7,11 @@
 package database
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -22,7 +26,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
@@ -60,13 +63,14 @@ type Props struct {
 	// that would replace the database fails instead of silently creating an empty one.
 	Identifier string
 	// Settings sizes and protects the instance.
-	Settings config.Database
-	// Removal is snapshot, retain or destroy.
-	Removal config.RemovalPolicy
+	Settings Settings
+	// Removal is what deleting the instance from the stack does: SNAPSHOT (a final snapshot), RETAIN or
+	// DESTROY (automated backups deleted too).
+	Removal awscdk.RemovalPolicy
 	// Vpc holds the database in its isolated subnets and the proxy in its private subnets.
 	Vpc awsec2.IVpc
 	// Thresholds of the database alarms.
-	Thresholds config.Alarms
+	Thresholds Thresholds
 	// AlarmTopic receives the alarms.
 	AlarmTopic awssns.ITopic
 	// LogKey, LogRetention and LogRemoval apply to the exported log groups.
@@ -75,6 +79,106 @@ type Props struct {
 	LogRemoval   awscdk.RemovalPolicy
 	// KeyRemoval applies to the database's key.
 	KeyRemoval awscdk.RemovalPolicy
+}
+
+// Settings size and protect the instance.
+type Settings struct {
+	// EngineVersion is the PostgreSQL major version, one of EngineVersions; minor versions are upgraded
+	// automatically.
+	EngineVersion string
+	// InstanceClass is the instance class without the db. prefix, e.g. t4g.micro or r7g.large.
+	InstanceClass string
+	// Name is the database created in the instance (DATABASE_NAME of the services).
+	Name string
+	// MultiAZ keeps a synchronous standby in another zone; DeletionProtection makes RDS refuse to delete the
+	// instance.
+	MultiAZ, DeletionProtection bool
+	// BackupRetentionDays is how long automated backups are kept, 1 to 35.
+	BackupRetentionDays int
+	// PerformanceInsights turns on Database Insights (Standard) encrypted with the database key.
+	PerformanceInsights bool
+	// AllocatedStorageGiB is the initial storage; MaxAllocatedStorageGiB the storage autoscaling ceiling.
+	AllocatedStorageGiB, MaxAllocatedStorageGiB int
+	// RDSProxy puts an RDS Proxy (TLS required, IAM authentication end to end) in front of the instance.
+	RDSProxy bool
+}
+
+// Thresholds are the database alarms' thresholds.
+type Thresholds struct {
+	// CPUPercent alarms when the instance's CPU stays at or above it.
+	CPUPercent int
+	// FreeStorageGiB alarms when free storage falls below it.
+	FreeStorageGiB int
+	// Connections alarms when the connections reach it.
+	Connections int
+}
+
+// EngineVersions are the PostgreSQL major versions the construct creates.
+var EngineVersions = []string{"16", "17", "18"}
+
+// identifier is an RDS DB instance identifier: 1 to 63 letters, digits or hyphens, beginning with a letter, not
+// ending with a hyphen, without two hyphens in a row
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints).
+var identifier = regexp.MustCompile(`^[a-zA-Z](?:[a-zA-Z0-9]|-[a-zA-Z0-9]){0,62}$`)
+
+// databaseName is a PostgreSQL database name on RDS: 1 to 63 letters, digits or underscores, beginning with a
+// letter (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints).
+var databaseName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,62}$`)
+
+// Validate reports every problem of p at once.
+func (p Props) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	s := p.Settings
+	if !identifier.MatchString(p.Identifier) {
+		bad("Identifier %q is not a DB instance identifier: 1 to 63 letters, digits or single hyphens, beginning "+
+			"with a letter and not ending with a hyphen", p.Identifier)
+	}
+	if !slices.Contains(EngineVersions, s.EngineVersion) {
+		bad("Settings.EngineVersion %q must be one of %q", s.EngineVersion, EngineVersions)
+	}
+	if s.InstanceClass == "" || strings.HasPrefix(s.InstanceClass, "db.") {
+		bad("Settings.InstanceClass %q must name an instance class without the db. prefix, such as t4g.micro", s.InstanceClass)
+	}
+	if !databaseName.MatchString(s.Name) {
+		bad("Settings.Name %q must be 1 to 63 letters, digits or underscores, beginning with a letter", s.Name)
+	}
+	// 0 would turn automated backups off; 35 days is the most RDS keeps
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.BackupRetention.html).
+	if s.BackupRetentionDays < 1 || s.BackupRetentionDays > 35 {
+		bad("Settings.BackupRetentionDays %d must be between 1 and 35", s.BackupRetentionDays)
+	}
+	// General Purpose SSD storage for RDS for PostgreSQL: 20 GiB to 64 TiB
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#gp3-storage); the storage
+	// autoscaling ceiling must be at least 10% above the allocated storage
+	// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html).
+	if s.AllocatedStorageGiB < 20 || s.AllocatedStorageGiB > 65536 {
+		bad("Settings.AllocatedStorageGiB %d must be between 20 and 65536", s.AllocatedStorageGiB)
+	}
+	if s.MaxAllocatedStorageGiB*10 < s.AllocatedStorageGiB*11 || s.MaxAllocatedStorageGiB > 65536 {
+		bad("Settings.MaxAllocatedStorageGiB %d must be at least 10%% above AllocatedStorageGiB %d and at most 65536",
+			s.MaxAllocatedStorageGiB, s.AllocatedStorageGiB)
+	}
+	if p.Removal != awscdk.RemovalPolicy_SNAPSHOT && p.Removal != awscdk.RemovalPolicy_RETAIN && p.Removal != awscdk.RemovalPolicy_DESTROY {
+		bad("Removal %q must be SNAPSHOT, RETAIN or DESTROY", p.Removal)
+	}
+	if p.Vpc == nil || p.AlarmTopic == nil {
+		bad("Vpc and AlarmTopic are required")
+	}
+	t := p.Thresholds
+	if t.CPUPercent < 1 || t.CPUPercent > 100 {
+		bad("Thresholds.CPUPercent %d must be between 1 and 100", t.CPUPercent)
+	}
+	if t.FreeStorageGiB < 1 || t.FreeStorageGiB >= s.AllocatedStorageGiB {
+		bad("Thresholds.FreeStorageGiB %d must be at least 1 and below AllocatedStorageGiB %d", t.FreeStorageGiB, s.AllocatedStorageGiB)
+	}
+	if t.Connections < 1 {
+		bad("Thresholds.Connections %d must be at least 1", t.Connections)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
 }
 
 // Database is the environment's PostgreSQL.
@@ -101,6 +205,9 @@ type Database struct {
 
 // New creates the database, its key, parameter group, security groups, log groups, optional proxy and alarms.
 func New(scope constructs.Construct, id string, props Props) *Database {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := props.Settings
 	key := encryption.NewKey(c, "Key", "Encrypts the storage, Performance Insights and master secret of "+props.Identifier, props.KeyRemoval)
@@ -137,13 +244,6 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 		logGroups = append(logGroups, lg)
 	}
 
-	removal := awscdk.RemovalPolicy_SNAPSHOT
-	switch props.Removal {
-	case config.RemovalRetain:
-		removal = awscdk.RemovalPolicy_RETAIN
-	case config.RemovalDestroy:
-		removal = awscdk.RemovalPolicy_DESTROY
-	}
 	instanceProps := &awsrds.DatabaseInstanceProps{
 		Engine:                   engine,
 		InstanceIdentifier:       jsii.String(props.Identifier),
@@ -164,7 +264,7 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 		MultiAz:                  jsii.Bool(s.MultiAZ),
 		DeletionProtection:       jsii.Bool(s.DeletionProtection),
 		BackupRetention:          awscdk.Duration_Days(jsii.Number(float64(s.BackupRetentionDays))),
-		DeleteAutomatedBackups:   jsii.Bool(props.Removal == config.RemovalDestroy),
+		DeleteAutomatedBackups:   jsii.Bool(props.Removal == awscdk.RemovalPolicy_DESTROY),
 		CopyTagsToSnapshot:       jsii.Bool(true),
 		IamAuthentication:        jsii.Bool(true),
 		AutoMinorVersionUpgrade:  jsii.Bool(true),
@@ -172,7 +272,7 @@ func New(scope constructs.Construct, id string, props Props) *Database {
 		CaCertificate:            awsrds.CaCertificate_RDS_CA_RSA2048_G1(),
 		CloudwatchLogsExports:    jsii.Strings(logExports...),
 		PubliclyAccessible:       jsii.Bool(false),
-		RemovalPolicy:            removal,
+		RemovalPolicy:            props.Removal,
 	}
 	if s.PerformanceInsights {
 		// Database Insights in Standard mode, stated rather than left to CDK's default: the Performance Insights
@@ -234,10 +334,10 @@ func (d *Database) addAlarms(c constructs.Construct, props Props) {
 	t := props.Thresholds
 	d.Alarms["cpu"] = observability.NewAlarm(c, "CpuAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:            d.Instance.MetricCPUUtilization(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
-		Threshold:         float64(t.DatabaseCPUPercent),
+		Threshold:         float64(t.CPUPercent),
 		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		EvaluationPeriods: 3,
-		Description:       fmt.Sprintf("Database CPU has stayed at or above %d%% for 15 minutes: look at Performance Insights for the top queries.", t.DatabaseCPUPercent),
+		Description:       fmt.Sprintf("Database CPU has stayed at or above %d%% for 15 minutes: look at Performance Insights for the top queries.", t.CPUPercent),
 	})
 	// Storage autoscaling starts when "Free available space is less than or equal to 10 percent of the allocated
 	// storage" for five minutes, at most every six hours
@@ -246,18 +346,18 @@ func (d *Database) addAlarms(c constructs.Construct, props Props) {
 	// when autoscaling has not kept up, never during a normal growth step.
 	d.Alarms["free-storage"] = observability.NewAlarm(c, "FreeStorageAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:     d.Instance.MetricFreeStorageSpace(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Minimum")}),
-		Threshold:  float64(t.DatabaseFreeStorageGiB) * (1 << 30),
+		Threshold:  float64(t.FreeStorageGiB) * (1 << 30),
 		Comparison: awscloudwatch.ComparisonOperator_LESS_THAN_OR_EQUAL_TO_THRESHOLD,
 		Description: fmt.Sprintf("Database free storage is at or below %d GiB, under the 10%% of allocated storage at which storage autoscaling "+
 			"grows it: autoscaling has reached its maximum (%d GiB), is waiting out the 6 hours after the last storage modification, "+
-			"or failed. Check the instance's events and storage.", t.DatabaseFreeStorageGiB, props.Settings.MaxAllocatedStorageGiB),
+			"or failed. Check the instance's events and storage.", t.FreeStorageGiB, props.Settings.MaxAllocatedStorageGiB),
 	})
 	d.Alarms["connections"] = observability.NewAlarm(c, "ConnectionsAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:            d.Instance.MetricDatabaseConnections(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
-		Threshold:         float64(t.DatabaseConnections),
+		Threshold:         float64(t.Connections),
 		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		EvaluationPeriods: 2,
-		Description:       fmt.Sprintf("Database connections reached %d: check the services' pool sizes and task counts.", t.DatabaseConnections),
+		Description:       fmt.Sprintf("Database connections reached %d: check the services' pool sizes and task counts.", t.Connections),
 	})
 	if d.Proxy != nil {
 		// Client logins the proxy refused (IAM token, TLS): the services cannot reach the database even though
@@ -391,7 +491,7 @@ func (d *Database) GrantReadSecret(grantee awsiam.IGrantable) {
 }
 
 // suppressFindings records, on the instance only, the cdk-nag findings that are decisions, with their reasons.
-func suppressFindings(instance awsrds.DatabaseInstance, s config.Database) {
+func suppressFindings(instance awsrds.DatabaseInstance, s Settings) {
 	suppressions := []*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-RDS11"),
 		Reason: jsii.String("PostgreSQL keeps its default port 5432: the instance is in isolated subnets and its security group " +
@@ -422,7 +522,7 @@ func engineVersion(major string) awsrds.PostgresEngineVersion {
 		return awsrds.PostgresEngineVersion_VER_16()
 	case "17":
 		return awsrds.PostgresEngineVersion_VER_17()
-	default:
+	default: // "18": Validate accepts EngineVersions only
 		return awsrds.PostgresEngineVersion_VER_18()
 	}
 }

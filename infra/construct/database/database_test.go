@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/database"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
@@ -35,18 +34,18 @@ func TestAllowFromPeerStack(t *testing.T) {
 			dbStack := constructtest.NewStack(t, "stateful", "eu-west-1")
 			logKey := awskms.NewKey(dbStack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 			vpc := network.New(dbStack, "Network", network.Props{
-				Network: config.Network{CIDR: "10.0.0.0/16", AZCount: 2, NATGateways: 1},
-				Region:  "eu-west-1", LogKey: logKey, LogRetention: awslogs.RetentionDays_ONE_WEEK,
+				CIDR: "10.0.0.0/16", Zones: []string{"eu-west-1a", "eu-west-1b"}, NATGateways: 1,
+				LogKey: logKey, LogRetention: awslogs.RetentionDays_ONE_WEEK,
 			}).Vpc
 			db := database.New(dbStack, "Database", database.Props{
 				Identifier: "ecsr-test",
-				Settings: config.Database{
+				Settings: database.Settings{
 					EngineVersion: "18", InstanceClass: "t4g.micro", Name: "orders", BackupRetentionDays: 1,
 					AllocatedStorageGiB: 20, MaxAllocatedStorageGiB: 50, RDSProxy: tt.proxy, PerformanceInsights: tt.proxy,
 				},
-				Removal:      config.RemovalDestroy,
+				Removal:      awscdk.RemovalPolicy_DESTROY,
 				Vpc:          vpc,
-				Thresholds:   config.Alarms{DatabaseCPUPercent: 80, DatabaseFreeStorageGiB: 1, DatabaseConnections: 50},
+				Thresholds:   database.Thresholds{CPUPercent: 80, FreeStorageGiB: 1, Connections: 50},
 				AlarmTopic:   awssns.NewTopic(dbStack, jsii.String("Alarms"), nil),
 				LogKey:       logKey,
 				LogRetention: awslogs.RetentionDays_ONE_WEEK,
@@ -147,5 +146,26 @@ func checkProxy(t *testing.T, tpl constructtest.Template) {
 	instance := tpl.Only(t, "AWS::RDS::DBInstance")
 	if instance["DatabaseInsightsMode"] != "standard" && instance["DatabaseInsightsMode"] != "STANDARD" {
 		t.Errorf("DatabaseInsightsMode = %v; want standard", instance["DatabaseInsightsMode"])
+	}
+}
+
+// Validate names every field it rejects, all at once, so a construct used with values the environment files
+// never produce fails at synthesis with the reason rather than at deploy.
+func TestValidateNamesEveryBadField(t *testing.T) {
+	err := database.Props{
+		Identifier: "1-bad--id-",
+		Settings: database.Settings{EngineVersion: "14", InstanceClass: "db.t4g.micro", Name: "orders-db",
+			BackupRetentionDays: 0, AllocatedStorageGiB: 10, MaxAllocatedStorageGiB: 10},
+		Removal:    awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
+		Thresholds: database.Thresholds{CPUPercent: 101, FreeStorageGiB: 20, Connections: 0},
+	}.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil; want every problem")
+	}
+	for _, want := range []string{"Identifier", "EngineVersion", "InstanceClass", "Settings.Name", "BackupRetentionDays",
+		"AllocatedStorageGiB 10", "MaxAllocatedStorageGiB", "Removal", "Vpc and AlarmTopic", "CPUPercent", "FreeStorageGiB", "Connections"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v\nwant it to name %s", err, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@
 package messaging
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,7 +20,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
-	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -28,12 +28,45 @@ import (
 // receiveWait makes consumers long-poll by default: fewer empty receives, lower cost and latency.
 const receiveWait = 20
 
+// Thresholds are the queue alarms' thresholds.
+type Thresholds struct {
+	// DeadLetterDepth alarms when a dead-letter queue holds at least this many messages.
+	DeadLetterDepth int
+	// OldestMessageAgeSeconds alarms when a queue's oldest message is at least this old.
+	OldestMessageAgeSeconds int
+}
+
+// Validate reports every problem of p at once.
+func (p Props) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if p.Manifest == nil {
+		bad("Manifest is required: it declares the topics and queues")
+	}
+	if p.AlarmTopic == nil {
+		bad("AlarmTopic is required: the queue alarms notify it")
+	}
+	if p.Thresholds.DeadLetterDepth < 1 {
+		bad("Thresholds.DeadLetterDepth %d must be at least 1", p.Thresholds.DeadLetterDepth)
+	}
+	// A message lives at most 14 days, the longest retention SQS allows
+	// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html), so an
+	// older threshold never fires.
+	if p.Thresholds.OldestMessageAgeSeconds < 1 || p.Thresholds.OldestMessageAgeSeconds > 14*24*3600 {
+		bad("Thresholds.OldestMessageAgeSeconds %d must be between 1 and 1209600 (14 days)", p.Thresholds.OldestMessageAgeSeconds)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("messaging: %w", err)
+	}
+	return nil
+}
+
 // Props configures the messaging construct.
 type Props struct {
 	// Manifest declares the topics, queues and subscriptions.
 	Manifest *manifest.Manifest
 	// Thresholds of the queue alarms.
-	Thresholds config.Messaging
+	Thresholds Thresholds
 	// AlarmTopic receives the queue alarms.
 	AlarmTopic awssns.ITopic
 	// Removal applies to the key, topics and queues.
@@ -60,6 +93,9 @@ type Messaging struct {
 
 // New creates the key, topics, queues, subscriptions and alarms of the manifest.
 func New(scope constructs.Construct, id string, props Props) *Messaging {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	stack := awscdk.Stack_Of(c)
 	key := encryption.NewKey(c, "Key", "Encrypts the topics and queues of "+*stack.StackName(), props.Removal)
@@ -165,7 +201,7 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	m.Alarms[q.Name+"/dlq-depth"] = observability.NewAlarm(c, base+"DeadLetterDepthAlarm", props.AlarmTopic, observability.AlarmProps{
 		Metric:      dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
-		Threshold:   float64(props.Thresholds.DLQDepthThreshold),
+		Threshold:   float64(props.Thresholds.DeadLetterDepth),
 		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		Description: fmt.Sprintf("Messages from %s failed %d times and wait in its dead-letter queue: inspect them and redrive (docs/runbook.md).", q.Name, q.MaxReceiveCount),
 	})

@@ -4,6 +4,11 @@
 package network
 
 import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -11,28 +16,81 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/ecs-reworked/ecs-reworked/infra/config"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 )
 
 // Subnet sizes: each AZ gets a /24 public, a /20 private (room for many tasks, one IP each) and a /24 isolated
-// subnet. config requires a /16 to /18 VPC, which fits three AZs of them.
+// subnet. A /16 to /18 VPC fits three AZs of them.
 const (
 	publicMask   = 24
 	privateMask  = 20
 	isolatedMask = 24
 )
 
+// Endpoint is a VPC endpoint the network can create. EndpointS3 is a gateway endpoint, the others are interface
+// endpoints (EndpointECR is two: api and dkr).
+type Endpoint string
+
+// The VPC endpoints.
+const (
+	EndpointS3             Endpoint = "s3"
+	EndpointECR            Endpoint = "ecr"
+	EndpointLogs           Endpoint = "logs"
+	EndpointSQS            Endpoint = "sqs"
+	EndpointSNS            Endpoint = "sns"
+	EndpointSecretsManager Endpoint = "secretsmanager"
+	EndpointKMS            Endpoint = "kms"
+)
+
+// Endpoints are every Endpoint, in the order they are created.
+var Endpoints = []Endpoint{EndpointS3, EndpointECR, EndpointLogs, EndpointSQS, EndpointSNS, EndpointSecretsManager, EndpointKMS}
+
 // Props configures the network.
 type Props struct {
-	// Network sizes the VPC and lists its endpoints.
-	Network config.Network
-	// Region names the default availability zones.
-	Region string
+	// CIDR is the VPC's IPv4 range, a /16 to /18.
+	CIDR string
+	// Zones are the availability zones, two or three.
+	Zones []string
+	// NATGateways is the number of NAT gateways, from 1 to len(Zones): one per zone survives a zone's outage.
+	NATGateways int
+	// Endpoints are the VPC endpoints to create; they keep traffic to AWS off the NAT gateways.
+	Endpoints []Endpoint
 	// LogKey encrypts the flow log group; LogRetention and LogRemoval apply to it.
 	LogKey       awskms.IKey
 	LogRetention awslogs.RetentionDays
 	LogRemoval   awscdk.RemovalPolicy
+}
+
+// Validate reports every problem of p at once.
+func (p Props) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	// The subnet layout needs a /16 to /18; AWS itself accepts a VPC from /16 to /28
+	// (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+	if prefix, err := netip.ParsePrefix(p.CIDR); err != nil || !prefix.Addr().Is4() || prefix.Bits() < 16 || prefix.Bits() > 18 {
+		bad("CIDR %q must be an IPv4 /16 to /18: each zone gets a /%d public, a /%d private and a /%d isolated subnet",
+			p.CIDR, publicMask, privateMask, isolatedMask)
+	}
+	// An Application Load Balancer and a DB subnet group each need subnets in at least two Availability Zones
+	// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html,
+	// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html).
+	if len(p.Zones) < 2 || len(p.Zones) > 3 {
+		bad("Zones %q: want two or three availability zones", p.Zones)
+	}
+	if p.NATGateways < 1 || p.NATGateways > len(p.Zones) {
+		bad("NATGateways %d must be between 1 and the number of zones (%d)", p.NATGateways, len(p.Zones))
+	}
+	for i, e := range p.Endpoints {
+		if !slices.Contains(Endpoints, e) {
+			bad("Endpoints: unknown endpoint %q; known: %q", e, Endpoints)
+		} else if slices.Contains(p.Endpoints[:i], e) {
+			bad("Endpoints: %q is listed twice", e)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	return nil
 }
 
 // Network is the environment's VPC.
@@ -47,14 +105,16 @@ type Network struct {
 	EndpointSecurityGroup awsec2.SecurityGroup
 }
 
-// New creates the VPC, its endpoints and flow logs.
+// New creates the VPC, its endpoints and flow logs. It panics when props are not valid (Props.Validate).
 func New(scope constructs.Construct, id string, props Props) *Network {
+	if err := props.Validate(); err != nil {
+		panic(err)
+	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
-	n := props.Network
 	vpc := awsec2.NewVpc(c, jsii.String("Vpc"), &awsec2.VpcProps{
-		IpAddresses:       awsec2.IpAddresses_Cidr(jsii.String(n.CIDR)),
-		AvailabilityZones: jsii.Strings(n.Zones(props.Region)...),
-		NatGateways:       jsii.Number(float64(n.NATGateways)),
+		IpAddresses:       awsec2.IpAddresses_Cidr(jsii.String(props.CIDR)),
+		AvailabilityZones: jsii.Strings(props.Zones...),
+		NatGateways:       jsii.Number(float64(props.NATGateways)),
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
 			{Name: jsii.String("public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(publicMask)},
 			{Name: jsii.String("private"), SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS, CidrMask: jsii.Number(privateMask)},
@@ -88,27 +148,27 @@ func New(scope constructs.Construct, id string, props Props) *Network {
 		})
 
 	net := &Network{Construct: c, Vpc: vpc, FlowLogGroup: logs}
-	if n.HasEndpoint(config.EndpointS3) {
+	if slices.Contains(props.Endpoints, EndpointS3) {
 		vpc.AddGatewayEndpoint(jsii.String("S3"), &awsec2.GatewayVpcEndpointOptions{
 			Service: awsec2.GatewayVpcEndpointAwsService_S3(),
 			Subnets: &[]*awsec2.SubnetSelection{{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}},
 		})
 	}
 	interfaces := []struct {
-		endpoint config.Endpoint
+		endpoint Endpoint
 		id       string
 		service  awsec2.InterfaceVpcEndpointAwsService
 	}{
-		{config.EndpointECR, "EcrApi", awsec2.InterfaceVpcEndpointAwsService_ECR()},
-		{config.EndpointECR, "EcrDocker", awsec2.InterfaceVpcEndpointAwsService_ECR_DOCKER()},
-		{config.EndpointLogs, "Logs", awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()},
-		{config.EndpointSQS, "Sqs", awsec2.InterfaceVpcEndpointAwsService_SQS()},
-		{config.EndpointSNS, "Sns", awsec2.InterfaceVpcEndpointAwsService_SNS()},
-		{config.EndpointSecretsManager, "SecretsManager", awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
-		{config.EndpointKMS, "Kms", awsec2.InterfaceVpcEndpointAwsService_KMS()},
+		{EndpointECR, "EcrApi", awsec2.InterfaceVpcEndpointAwsService_ECR()},
+		{EndpointECR, "EcrDocker", awsec2.InterfaceVpcEndpointAwsService_ECR_DOCKER()},
+		{EndpointLogs, "Logs", awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()},
+		{EndpointSQS, "Sqs", awsec2.InterfaceVpcEndpointAwsService_SQS()},
+		{EndpointSNS, "Sns", awsec2.InterfaceVpcEndpointAwsService_SNS()},
+		{EndpointSecretsManager, "SecretsManager", awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER()},
+		{EndpointKMS, "Kms", awsec2.InterfaceVpcEndpointAwsService_KMS()},
 	}
 	for _, e := range interfaces {
-		if !n.HasEndpoint(e.endpoint) {
+		if !slices.Contains(props.Endpoints, e.endpoint) {
 			continue
 		}
 		if net.EndpointSecurityGroup == nil {
@@ -117,7 +177,7 @@ func New(scope constructs.Construct, id string, props Props) *Network {
 				Description:      jsii.String("Interface VPC endpoints: HTTPS from inside the VPC"),
 				AllowAllOutbound: jsii.Bool(false),
 			})
-			net.EndpointSecurityGroup.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(n.CIDR)), awsec2.Port_Tcp(jsii.Number(443)),
+			net.EndpointSecurityGroup.AddIngressRule(awsec2.Peer_Ipv4(jsii.String(props.CIDR)), awsec2.Port_Tcp(jsii.Number(443)),
 				jsii.String("HTTPS from the VPC"), nil)
 		}
 		vpc.AddInterfaceEndpoint(jsii.String(e.id), &awsec2.InterfaceVpcEndpointOptions{
