@@ -1,0 +1,45 @@
+package service
+
+import (
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// grant gives the task role least privilege through grants: its own topics and queues (and their KMS key), its own
+// database user, and X-Ray when tracing is on.
+func (s *Service) grant(props Props) {
+	ms := props.Service
+	for _, t := range ms.Publishes {
+		props.Topics[t].GrantPublish(s.TaskRole)
+	}
+	for _, q := range ms.Consumes {
+		props.Queues[q].GrantConsumeMessages(s.TaskRole)
+	}
+	if props.Database.GrantConnect != nil {
+		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
+	}
+	if props.TraceSampleRatio > 0 {
+		grantTracing(s.TaskRole)
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("kms:GenerateDataKey* comes from the topic and queue grants (GenerateDataKey and GenerateDataKeyWithoutPlaintext, " +
+			"both needed to publish to encrypted topics) and is limited to the messaging key's ARN."),
+		AppliesTo: &[]interface{}{jsii.String("Action::kms:GenerateDataKey*")},
+	}}, jsii.Bool(true))
+}
+
+// suppressExecFindings records why ECS Exec's permissions, where it is on, take wildcards.
+func (s *Service) suppressExecFindings(props Props) {
+	if props.Sizing.ECSExec {
+		cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("ECS Exec (enabled for this environment only) needs the ssmmessages channel actions and logs:DescribeLogGroups, which support no resource-level permissions."),
+			AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+		}, {
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("ECS Exec session logs: the log streams of the cluster's one exec log group, which IAM names log-group:<name>:*."),
+			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:<AWS::AccountId>:log-group:<[A-Za-z0-9]+>:\*$/`)}},
+		}}, jsii.Bool(true))
+	}
+}
