@@ -105,6 +105,10 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	@test -d infra/cdk.out || $(MAKE) synth
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
+.PHONY: configdoc
+configdoc: ## Rewrite the per-service variables of docs/configuration.md from infra/services.yaml.
+	$(GO) run ./cmd/configdoc
+
 .PHONY: diagram
 diagram: ## Draw docs/architecture.dot and .svg from the synthesized dev templates (runs make synth first).
 	@bash scripts/deps.sh diagram
