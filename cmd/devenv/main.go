@@ -71,7 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.awsAddr, "aws-addr", or("AWS_ADDR", "127.0.0.1:4566"), "address of the embedded SQS/SNS endpoint (env AWS_ADDR)")
 	dbPort := fs.String("db-port", or("DB_PORT", "0"), "PostgreSQL port; 0 picks a free one (env DB_PORT)")
 	fs.StringVar(&c.manifest, "manifest", "infra/services.yaml", "services manifest: topics, queues and services")
-	fs.StringVar(&c.binDir, "bin", filepath.Dir(exe), "directory holding the api, worker, migrate and localaws binaries")
+	fs.StringVar(&c.binDir, "bin", filepath.Dir(exe), "directory holding the ecsr, migrate and localaws binaries")
 	fs.StringVar(&c.webDir, "web", defaultWebDir(), "directory of the static web UI")
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
 	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
@@ -96,7 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port: %w", name, a, err))
 		}
 	}
-	for _, b := range []string{"api", "worker", "migrate", "localaws"} {
+	for _, b := range []string{"ecsr", "migrate", "localaws"} {
 		if _, err := os.Stat(filepath.Join(c.binDir, b)); err != nil {
 			errs = append(errs, fmt.Errorf("-bin: %s has no %s binary (run `make build`)", c.binDir, b))
 		}
@@ -243,7 +243,11 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 			return err
 		}
 		addrs[svc.Name] = addr
-		env := append(dbEnv(svc.DatabaseUser, servicePassword),
+		var env []string
+		if svc.DatabaseUser != "" { // a service without database_user has no database
+			env = dbEnv(svc.DatabaseUser, servicePassword)
+		}
+		env = append(env,
 			"HTTP_ADDR="+addr, "LOG_FORMAT=text", "LOG_LEVEL=info",
 			"AWS_REGION="+cfg.region, "AWS_ENDPOINT_URL="+awsURL,
 			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
@@ -255,9 +259,10 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 		for _, q := range svc.Consumes {
 			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, q))
 		}
-		bin, env := filepath.Join(cfg.binDir, svc.Command), environ(env...)
+		// As in the image: the one binary, `ecsr <command>` (cmd/ecsr).
+		bin, args, env := filepath.Join(cfg.binDir, "ecsr"), []string{svc.Command}, environ(env...)
 		p, err := supervise(svc.Name, s.out, s.restart, func() (*process, error) {
-			return startProcess(svc.Name, s.out, bin, nil, env)
+			return startProcess(svc.Name, s.out, bin, args, env)
 		})
 		if err != nil {
 			return err

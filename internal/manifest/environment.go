@@ -25,22 +25,24 @@ const (
 
 // Environment returns the plain environment variables ECS gives service s (docs/configuration.md): the values are
 // non-secret addresses, names and ARNs. The service holds no password: it connects as its own database user with
-// IAM authentication. The infrastructure sets exactly these, and each service's tests check that it reads every
+// IAM authentication; a service without a database_user gets no DATABASE_* variable. The infrastructure sets exactly these, and each service's tests check that it reads every
 // one of them and requires no other, so a misspelt variable fails before a deploy.
 func Environment(s Service, w Where) map[string]string {
 	env := map[string]string{
-		"LOG_FORMAT":        "json",
-		"LOG_LEVEL":         "info",
-		"HTTP_ADDR":         ":" + strconv.Itoa(s.Port),
-		"SHUTDOWN_TIMEOUT":  strconv.Itoa(s.DrainSeconds) + "s",
-		"AWS_REGION":        w.Region,
-		"DATABASE_HOST":     w.DatabaseHost,
-		"DATABASE_PORT":     w.DatabasePort,
-		"DATABASE_NAME":     w.DatabaseName,
-		"DATABASE_USER":     s.DatabaseUser,
-		"DATABASE_IAM_AUTH": "true",
-		"DATABASE_SSLMODE":  "verify-full",
-		"DATABASE_CA_FILE":  w.DatabaseCAFile,
+		"LOG_FORMAT":       "json",
+		"LOG_LEVEL":        "info",
+		"HTTP_ADDR":        ":" + strconv.Itoa(s.Port),
+		"SHUTDOWN_TIMEOUT": strconv.Itoa(s.DrainSeconds) + "s",
+		"AWS_REGION":       w.Region,
+	}
+	if s.DatabaseUser != "" { // a service without database_user has no database
+		env["DATABASE_HOST"] = w.DatabaseHost
+		env["DATABASE_PORT"] = w.DatabasePort
+		env["DATABASE_NAME"] = w.DatabaseName
+		env["DATABASE_USER"] = s.DatabaseUser
+		env["DATABASE_IAM_AUTH"] = "true"
+		env["DATABASE_SSLMODE"] = "verify-full"
+		env["DATABASE_CA_FILE"] = w.DatabaseCAFile
 	}
 	for _, t := range s.Publishes {
 		env[TopicEnv(t)] = w.TopicARN(t)

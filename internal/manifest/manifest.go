@@ -304,8 +304,8 @@ func (m *Manifest) validate() error {
 		if !strings.HasPrefix(s.ReadinessPath, "/") {
 			bad(key+".readiness_path", "%q must start with /", s.ReadinessPath)
 		}
-		if !rolePattern.MatchString(s.DatabaseUser) {
-			bad(key+".database_user", "%q must be a lowercase PostgreSQL role name", s.DatabaseUser)
+		if s.DatabaseUser != "" && !rolePattern.MatchString(s.DatabaseUser) {
+			bad(key+".database_user", "%q must be a lowercase PostgreSQL role name, or absent for a service without a database", s.DatabaseUser)
 		}
 		if s.DrainSeconds < 1 || s.DrainSeconds > 110 {
 			bad(key+".drain_seconds", "%d must be between 1 and 110 (the ECS stop timeout is at most 120 s)", s.DrainSeconds)

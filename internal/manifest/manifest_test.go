@@ -132,3 +132,17 @@ func TestFilterPolicyTypesFromCatalog(t *testing.T) {
 		t.Errorf("a prefix that matches catalog types: Decode() = %v; want nil", err)
 	}
 }
+
+// A service may declare no database: it loads, and its task environment has no DATABASE_* variable.
+func TestServiceWithoutDatabase(t *testing.T) {
+	s := Service{Name: "shipping", Command: "shipping", Port: 8082, DrainSeconds: 30}
+	for k := range Environment(s, Where{}) {
+		if strings.HasPrefix(k, "DATABASE_") {
+			t.Errorf("Environment() sets %s for a service without database_user", k)
+		}
+	}
+	s.DatabaseUser = "shipping"
+	if _, ok := Environment(s, Where{})["DATABASE_USER"]; !ok {
+		t.Error("Environment() sets no DATABASE_USER for a service with database_user")
+	}
+}

@@ -38,6 +38,9 @@ type Settings struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	Region          string        // AWS_REGION
 	DB              database.Config
+	// NoDatabase is set for a service that declares no database_user (ReadSettingsWithoutDatabase): it reads no
+	// DATABASE_* variable, has no pool, and is ready without one.
+	NoDatabase bool
 }
 
 // ReadSettings reads the common settings with r; the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT are the
@@ -53,11 +56,23 @@ func ReadSettings(r *config.Reader, defaultAddr string, defaultShutdownTimeout t
 	}
 }
 
+// ReadSettingsWithoutDatabase is ReadSettings for a service that declares no database (no database_user in
+// infra/services.yaml): the DATABASE_* variables are neither read nor set on its task definition.
+func ReadSettingsWithoutDatabase(r *config.Reader, defaultAddr string, defaultShutdownTimeout time.Duration) Settings {
+	return Settings{
+		Log:             logging.ReadConfig(r),
+		Addr:            r.String("HTTP_ADDR", defaultAddr),
+		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
+		Region:          r.Required("AWS_REGION"),
+		NoDatabase:      true,
+	}
+}
+
 // Base is what every service starts with.
 type Base struct {
 	Log     *slog.Logger
 	AWS     aws.Config
-	Pool    *pgxpool.Pool
+	Pool    *pgxpool.Pool // nil for a service without a database (Settings.NoDatabase)
 	Health  *health.Checker
 	Metrics *metrics.Recorder
 
@@ -80,6 +95,15 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	if err != nil {
 		return nil, err
 	}
+	b := &Base{Log: log, AWS: awsCfg, Health: health.New(log, 2*time.Second),
+		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name),
+		ready:   make(chan struct{}), waited: make(chan struct{}), lastErr: errNotConnected}
+	if s.NoDatabase {
+		close(b.ready) // nothing to wait for
+		close(b.waited)
+		b.stopWait = func() {}
+		return b, nil
+	}
 	if s.DB.IAMAuth {
 		s.DB.Credentials = awsCfg.Credentials
 	}
@@ -88,9 +112,7 @@ func Start(ctx context.Context, name string, s Settings, env *config.Reader, std
 	if err != nil {
 		return nil, err
 	}
-	b := &Base{Log: log, AWS: awsCfg, Pool: pool, Health: health.New(log, 2*time.Second),
-		Metrics: metrics.New(stdout, metrics.Namespace, metrics.ServiceDimension, name),
-		ready:   make(chan struct{}), waited: make(chan struct{}), lastErr: errNotConnected}
+	b.Pool = pool
 	b.Health.Add("database", b.checkDatabase(database.Ready(pool)))
 	waitCtx, stop := context.WithCancel(ctx)
 	b.stopWait = stop
@@ -152,11 +174,13 @@ func (b *Base) WaitReady(ctx context.Context) bool {
 	}
 }
 
-// Close stops the connecting loop, if it still runs, and closes the pool.
+// Close stops the connecting loop, if it still runs, and closes the pool, if the service has one.
 func (b *Base) Close() {
 	b.stopWait()
 	<-b.waited
-	b.Pool.Close()
+	if b.Pool != nil {
+		b.Pool.Close()
+	}
 }
 
 // CountPublished is an outbox.RelayOptions.OnPublished that counts the events published and failed.

@@ -116,3 +116,36 @@ func TestStartDoesNotWaitForTheDatabase(t *testing.T) {
 		t.Errorf("log holds the password: %s", out.String())
 	}
 }
+
+// A service without a database reads no DATABASE_* variable, has no pool and no database check, and is ready
+// at once.
+func TestStartWithoutDatabase(t *testing.T) {
+	var read []string
+	env := map[string]string{"AWS_REGION": "us-east-1", "LOG_FORMAT": "json"}
+	r := config.NewReader(func(k string) string { read = append(read, k); return env[k] })
+	s := boot.ReadSettingsWithoutDatabase(r, ":8082", 30*time.Second)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range read {
+		if strings.HasPrefix(k, "DATABASE_") {
+			t.Errorf("read %s; a service without a database reads no DATABASE_* variable", k)
+		}
+	}
+	base, err := boot.Start(context.Background(), "shipping", s, r, &logtest.Buffer{})
+	if err != nil {
+		t.Fatalf("Start() = %v", err)
+	}
+	defer base.Close()
+	if base.Pool != nil {
+		t.Error("Pool is set; want none without a database")
+	}
+	if rep := base.Health.Check(context.Background()); rep.Status != "ready" || len(rep.Reasons) != 0 {
+		t.Errorf("Health.Check() = %+v; want ready with no reason", rep)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if !base.WaitReady(ctx) {
+		t.Error("WaitReady() = false; want true at once without a database")
+	}
+}

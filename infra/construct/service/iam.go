@@ -15,7 +15,7 @@ func (s *Service) grant(props Props) {
 	for _, q := range ms.Consumes {
 		props.Queues[q].GrantConsumeMessages(s.TaskRole)
 	}
-	if props.Database.GrantConnect != nil {
+	if props.Database.GrantConnect != nil && ms.DatabaseUser != "" {
 		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
 	}
 	if props.TraceSampleRatio > 0 {

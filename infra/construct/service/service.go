@@ -228,7 +228,7 @@ func (s *Service) addService(c constructs.Construct, props Props) {
 		deploymentProps(serviceProps, props.Deployment) // deployment.go
 	}
 	s.Service = awsecs.NewFargateService(c, jsii.String("Service"), serviceProps)
-	if props.Database.AllowFrom != nil {
+	if props.Database.AllowFrom != nil && ms.DatabaseUser != "" { // a service without database_user has no database
 		props.Database.AllowFrom(s.Service)
 	}
 }

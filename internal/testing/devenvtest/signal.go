@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// Signal sends sig to the running service process that devenv started from the binary named name (such as
-// "worker"): SIGSTOP freezes it, as a hung task, without devenv noticing; SIGCONT resumes it. It reads /proc,
+// Signal sends sig to the running process that devenv started as name: a service's command (such as "worker",
+// which devenv runs as `ecsr worker`) or a binary of its own (such as "localaws"): SIGSTOP freezes it, as a hung task, without devenv noticing; SIGCONT resumes it. It reads /proc,
 // so it works on Linux only, and fails the test when no such child runs.
 func (s *System) Signal(t testing.TB, name string, sig syscall.Signal) {
 	t.Helper()
@@ -35,7 +35,7 @@ func (s *System) Signal(t testing.TB, name string, sig syscall.Signal) {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || filepath.Base(exe) != name {
+		if err != nil || !runs(e.Name(), filepath.Base(exe), name) {
 			continue
 		}
 		if err := syscall.Kill(pid, sig); err != nil {
@@ -44,4 +44,21 @@ func (s *System) Signal(t testing.TB, name string, sig syscall.Signal) {
 		return
 	}
 	t.Fatalf("devenvtest: devenv (pid %d) runs no %s process", parent, name)
+}
+
+// runs reports whether process pid, whose executable is named exe, runs name: the binary name itself, or the
+// command of the one binary (`ecsr <name>`).
+func runs(pid, exe, name string) bool {
+	if exe == name {
+		return true
+	}
+	if exe != "ecsr" {
+		return false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	return len(args) > 1 && args[1] == name
 }
