@@ -18,7 +18,7 @@ func TestChaosShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("testing.Short: the chaos suite runs the whole system for minutes; -short leaves it out")
 	}
-	bin := devenvtest.Build(t, "./cmd/devenv", "./cmd/api", "./cmd/worker", "./cmd/migrate", "./cmd/localaws")
+	bin := devenvtest.Build(t, "./cmd/devenv", "./cmd/ecsr", "./cmd/migrate", "./cmd/localaws")
 	logs := filepath.Join(os.TempDir(), "chaos-logs")
 	rep, err := chaos.Run(t.Context(), chaos.Options{
 		Bin: bin, Root: devenvtest.Root(t), Orders: chaos.ShortOrders, Duration: 40 * time.Second,
