@@ -14,6 +14,11 @@ const notificationWaitMillis = 60_000;
 const statusLabels = { pending: 'Pending', fulfilled: 'Fulfilled', rejected: 'Rejected' };
 const statusIcons = { pending: '…', fulfilled: '✓', rejected: '✕' };
 
+/** statusChange is what the live region says of an order's status: "Order 1a2b3c4d rejected: reason." */
+function statusChange(o) {
+  return `Order ${shortId(o.id)} ${o.status}${o.status_reason ? `: ${o.status_reason}` : ''}.`;
+}
+
 /** OrdersView shows the orders and keeps them up to date. announce(text) speaks through the live region. */
 export class OrdersView {
   constructor(doc, { announce }) {
@@ -51,7 +56,10 @@ export class OrdersView {
     this.render();
     this.state.hidden = true;
     this.items.get(order.id)?.focus();
-    this.announce(`Order ${shortId(order.id)} placed for ${money(order.total_cents)}. Status: ${order.status}.`);
+    // An order can be decided by the time its placing answer arrives (a retry returns the stored order): its
+    // outcome is spoken as the list would speak a change.
+    const outcome = order.status === 'pending' ? `Status: ${order.status}.` : statusChange(order);
+    this.announce(`Order ${shortId(order.id)} placed for ${money(order.total_cents)}. ${outcome}`);
     this.schedule(pollMillis);
   }
 
@@ -170,7 +178,7 @@ export class OrdersView {
       const was = before.get(id);
       const o = this.orders.get(id);
       if ((was && was.status !== o.status) || (!was && !firstLoad && o.status !== 'pending')) {
-        changes.push(`Order ${shortId(id)} ${o.status}${o.status_reason ? `: ${o.status_reason}` : ''}.`);
+        changes.push(statusChange(o));
       }
     }
     if (changes.length > 0) this.announce(changes.join(' '));
