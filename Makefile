@@ -105,6 +105,12 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	@test -d infra/cdk.out || $(MAKE) synth
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
+.PHONY: service
+service: ## Add a worker service: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,order.rejected].
+	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)'
+	$(GO) run ./cmd/configdoc
+	$(MAKE) diagram
+
 .PHONY: configdoc
 configdoc: ## Rewrite the per-service variables of docs/configuration.md from infra/services.yaml.
 	$(GO) run ./cmd/configdoc

@@ -26,7 +26,9 @@ var pinnedTypes = []string{
 	"AWS::SecretsManager::Secret",
 }
 
-// TestStatefulLogicalIDs compares the stateful resources of every environment with the committed golden file.
+// TestStatefulLogicalIDs compares the stateful resources of every environment with the committed golden file: a
+// pinned logical ID that disappears fails (a rename or a removal replaces or deletes the resource); a new one
+// only creates a resource, and is reported.
 func TestStatefulLogicalIDs(t *testing.T) {
 	got := map[string][]string{}
 	for _, name := range environments {
@@ -56,7 +58,12 @@ func TestStatefulLogicalIDs(t *testing.T) {
 	for _, name := range environments {
 		removed := difference(want[name], got[name])
 		added := difference(got[name], want[name])
-		if len(removed) == 0 && len(added) == 0 {
+		if len(removed) == 0 {
+			// A new resource replaces nothing: a new queue of a new service deploys as it is. -update pins it.
+			if len(added) > 0 {
+				t.Logf("ecsr-%s-stateful creates resources the golden file does not pin yet (run -update to pin them):\n  %s",
+					name, strings.Join(added, "\n  "))
+			}
 			continue
 		}
 		msg := "the logical IDs of ecsr-" + name + "-stateful changed.\n"

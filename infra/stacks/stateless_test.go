@@ -62,7 +62,14 @@ func TestStatelessServices(t *testing.T) {
 					t.Errorf("%s %s = %s; want the stateful stack's queue", ms.Name, manifest.QueueEnv(q), v)
 				}
 			}
-			if env["DATABASE_USER"] != ms.DatabaseUser || env["DATABASE_IAM_AUTH"] != "true" || env["DATABASE_NAME"] != s.env.Database.Name {
+			switch {
+			case ms.DatabaseUser == "": // no database: no DATABASE_* variable
+				for k := range env {
+					if strings.HasPrefix(k, "DATABASE_") {
+						t.Errorf("%s declares no database_user but its task sets %s", ms.Name, k)
+					}
+				}
+			case env["DATABASE_USER"] != ms.DatabaseUser || env["DATABASE_IAM_AUTH"] != "true" || env["DATABASE_NAME"] != s.env.Database.Name:
 				t.Errorf("%s database env = %v", ms.Name, env)
 			}
 			if !strings.Contains(toJSON(c["Image"]), "/"+s.env.Image.Repository+":test") {
@@ -70,7 +77,7 @@ func TestStatelessServices(t *testing.T) {
 			}
 		}
 
-		// Every service's tasks reach the database, by rules that live in this stack (no dependency cycle).
+		// Every service with a database reaches it, by rules that live in this stack (no dependency cycle).
 		ingress := 0
 		for _, r := range tmpl.ofType("AWS::EC2::SecurityGroupIngress") {
 			if r.Properties["FromPort"] == 5432.0 {
@@ -80,8 +87,14 @@ func TestStatelessServices(t *testing.T) {
 				}
 			}
 		}
-		if want := len(s.manifest.Services); ingress != want {
-			t.Errorf("database ingress rules = %d; want %d (each service)", ingress, want)
+		want := 0
+		for _, ms := range s.manifest.Services {
+			if ms.DatabaseUser != "" {
+				want++
+			}
+		}
+		if ingress != want {
+			t.Errorf("database ingress rules = %d; want %d (each service with a database)", ingress, want)
 		}
 		if _, ok := tmpl.Outputs["DistributionDomainName"]; !ok {
 			t.Error("output DistributionDomainName missing")
@@ -267,17 +280,13 @@ func TestStatelessScaling(t *testing.T) {
 		}
 		for _, r := range tmpl.ofType("AWS::ECS::Service") {
 			strategy := toJSON(r.Properties["CapacityProviderStrategy"])
-			name := ""
-			for _, ms := range s.manifest.Services {
-				if strings.Contains(toJSON(r.Properties["LoadBalancers"]), `"ContainerName":"`+ms.Name+`"`) || (ms.Kind == manifest.KindWorker && r.Properties["LoadBalancers"] == nil) {
-					name = ms.Name
-				}
-			}
+			// The service's name is its container's (one container per task definition).
+			td := tmpl.Resources[r.Properties["TaskDefinition"].(map[string]any)["Ref"].(string)]
+			name, _ := td.Properties["ContainerDefinitions"].([]any)[0].(map[string]any)["Name"].(string)
 			if got, want := strings.Contains(strategy, "FARGATE_SPOT"), s.env.Sizing(name).Spot; got != want {
 				t.Errorf("%s runs on Spot: %v; want %v (%s)", name, got, want, strategy)
 			}
 			// The task definition runs the environment file's architecture (Spot services x86_64).
-			td := tmpl.Resources[r.Properties["TaskDefinition"].(map[string]any)["Ref"].(string)]
 			wantArch := map[string]string{config.ArchARM64: "ARM64", config.ArchX86_64: "X86_64"}[s.env.Sizing(name).CPUArchitecture()]
 			if got := toJSON(td.Properties["RuntimePlatform"]); !strings.Contains(got, `"CpuArchitecture":"`+wantArch+`"`) {
 				t.Errorf("%s task definition runs %s; want %s", name, got, wantArch)
@@ -549,8 +558,14 @@ func TestDatabaseTrustAnchor(t *testing.T) {
 				}
 			}
 		}
-		if n != len(s.manifest.Services) {
-			t.Errorf("checked %d service containers; want %d", n, len(s.manifest.Services))
+		withDatabase := 0
+		for _, ms := range s.manifest.Services {
+			if ms.DatabaseUser != "" { // a service without database_user has no database
+				withDatabase++
+			}
+		}
+		if n != withDatabase {
+			t.Errorf("checked %d service containers; want %d, one per service with a database", n, withDatabase)
 		}
 	})
 }

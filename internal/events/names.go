@@ -39,3 +39,13 @@ func TopicOf(t Type) (string, bool) {
 	}
 	return "", false
 }
+
+// Types returns every event type of the catalog, sorted.
+func Types() []Type {
+	var out []Type
+	for _, types := range catalog {
+		out = append(out, types...)
+	}
+	slices.Sort(out)
+	return out
+}

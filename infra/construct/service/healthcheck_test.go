@@ -5,7 +5,6 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/constructtest"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/service"
-	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
 )
 
@@ -13,11 +12,7 @@ import (
 // container health check, within the ranges ECS accepts and within the service's stop timeout.
 func TestContainerHealthChecks(t *testing.T) {
 	f := newFixture(t, devSizing)
-	m, err := manifest.Load("../../services.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ms := range m.Services {
+	for _, ms := range f.manifest {
 		t.Run(ms.Name, func(t *testing.T) {
 			td := f.template.Of(t, f.stack, f.services[ms.Name].TaskDefinition)
 			hc, ok := td["ContainerDefinitions"].([]any)[0].(map[string]any)["HealthCheck"].(map[string]any)

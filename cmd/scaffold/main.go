@@ -1,0 +1,37 @@
+// Command scaffold adds a worker service to the repository (`make service NAME=shipping KIND=worker
+// SUBSCRIBE=order.fulfilled`): its manifest entry with its queue and filtered subscriptions, its sizing in every
+// environment file, its command in the image's binary, and a package with a handler and tests (package
+// internal/tools/scaffold). It never overwrites anything.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/scaffold"
+)
+
+func main() {
+	name := flag.String("name", "", "the service's name (NAME)")
+	kind := flag.String("kind", "worker", "worker (KIND)")
+	subscribe := flag.String("subscribe", "", "comma-separated event types the worker receives (SUBSCRIBE)")
+	root := flag.String("root", ".", "the repository's root")
+	flag.Parse()
+	var types []events.Type
+	for _, t := range strings.Split(*subscribe, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			types = append(types, events.Type(t))
+		}
+	}
+	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "make service: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("added service %s:\n  %s\n", *name, strings.Join(files, "\n  "))
+	fmt.Printf("next: fill in internal/%s (Handle), then make test and make up\n", *name)
+}

@@ -1,0 +1,135 @@
+package scaffold
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+// addToManifest inserts the service's queue at the end of queues and appends the service to services, keeping
+// the file's comments and layout. It relies on the manifest's order: topics, queues, then services last.
+func addToManifest(text string, d data) (string, error) {
+	const servicesKey = "\nservices:\n"
+	i := strings.Index(text, servicesKey)
+	if i < 0 {
+		return "", fmt.Errorf("%s: no top-level services: key to add the service to", ManifestPath)
+	}
+	var queue, service bytes.Buffer
+	if err := queueTemplate.Execute(&queue, d); err != nil {
+		return "", err
+	}
+	if err := serviceTemplate.Execute(&service, d); err != nil {
+		return "", err
+	}
+	head, tail := text[:i+1], text[i+1:]
+	head = strings.TrimRight(head, "\n") + "\n" + queue.String() + "\n"
+	return head + strings.TrimRight(tail, "\n") + "\n" + service.String(), nil
+}
+
+// addSizing inserts the service's sizing at the end of the environment file's services: map.
+func addSizing(text, path string, d data) (string, error) {
+	lines := strings.SplitAfter(text, "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.TrimRight(l, "\n") == "services:" {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return "", fmt.Errorf("%s: no top-level services: key to add the sizing of %s to", path, d.Name)
+	}
+	end := len(lines)
+	for i := start + 1; i < len(lines); i++ {
+		l := strings.TrimRight(lines[i], "\n")
+		if l != "" && !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "#") {
+			end = i
+			break
+		}
+	}
+	for end > start+1 && strings.TrimSpace(lines[end-1]) == "" { // before the blank lines that end the block
+		end--
+	}
+	production := regexp.MustCompile(`(?m)^production:\s*true\s*(#.*)?$`).MatchString(text)
+	var b bytes.Buffer
+	if err := sizingTemplate.Execute(&b, struct {
+		Data       data
+		Production bool
+	}{d, production}); err != nil {
+		return "", err
+	}
+	if end > 0 && !strings.HasSuffix(lines[end-1], "\n") {
+		lines[end-1] += "\n"
+	}
+	out := append(append(append([]string{}, lines[:end]...), b.String()), lines[end:]...)
+	return strings.Join(out, ""), nil
+}
+
+// addCommand registers the service's command in the image's one binary: its import, its usage line and its
+// entry in the commands map.
+func addCommand(src string, d data) ([]byte, error) {
+	const (
+		importAnchor = "\t\"github.com/ecs-reworked/ecs-reworked/cmd/internal/"
+		usageAnchor  = "//\tecsr migrate "
+		mapAnchor    = "var commands = map[string]func(args []string) int{\n"
+	)
+	for _, a := range []string{importAnchor, usageAnchor, mapAnchor} {
+		if !strings.Contains(src, a) {
+			return nil, fmt.Errorf("%s: cannot find %q to register the command %s", EcsrPath, strings.TrimSpace(a), d.Name)
+		}
+	}
+	i := strings.Index(src, importAnchor)
+	src = src[:i] + "\t\"github.com/ecs-reworked/ecs-reworked/cmd/internal/" + d.Name + "cmd\"\n" + src[i:]
+	i = strings.Index(src, usageAnchor)
+	src = src[:i] + fmt.Sprintf("//\tecsr %s [-healthcheck]%s the %s worker (cmd/internal/%scmd)\n",
+		d.Name, strings.Repeat(" ", max(1, 37-len(d.Name)-len(" [-healthcheck]"))), d.Name, d.Name) + src[i:]
+	i = strings.Index(src, mapAnchor) + len(mapAnchor)
+	src = src[:i] + fmt.Sprintf("\t%q: %scmd.Main,\n", d.Name, d.Name) + src[i:]
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("%s with %s registered does not parse: %w", EcsrPath, d.Name, err)
+	}
+	return out, nil
+}
+
+var queueTemplate = template.Must(template.New("queue").Parse(`  - name: {{.Name}}
+    description: Events the {{.Name}} service handles.
+    visibility_timeout_seconds: {{.Visibility}}
+    max_receive_count: 5
+    retention_seconds: 345600 # 4 days; its dead-letter queue keeps messages 14 days
+    subscriptions:
+{{- range .Subscriptions}}
+      - topic: {{.Topic}}
+        raw_message_delivery: true
+        filter_policy_scope: MessageAttributes
+        filter_policy: {"type": [{{range $i, $t := .Types}}{{if $i}}, {{end}}"{{$t}}"{{end}}]}
+{{- end}}
+`))
+
+var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.Name}}
+    description: The {{.Name}} service (cmd/internal/{{.Name}}cmd, internal/{{.Name}}).
+    kind: worker
+    command: {{.Name}}
+    port: {{.Port}} # health only, not behind the load balancer
+    health_path: /healthz
+    readiness_path: /readyz
+    consumes: [{{.Name}}]
+    drain_seconds: {{.Drain}}
+    # Backlog scaling: the target backlog per task is acceptable_latency_seconds / seconds_per_message. Measure
+    # seconds_per_message for this service (docs/benchmarks.md, "Worker throughput") before relying on it.
+    acceptable_latency_seconds: 30
+    seconds_per_message: 0.012
+`))
+
+// sizingTemplate is the service's sizing; a production environment (production: true) runs two tasks at least.
+var sizingTemplate = template.Must(template.New("sizing").Parse(`  {{.Data.Name}}:
+    cpu: 256
+    memory: 512
+    min_tasks: {{if .Production}}2{{else}}1{{end}}
+    max_tasks: {{if .Production}}4{{else}}2{{end}}
+    spot: false
+    scale_from_zero: false
+`))

@@ -1,0 +1,219 @@
+// Package scaffold adds a service to the repository (`make service`): its manifest entry (for a worker, its queue,
+// dead-letter queue and the filtered subscription to the event types it names), its sizing in every environment
+// file, its command in the image's one binary, and a package with a handler and tests. The result builds, runs in
+// `make up`, synthesizes and passes `make test` before anyone edits it. It refuses to overwrite anything: run twice,
+// the second run fails naming what exists.
+package scaffold
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/format"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+)
+
+// Options say what service to add.
+type Options struct {
+	// Name is the service's name: lowercase letters and digits, starting with a letter (also its command, its
+	// queue and its Go package).
+	Name string
+	// Kind is manifest.KindWorker; web services are added by hand (docs/runbook.md).
+	Kind manifest.Kind
+	// Subscribe are the event types the worker receives; each must be in the event catalog (internal/events).
+	Subscribe []events.Type
+}
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
+
+// Files the scaffold edits, relative to the repository's root.
+const (
+	ManifestPath = "infra/services.yaml"
+	EnvDir       = "infra/environments"
+	EcsrPath     = "cmd/ecsr/main.go"
+)
+
+// Run adds the service to the repository at root and returns the files it wrote, or an error naming the option,
+// file or key at fault; on an error it has written nothing.
+func Run(root string, o Options) ([]string, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	m, err := manifest.Load(filepath.Join(root, ManifestPath))
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := m.Service(o.Name); ok {
+		return nil, fmt.Errorf("%s: services already has %q; the scaffold never overwrites", ManifestPath, o.Name)
+	}
+	if _, ok := m.Queue(o.Name); ok {
+		return nil, fmt.Errorf("%s: queues already has %q; the scaffold never overwrites", ManifestPath, o.Name)
+	}
+	d := data{Name: o.Name, Kind: o.Kind, Port: nextPort(m), Drain: 30, Visibility: 30,
+		Subscriptions: subscriptions(o.Subscribe)}
+
+	writes := map[string][]byte{}
+	manifestText, err := os.ReadFile(filepath.Join(root, ManifestPath))
+	if err != nil {
+		return nil, err
+	}
+	newManifest, err := addToManifest(string(manifestText), d)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := manifest.Decode(strings.NewReader(newManifest)); err != nil {
+		return nil, fmt.Errorf("%s with %s added does not load: %w", ManifestPath, o.Name, err)
+	}
+	writes[ManifestPath] = []byte(newManifest)
+
+	envFiles, err := filepath.Glob(filepath.Join(root, EnvDir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvDir, err)
+	}
+	if len(envFiles) == 0 {
+		return nil, fmt.Errorf("%s: no environment file to size the service in", EnvDir)
+	}
+	for _, f := range envFiles {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		rel, _ := filepath.Rel(root, f)
+		out, err := addSizing(string(text), rel, d)
+		if err != nil {
+			return nil, err
+		}
+		writes[rel] = []byte(out)
+	}
+
+	ecsr, err := os.ReadFile(filepath.Join(root, EcsrPath))
+	if err != nil {
+		return nil, err
+	}
+	newEcsr, err := addCommand(string(ecsr), d)
+	if err != nil {
+		return nil, err
+	}
+	writes[EcsrPath] = newEcsr
+
+	for path, tmpl := range map[string]*template.Template{
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmdTemplate,
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTestTemplate,
+		filepath.Join("internal", d.Name, d.Name+".go"):                      handlerTemplate,
+		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 handlerTestTemplate,
+	} {
+		if _, err := os.Stat(filepath.Join(root, path)); err == nil {
+			return nil, fmt.Errorf("%s already exists; the scaffold never overwrites", path)
+		}
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, d); err != nil {
+			return nil, fmt.Errorf("render %s: %w", path, err)
+		}
+		src, err := format.Source(b.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w\n%s", path, err, b.String())
+		}
+		writes[path] = src
+	}
+
+	paths := make([]string, 0, len(writes))
+	for p := range writes {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil { //nolint:gosec // source directories of the repository
+			return nil, err
+		}
+		if err := os.WriteFile(full, writes[p], 0o644); err != nil { //nolint:gosec // source files of the repository
+			return nil, err
+		}
+	}
+	return paths, nil
+}
+
+func (o Options) validate() error {
+	var errs []error
+	if !namePattern.MatchString(o.Name) {
+		errs = append(errs, fmt.Errorf("NAME=%q: want 2 to 31 lowercase letters and digits, starting with a letter (it names the "+
+			"service, its command, its queue and its Go package)", o.Name))
+	}
+	switch o.Kind {
+	case manifest.KindWorker:
+		if len(o.Subscribe) == 0 {
+			errs = append(errs, errors.New("SUBSCRIBE: a worker needs at least one event type to receive, such as SUBSCRIBE=order.fulfilled"))
+		}
+	case manifest.KindWeb:
+		errs = append(errs, errors.New("KIND=web: the scaffold adds workers; add a web service by hand (docs/runbook.md, \"Add a service\")"))
+	default:
+		errs = append(errs, fmt.Errorf("KIND=%q: want worker", o.Kind))
+	}
+	for _, t := range o.Subscribe {
+		if _, ok := events.TopicOf(t); !ok {
+			errs = append(errs, fmt.Errorf("SUBSCRIBE: event type %q is in no topic of the event catalog (internal/events): nobody "+
+				"publishes it; known types: %s", t, strings.Join(knownTypes(), ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func knownTypes() []string {
+	var out []string
+	for _, t := range events.Types() {
+		out = append(out, string(t))
+	}
+	return out
+}
+
+// data is what the templates and edits fill in.
+type data struct {
+	Name          string
+	Kind          manifest.Kind
+	Port          int
+	Drain         int
+	Visibility    int
+	Subscriptions []subscription
+}
+
+// subscription is one topic and the event types received from it.
+type subscription struct {
+	Topic string
+	Types []events.Type
+}
+
+// Env is the environment variable of the service's queue.
+func (d data) Env() string { return manifest.QueueEnv(d.Name) }
+
+// subscriptions groups types by their topic, in the order first named.
+func subscriptions(types []events.Type) []subscription {
+	var out []subscription
+	for _, t := range types {
+		topic, _ := events.TopicOf(t)
+		i := slices.IndexFunc(out, func(s subscription) bool { return s.Topic == topic })
+		if i < 0 {
+			out = append(out, subscription{Topic: topic})
+			i = len(out) - 1
+		}
+		if !slices.Contains(out[i].Types, t) {
+			out[i].Types = append(out[i].Types, t)
+		}
+	}
+	return out
+}
+
+func nextPort(m *manifest.Manifest) int {
+	port := 8080
+	for _, s := range m.Services {
+		port = max(port, s.Port)
+	}
+	return port + 1
+}

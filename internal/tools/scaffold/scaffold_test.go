@@ -1,0 +1,173 @@
+package scaffold_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/configdoc"
+	"github.com/ecs-reworked/ecs-reworked/internal/tools/scaffold"
+)
+
+// copyRepository copies the repository's files (tracked and new, as git lists them) into a temporary directory,
+// with links to the installed node_modules the infrastructure's tests read.
+func copyRepository(t *testing.T) string {
+	t.Helper()
+	root := devenvtest.Root(t)
+	dst := t.TempDir()
+	out, err := exec.CommandContext(t.Context(), "git", "-C", root, "ls-files", "-z", "-co", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, rel := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
+		src := filepath.Join(root, rel)
+		info, err := os.Lstat(src)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the work tree, or a link
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{"node_modules", "infra/_spec/node_modules", "certs/node_modules"} {
+		if _, err := os.Stat(filepath.Join(root, dir)); err == nil {
+			if err := os.Symlink(filepath.Join(root, dir), filepath.Join(dst, dir)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dst
+}
+
+// Every mistake a newcomer can make is refused with the option and the reason, and nothing is written.
+func TestRunRefusesBadOptions(t *testing.T) {
+	root := copyRepository(t)
+	before, _ := os.ReadFile(filepath.Join(root, scaffold.ManifestPath))
+	for _, tc := range []struct {
+		name string
+		o    scaffold.Options
+		want string
+	}{
+		{"bad name", scaffold.Options{Name: "Ship-ping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}, `NAME="Ship-ping"`},
+		{"web", scaffold.Options{Name: "shop", Kind: manifest.KindWeb}, "KIND=web"},
+		{"no subscription", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker}, "SUBSCRIBE: a worker needs"},
+		{"misspelt type", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{"order.fulfiled"}},
+			`event type "order.fulfiled" is in no topic of the event catalog`},
+		{"existing service", scaffold.Options{Name: "worker", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}},
+			`services already has "worker"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := scaffold.Run(root, tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Run(%+v) = %v; want an error containing %q", tc.o, err, tc.want)
+			}
+		})
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, scaffold.ManifestPath)); string(after) != string(before) {
+		t.Error("a refused run changed the manifest")
+	}
+}
+
+// TestNewServiceBuildsAndPasses does what a newcomer does, in a copy of the repository: `make service
+// NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled` and nothing else. The result builds, its tests and those that
+// derive from the manifest pass, the configuration page and the diagram are current, and the stacks synthesize
+// with the new queue, dead-letter queue, subscription and service, their grants, scaling and alarms. A second run
+// refuses to overwrite.
+func TestNewServiceBuildsAndPasses(t *testing.T) {
+	root := copyRepository(t)
+	files, err := scaffold.Run(root, scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", strings.Join(files, ", "))
+	if _, err := scaffold.Run(root, scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}); err == nil ||
+		!strings.Contains(err.Error(), "never overwrites") {
+		t.Errorf("a second run = %v; want a refusal to overwrite", err)
+	}
+	m, err := manifest.Load(filepath.Join(root, scaffold.ManifestPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := configdoc.Update(filepath.Join(root, "docs", "configuration.md"), m); err != nil {
+		t.Fatal(err)
+	}
+	run := func(dir string, env []string, name string, args ...string) {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), name, args...)
+		cmd.Dir = filepath.Join(root, dir)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %s (in %s): %v\n%s", name, strings.Join(args, " "), dir, err, out)
+		}
+	}
+	run(".", nil, "go", "build", "./...")
+	run(".", nil, "go", "vet", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/ecsr")
+	run(".", nil, "go", "test", "-count=1", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/ecsr",
+		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
+	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
+	run("infra", append(jsii, "CDK_OUTDIR=cdk.out"), "go", "run", ".")
+	run(".", nil, "go", "run", "./cmd/diagram", "-env", "dev", "-assembly", "infra/cdk.out", "-out", "docs/architecture")
+	run("infra", jsii, "go", "test", "-count=1", "./config/", "./construct/service/", "./stacks/")
+
+	// The dev stacks hold the queue, its dead-letter queue, the filtered subscription and the service.
+	resources := func(stack string) map[string]struct {
+		Type       string
+		Properties map[string]any
+	} {
+		var tmpl struct {
+			Resources map[string]struct {
+				Type       string
+				Properties map[string]any
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(root, "infra", "cdk.out", stack+".template.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		return tmpl.Resources
+	}
+	found := map[string]bool{}
+	for id, r := range resources("ecsr-dev-stateful") {
+		switch {
+		case strings.HasPrefix(id, "MessagingShippingQueue") && r.Type == "AWS::SQS::Queue":
+			found["queue"] = true
+		case strings.HasPrefix(id, "MessagingShippingDeadLetterQueue") && r.Type == "AWS::SQS::Queue":
+			found["dead-letter queue"] = true
+		case strings.HasPrefix(id, "MessagingShippingFromOrderEvents") && r.Type == "AWS::SNS::Subscription":
+			b, _ := json.Marshal(r.Properties["FilterPolicy"])
+			found["subscription filtered to order.fulfilled"] = string(b) == `{"type":["order.fulfilled"]}`
+		}
+	}
+	for id, r := range resources("ecsr-dev-stateless") {
+		if strings.HasPrefix(id, "ServiceshippingTask") && r.Type == "AWS::ECS::TaskDefinition" {
+			b, _ := json.Marshal(r.Properties["ContainerDefinitions"])
+			found["task running ecsr shipping with its queue's URL"] = strings.Contains(string(b), `"EntryPoint":["/app/ecsr","shipping"]`) &&
+				strings.Contains(string(b), `"SHIPPING_QUEUE_URL"`)
+		}
+		if strings.HasPrefix(id, "ServiceshippingService") && r.Type == "AWS::ECS::Service" {
+			found["ECS service"] = true
+		}
+	}
+	for _, want := range []string{"queue", "dead-letter queue", "subscription filtered to order.fulfilled",
+		"task running ecsr shipping with its queue's URL", "ECS service"} {
+		if !found[want] {
+			t.Errorf("the dev stacks lack the new service's %s", want)
+		}
+	}
+}
