@@ -67,12 +67,18 @@ func Build(t testing.TB, pkgs ...string) string {
 // says it is ready. The system is stopped with Ctrl-C (SIGINT) when the test ends, unless Stop was called.
 func Start(t testing.TB, bin string, extra ...string) *System {
 	t.Helper()
+	return StartIn(t, Root(t), bin, extra...)
+}
+
+// StartIn is Start in the repository at root (its manifest and its working directory), such as a copy.
+func StartIn(t testing.TB, root, bin string, extra ...string) *System {
+	t.Helper()
 	addr, awsAddr := FreeAddr(t), FreeAddr(t)
 	args := append([]string{"-addr", addr, "-aws-addr", awsAddr,
-		"-manifest", filepath.Join(Root(t), "infra", "services.yaml")}, extra...)
+		"-manifest", filepath.Join(root, "infra", "services.yaml")}, extra...)
 	s := &System{URL: "http://" + addr, AWSAddr: awsAddr, Output: &logtest.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(filepath.Join(bin, "devenv"), args...) //nolint:noctx // stopped with Ctrl-C (SIGINT) by Stop, as a developer stops it
-	s.cmd.Dir = Root(t)
+	s.cmd.Dir = root
 	s.cmd.Env = append(os.Environ(), "DB_PORT=0")
 	pr, pw := io.Pipe()
 	s.cmd.Stdout, s.cmd.Stderr = io.MultiWriter(s.Output, pw), s.Output

@@ -2,11 +2,14 @@ package scaffold_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -168,6 +171,33 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		"task running ecsr shipping with its queue's URL", "ECS service"} {
 		if !found[want] {
 			t.Errorf("the dev stacks lack the new service's %s", want)
+		}
+	}
+
+	// make up runs it: an order placed through the API reaches its log, prefixed with its name, once fulfilled.
+	bin := t.TempDir()
+	run(".", nil, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/...")
+	sys := devenvtest.StartIn(t, root, bin)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, sys.URL+"/api/orders", strings.NewReader(
+		`{"customer_email":"new@example.com","items":[{"sku":"SKU-1","quantity":1,"price_cents":1250}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&order)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/orders = %d, %v", resp.StatusCode, err)
+	}
+	logged := regexp.MustCompile(`(?m)^shipping\s*\|.*event received.*type=order\.fulfilled.*order_id=` + regexp.QuoteMeta(order.ID))
+	for deadline := time.Now().Add(time.Minute); !logged.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("shipping never logged order %s's order.fulfilled:\n%s", order.ID, sys.Output.String())
 		}
 	}
 }
