@@ -2,17 +2,22 @@ package boot
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/httpserver"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
@@ -31,12 +36,31 @@ type Consumer struct {
 	// Handle handles one message's body; an error leaves the message to be received again, and after the queue's
 	// max_receive_count to its dead-letter queue. base gives the service's logger, AWS configuration and pool.
 	Handle func(ctx context.Context, base *Base, body []byte) error
+	// Setup, when set, takes Handle's place for a service whose handler is built once (a store on base.Pool, a
+	// domain service): it runs once the Base has started, before the first message, and returns the handler
+	// and the wake-up channel of the outbox it writes (outbox.Outbox.Wake; nil, the relay polls).
+	Setup func(base *Base) (handle func(ctx context.Context, body []byte) error, wake <-chan struct{}, err error)
+	// Outbox, when its Table is set, is relayed to its topics: the events the handler wrote in the same
+	// transaction as its work (a service with a database only). It drains after the consumer.
+	Outbox Relay
+	// InboxTable, when set, is the inbox the handler deduplicates with; it is pruned hourly.
+	InboxTable pgx.Identifier
+}
+
+// Relay is the outbox a Consumer's relay publishes.
+type Relay struct {
+	Table  pgx.Identifier    // the outbox table
+	Topics map[string]string // the ARN of every topic it publishes to, by name (manifest.TopicEnv)
 }
 
 // Run runs the consumer service until ctx ends, then drains within SHUTDOWN_TIMEOUT: the health server
-// (/healthz, /readyz on HTTP_ADDR), metrics, and the queue's consumer once the database, if the service has one,
-// accepts its role. It counts MessagesHandled and MessagesFailed.
+// (/healthz, /readyz on HTTP_ADDR), metrics, and the queue's consumer, the outbox relay and the inbox pruner
+// once the database, if the service has one, accepts its role. The consumer drains first, then the relay
+// publishes what its last messages wrote. It counts MessagesHandled and MessagesFailed.
 func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
+	if (c.Handle == nil) == (c.Setup == nil) {
+		return fmt.Errorf("%s: a Consumer needs exactly one of Handle and Setup", c.Name)
+	}
 	base, err := Start(ctx, c.Name, c.Settings, c.Env, stdout)
 	if err != nil {
 		return err
@@ -49,8 +73,16 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer tracing.Flush(ctx, stopTracing)
 
+	handle := func(ctx context.Context, body []byte) error { return c.Handle(ctx, base, body) }
+	var wake <-chan struct{}
+	if c.Setup != nil {
+		if handle, wake, err = c.Setup(base); err != nil {
+			return err
+		}
+	}
 	mux := http.NewServeMux()
 	checker.Register(mux)
+	// No load balancer routes to a worker: its health server needs no delay before draining.
 	budget := SplitShutdown(c.Settings.ShutdownTimeout)
 	srv, err := httpserver.New(mux, log, httpserver.Options{Addr: c.Settings.Addr, ShutdownTimeout: budget.HTTP, OnShutdown: checker.Shutdown})
 	if err != nil {
@@ -60,7 +92,7 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	handler := func(ctx context.Context, m messaging.Received) error {
-		if err := c.Handle(ctx, base, []byte(m.Body)); err != nil {
+		if err := handle(ctx, []byte(m.Body)); err != nil {
 			rec.Add("MessagesFailed", metrics.Count, 1)
 			log.WarnContext(ctx, "message not handled", "message_id", m.MessageID, "receive_count", m.ReceiveCount, "err", err)
 			return err
@@ -77,14 +109,44 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var relay *outbox.Relay
+	if c.Outbox.Table != nil {
+		if base.Pool == nil {
+			return fmt.Errorf("%s: an outbox needs the service's database (ReadSettings, database_user in infra/services.yaml)", c.Name)
+		}
+		relay, err = outbox.NewRelay(base.Pool, c.Outbox.Table, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
+			outbox.RelayOptions{Topics: c.Outbox.Topics, Wake: wake, DrainTimeout: budget.Relay, OnPublished: base.CountPublished})
+		if err != nil {
+			return err
+		}
+	}
+	if c.InboxTable != nil && base.Pool == nil {
+		return fmt.Errorf("%s: an inbox needs the service's database (ReadSettings, database_user in infra/services.yaml)", c.Name)
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
+	// The relay stops only once the consumer has drained, so that the outcomes of the last messages handled
+	// are published by this task rather than left for another one (SplitShutdown).
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopRelay()
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return rec.Run(gctx, metrics.FlushInterval) })
+	// /healthz answers at once and /readyz reports the reason while the database cannot be used; no message is
+	// received before the database accepts the role, so none waits in flight for a database that is not there.
 	g.Go(func() error {
 		if !base.WaitReady(gctx) {
+			stopRelay()
 			return nil // stopping before the database was ready: nothing to drain
 		}
-		g.Go(func() error { return consumer.Run(gctx) })
+		if relay != nil {
+			g.Go(func() error { return relay.Run(relayCtx) })
+		}
+		g.Go(func() error { defer stopRelay(); return consumer.Run(gctx) })
+		if c.InboxTable != nil {
+			g.Go(func() error {
+				return inbox.New(c.InboxTable).RunPruner(gctx, base.Pool, inbox.DefaultRetention, time.Hour, log)
+			})
+		}
 		return nil
 	})
 	err = g.Wait()

@@ -238,8 +238,8 @@ func TestReadsItsTaskEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range boot.EnvironmentProblems(m, "worker", func(getenv func(string) string) *config.Reader {
-		_, r, _ := readSettings(getenv)
-		return r
+		c, _ := readSettings(getenv)
+		return c.Env
 	}) {
 		t.Error(p)
 	}
