@@ -342,8 +342,8 @@ func TestReadsItsTaskEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range boot.EnvironmentProblems(m, "api", func(getenv func(string) string) *config.Reader {
-		_, r, _ := readSettings(getenv)
-		return r
+		w, _ := readSettings(getenv)
+		return w.Env
 	}) {
 		t.Error(p)
 	}

@@ -1,8 +1,10 @@
 // Package boot holds what every service binary (cmd/api, cmd/worker) reads and starts the same way: the
 // common settings (logging, HTTP address, shutdown budget, AWS region, database) and the start-up that turns
 // them into a logger, an AWS configuration, a database pool, a health checker that checks the database and a
-// metrics recorder. Each binary adds its own settings and components on top, so what differs between them
-// stands out in their run functions.
+// metrics recorder. On top of them are the run loops, whole: Consumer for a worker that handles one queue and
+// Web for a service behind the load balancer, each with the outbox relay and the inbox pruner when declared
+// (docs/adr/0017-service-run-loops.md). A service declares its settings and a Setup that builds its domain on
+// the Base, so what differs between services stands out in their command packages.
 //
 // Start does not wait for the database (docs/adr/0007-database-readiness.md): on a first deploy the service
 // roles exist only once the migration has run, and a task that exited instead would trip ECS's deployment

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/metrics"
-	"github.com/ecs-reworked/ecs-reworked/internal/platform/outbox"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 )
 
@@ -91,16 +91,7 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	handler := func(ctx context.Context, m messaging.Received) error {
-		if err := handle(ctx, []byte(m.Body)); err != nil {
-			rec.Add("MessagesFailed", metrics.Count, 1)
-			log.WarnContext(ctx, "message not handled", "message_id", m.MessageID, "receive_count", m.ReceiveCount, "err", err)
-			return err
-		}
-		rec.Add("MessagesHandled", metrics.Count, 1)
-		return nil
-	}
-	consumer, err := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), handler, log, messaging.ConsumerOptions{
+	consumer, err := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), counted(handle, rec, log), log, messaging.ConsumerOptions{
 		QueueURL:          c.QueueURL,
 		VisibilityTimeout: c.Visibility,
 		HandlerTimeout:    c.Visibility / 2,
@@ -109,19 +100,12 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var relay *outbox.Relay
-	if c.Outbox.Table != nil {
-		if base.Pool == nil {
-			return fmt.Errorf("%s: an outbox needs the service's database (ReadSettings, database_user in infra/services.yaml)", c.Name)
-		}
-		relay, err = outbox.NewRelay(base.Pool, c.Outbox.Table, messaging.NewPublisher(sns.NewFromConfig(base.AWS)), log,
-			outbox.RelayOptions{Topics: c.Outbox.Topics, Wake: wake, DrainTimeout: budget.Relay, OnPublished: base.CountPublished})
-		if err != nil {
-			return err
-		}
+	relay, err := c.Outbox.relay(c.Name, base, wake, budget)
+	if err != nil {
+		return err
 	}
-	if c.InboxTable != nil && base.Pool == nil {
-		return fmt.Errorf("%s: an inbox needs the service's database (ReadSettings, database_user in infra/services.yaml)", c.Name)
+	if err := needsDatabase(c.Name, "an inbox", c.InboxTable != nil, base); err != nil {
+		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -153,3 +137,19 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	log.Info("stopped", "err", err)
 	return err
 }
+
+// counted hands a message's body to handle and counts the outcome.
+func counted(handle func(context.Context, []byte) error, rec *metrics.Recorder, log *slog.Logger) messaging.Handler {
+	return func(ctx context.Context, m messaging.Received) error {
+		if err := handle(ctx, []byte(m.Body)); err != nil {
+			rec.Add("MessagesFailed", metrics.Count, 1)
+			log.WarnContext(ctx, "message not handled", "message_id", m.MessageID, "receive_count", m.ReceiveCount, "err", err)
+			return err
+		}
+		rec.Add("MessagesHandled", metrics.Count, 1)
+		return nil
+	}
+}
+
+// snsClient is the SNS client of the service's AWS configuration.
+func snsClient(base *Base) *sns.Client { return sns.NewFromConfig(base.AWS) }
