@@ -49,13 +49,9 @@ type Settings struct {
 // service's own (from infra/services.yaml). Problems are collected in r, like those of the service's other
 // settings.
 func ReadSettings(r *config.Reader, defaultAddr string, defaultShutdownTimeout time.Duration) Settings {
-	return Settings{
-		Log:             logging.ReadConfig(r),
-		Addr:            r.String("HTTP_ADDR", defaultAddr),
-		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", defaultShutdownTimeout, time.Second, 110*time.Second),
-		Region:          r.Required("AWS_REGION"),
-		DB:              database.ReadConfig(r),
-	}
+	s := ReadSettingsWithoutDatabase(r, defaultAddr, defaultShutdownTimeout)
+	s.DB, s.NoDatabase = database.ReadConfig(r), false
+	return s
 }
 
 // ReadSettingsWithoutDatabase is ReadSettings for a service that declares no database (no database_user in
