@@ -19,6 +19,7 @@ func main() {
 	name := flag.String("name", "", "the service's name (NAME)")
 	kind := flag.String("kind", "worker", "worker (KIND)")
 	subscribe := flag.String("subscribe", "", "comma-separated event types the worker receives (SUBSCRIBE)")
+	db := flag.String("db", "", "yes: the service gets its own schema, role and inbox (DB)")
 	root := flag.String("root", ".", "the repository's root")
 	flag.Parse()
 	var types []events.Type
@@ -27,7 +28,11 @@ func main() {
 			types = append(types, events.Type(t))
 		}
 	}
-	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types})
+	if *db != "" && *db != "yes" && *db != "no" {
+		fmt.Fprintf(os.Stderr, "make service: DB=%q: want yes or no\n", *db)
+		os.Exit(1)
+	}
+	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types, DB: *db == "yes"})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make service: %v\n", err)
 		os.Exit(1)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -116,6 +118,9 @@ var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.
     port: {{.Port}} # health only, not behind the load balancer
     health_path: /healthz
     readiness_path: /readyz
+{{- if .DB}}
+    database_user: {{.Name}}
+{{- end}}
     consumes: [{{.Name}}]
     drain_seconds: {{.Drain}}
     # Backlog scaling: the target backlog per task is acceptable_latency_seconds / seconds_per_message. Measure
@@ -124,12 +129,98 @@ var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.
     seconds_per_message: 0.012
 `))
 
-// sizingTemplate is the service's sizing; a production environment (production: true) runs two tasks at least.
+// sizingTemplate is the service's sizing; a production environment (production: true) runs two tasks at least,
+// and a service with a database runs one task at most elsewhere, where the instance is small.
 var sizingTemplate = template.Must(template.New("sizing").Parse(`  {{.Data.Name}}:
     cpu: 256
     memory: 512
     min_tasks: {{if .Production}}2{{else}}1{{end}}
+{{- if and .Data.DB (not .Production)}}
+    # Each task opens up to 20 database connections: one task keeps the small instance of this environment within
+    # its max_connections (make preflight, rule db-connections). Raise it with the instance class.
+    max_tasks: 1
+{{- else}}
     max_tasks: {{if .Production}}4{{else}}2{{end}}
+{{- end}}
     spot: false
     scale_from_zero: false
+`))
+
+// nextMigration returns the path of the service's migration, numbered after the last one: goose applies
+// migrations in order and refuses one numbered below a migration a deployed database already has.
+func nextMigration(dir, name string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	if err != nil {
+		return "", err
+	}
+	last := 0
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err == nil {
+			last = max(last, n)
+		}
+	}
+	if last == 0 {
+		return "", fmt.Errorf("%s: no numbered migration to follow", dir)
+	}
+	return filepath.Join(MigrationsDir, fmt.Sprintf("%05d_%s.sql", last+1, name)), nil
+}
+
+// addRole adds the service's role to migrations.ServiceRoles, which local systems and tests give a password.
+func addRole(src string, d data) ([]byte, error) {
+	const anchor = "func ServiceRoles() []string { return []string{"
+	i := strings.Index(src, anchor)
+	if i < 0 {
+		return nil, fmt.Errorf("%s: cannot find %q to add the role %s", RolesPath, anchor, d.Name)
+	}
+	i += len(anchor)
+	src = src[:i] + strconv.Quote(d.Name) + ", " + src[i:]
+	out, err := format.Source([]byte(src))
+	if err != nil {
+		return nil, fmt.Errorf("%s with %s added does not parse: %w", RolesPath, d.Name, err)
+	}
+	return out, nil
+}
+
+// migrationTemplate creates the service's schema, role and grants, and its inbox. Names are quoted: the role is
+// cluster-wide, created once, and keeps its grants in each database.
+var migrationTemplate = template.Must(template.New("migration").Parse(`-- The {{.Name}} service's schema and role (make service): the role may use its own schema only. Its inbox records
+-- the events it handled, in the same transaction as their effect, so a redelivery has no second effect. On RDS
+-- the role authenticates with IAM tokens (rds_iam is granted where it exists); locally cmd/migrate sets a
+-- password.
+-- +goose Up
+CREATE SCHEMA "{{.Name}}";
+
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{{.Name}}') THEN
+        CREATE ROLE "{{.Name}}" LOGIN;
+    ELSE
+        ALTER ROLE "{{.Name}}" LOGIN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam') THEN
+        GRANT rds_iam TO "{{.Name}}";
+    END IF;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TABLE "{{.Name}}".inbox (
+    event_id     uuid        PRIMARY KEY,
+    processed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX inbox_processed_at ON "{{.Name}}".inbox (processed_at);
+
+GRANT USAGE ON SCHEMA "{{.Name}}" TO "{{.Name}}";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{{.Name}}" TO "{{.Name}}";
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{{.Name}}" TO "{{.Name}}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "{{.Name}}" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{{.Name}}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "{{.Name}}" GRANT USAGE, SELECT ON SEQUENCES TO "{{.Name}}";
+
+-- +goose Down
+-- The role is shared by every database of the cluster: going down drops this database's schema and leaves it.
+ALTER DEFAULT PRIVILEGES IN SCHEMA "{{.Name}}" REVOKE USAGE, SELECT ON SEQUENCES FROM "{{.Name}}";
+ALTER DEFAULT PRIVILEGES IN SCHEMA "{{.Name}}" REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM "{{.Name}}";
+DROP SCHEMA "{{.Name}}" CASCADE;
 `))

@@ -30,15 +30,23 @@ type Options struct {
 	Kind manifest.Kind
 	// Subscribe are the event types the worker receives; each must be in the event catalog (internal/events).
 	Subscribe []events.Type
+	// DB gives the service a database: its own schema and role (named after it), created by a new migration, with
+	// an inbox so that a redelivered event has no second effect.
+	DB bool
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
 
+// reserved are names a service cannot take: its schema and role would collide with PostgreSQL's or RDS's own.
+var reserved = regexp.MustCompile(`^(pg|rds).*$|^(public|postgres|admin|information)$`)
+
 // Files the scaffold edits, relative to the repository's root.
 const (
-	ManifestPath = "infra/services.yaml"
-	EnvDir       = "infra/environments"
-	EcsrPath     = "cmd/ecsr/main.go"
+	ManifestPath  = "infra/services.yaml"
+	EnvDir        = "infra/environments"
+	EcsrPath      = "cmd/ecsr/main.go"
+	MigrationsDir = "migrations"
+	RolesPath     = "migrations/migrations.go"
 )
 
 // Run adds the service to the repository at root and returns the files it wrote, or an error naming the option,
@@ -58,7 +66,7 @@ func Run(root string, o Options) ([]string, error) {
 		return nil, fmt.Errorf("%s: queues already has %q; the scaffold never overwrites", ManifestPath, o.Name)
 	}
 	d := data{Name: o.Name, Kind: o.Kind, Port: nextPort(m), Drain: 30, Visibility: 30,
-		Subscriptions: subscriptions(o.Subscribe)}
+		Subscriptions: subscriptions(o.Subscribe), DB: o.DB}
 
 	writes := map[string][]byte{}
 	manifestText, err := os.ReadFile(filepath.Join(root, ManifestPath))
@@ -104,11 +112,36 @@ func Run(root string, o Options) ([]string, error) {
 	}
 	writes[EcsrPath] = newEcsr
 
+	if o.DB {
+		migration, err := nextMigration(filepath.Join(root, MigrationsDir), d.Name)
+		if err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		if err := migrationTemplate.Execute(&b, d); err != nil {
+			return nil, err
+		}
+		writes[migration] = b.Bytes()
+		roles, err := os.ReadFile(filepath.Join(root, RolesPath))
+		if err != nil {
+			return nil, err
+		}
+		newRoles, err := addRole(string(roles), d)
+		if err != nil {
+			return nil, err
+		}
+		writes[RolesPath] = newRoles
+	}
+
+	handler, handlerTest := handlerTemplate, handlerTestTemplate
+	if d.DB {
+		handler, handlerTest = handlerDBTemplate, handlerDBTestTemplate
+	}
 	for path, tmpl := range map[string]*template.Template{
 		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmdTemplate,
 		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTestTemplate,
-		filepath.Join("internal", d.Name, d.Name+".go"):                      handlerTemplate,
-		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 handlerTestTemplate,
+		filepath.Join("internal", d.Name, d.Name+".go"):                      handler,
+		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 handlerTest,
 	} {
 		if _, err := os.Stat(filepath.Join(root, path)); err == nil {
 			return nil, fmt.Errorf("%s already exists; the scaffold never overwrites", path)
@@ -147,6 +180,9 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("NAME=%q: want 2 to 31 lowercase letters and digits, starting with a letter (it names the "+
 			"service, its command, its queue and its Go package)", o.Name))
 	}
+	if reserved.MatchString(o.Name) {
+		errs = append(errs, fmt.Errorf("NAME=%q: the name of a PostgreSQL or RDS schema or role; choose another", o.Name))
+	}
 	switch o.Kind {
 	case manifest.KindWorker:
 		if len(o.Subscribe) == 0 {
@@ -182,6 +218,7 @@ type data struct {
 	Drain         int
 	Visibility    int
 	Subscriptions []subscription
+	DB            bool
 }
 
 // subscription is one topic and the event types received from it.

@@ -66,6 +66,8 @@ func TestRunRefusesBadOptions(t *testing.T) {
 	}{
 		{"bad name", scaffold.Options{Name: "Ship-ping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}, `NAME="Ship-ping"`},
 		{"web", scaffold.Options{Name: "shop", Kind: manifest.KindWeb}, "KIND=web"},
+		{"reserved", scaffold.Options{Name: "public", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}, DB: true},
+			"PostgreSQL or RDS"},
 		{"no subscription", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker}, "SUBSCRIBE: a worker needs"},
 		{"misspelt type", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{"order.fulfiled"}},
 			`event type "order.fulfiled" is in no topic of the event catalog`},
@@ -85,7 +87,8 @@ func TestRunRefusesBadOptions(t *testing.T) {
 }
 
 // TestNewServiceBuildsAndPasses does what a newcomer does, in a copy of the repository: `make service
-// NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled` and nothing else. The result builds, its tests and those that
+// NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled`, then `make service NAME=billing SUBSCRIBE=order.placed
+// DB=yes`, and nothing else. The result builds, its tests and those that
 // derive from the manifest pass, the configuration page and the diagram are current, and the stacks synthesize
 // with the new queue, dead-letter queue, subscription and service, their grants, scaling and alarms. A second run
 // refuses to overwrite.
@@ -99,6 +102,11 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	if _, err := scaffold.Run(root, scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}); err == nil ||
 		!strings.Contains(err.Error(), "never overwrites") {
 		t.Errorf("a second run = %v; want a refusal to overwrite", err)
+	}
+	// A second service, with a database of its own: its schema, role, grants and inbox.
+	if _, err := scaffold.Run(root, scaffold.Options{Name: "billing", Kind: manifest.KindWorker,
+		Subscribe: []events.Type{events.OrderPlaced}, DB: true}); err != nil {
+		t.Fatal(err)
 	}
 	m, err := manifest.Load(filepath.Join(root, scaffold.ManifestPath))
 	if err != nil {
@@ -117,8 +125,10 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		}
 	}
 	run(".", nil, "go", "build", "./...")
-	run(".", nil, "go", "vet", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/ecsr")
+	run(".", nil, "go", "vet", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/internal/billingcmd",
+		"./internal/billing", "./cmd/ecsr", "./migrations")
 	run(".", nil, "go", "test", "-count=1", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/ecsr",
+		"./cmd/internal/billingcmd", "./internal/billing",
 		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
 	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
 	run("infra", append(jsii, "CDK_OUTDIR=cdk.out"), "go", "run", ".")
@@ -166,9 +176,13 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		if strings.HasPrefix(id, "ServiceshippingService") && r.Type == "AWS::ECS::Service" {
 			found["ECS service"] = true
 		}
+		if strings.HasPrefix(id, "ServicebillingTaskRoleDefaultPolicy") && r.Type == "AWS::IAM::Policy" {
+			b, _ := json.Marshal(r.Properties["PolicyDocument"])
+			found["billing's rds-db:connect as billing"] = strings.Contains(string(b), `"rds-db:connect"`) && strings.Contains(string(b), `/billing"`)
+		}
 	}
 	for _, want := range []string{"queue", "dead-letter queue", "subscription filtered to order.fulfilled",
-		"task running ecsr shipping with its queue's URL", "ECS service"} {
+		"task running ecsr shipping with its queue's URL", "ECS service", "billing's rds-db:connect as billing"} {
 		if !found[want] {
 			t.Errorf("the dev stacks lack the new service's %s", want)
 		}
@@ -194,10 +208,12 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/orders = %d, %v", resp.StatusCode, err)
 	}
-	logged := regexp.MustCompile(`(?m)^shipping\s*\|.*event received.*type=order\.fulfilled.*order_id=` + regexp.QuoteMeta(order.ID))
-	for deadline := time.Now().Add(time.Minute); !logged.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("shipping never logged order %s's order.fulfilled:\n%s", order.ID, sys.Output.String())
+	for service, typ := range map[string]string{"shipping": `order\.fulfilled`, "billing": `order\.placed`} {
+		logged := regexp.MustCompile(`(?m)^` + service + `\s*\|.*event received.*type=` + typ + `.*order_id=` + regexp.QuoteMeta(order.ID))
+		for deadline := time.Now().Add(time.Minute); !logged.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never logged order %s:\n%s", service, order.ID, sys.Output.String())
+			}
 		}
 	}
 }

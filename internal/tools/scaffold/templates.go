@@ -5,7 +5,7 @@ import "text/template"
 var cmdTemplate = template.Must(template.New("cmd").Parse(`// Package {{.Name}}cmd is the {{.Name}} command, run as ` + "`/app/ecsr {{.Name}}`" + ` in the image (cmd/ecsr) and by
 // ` + "`make up`" + `: a worker that handles the events of its queue, {{.Name}} (infra/services.yaml), with
 // internal/{{.Name}}. The service kit (boot.Consumer) does the rest: configuration, logs, metrics, health on
-// HTTP_ADDR, the consumer and the drain within SHUTDOWN_TIMEOUT.
+// HTTP_ADDR, {{if .DB}}the database as its own role, {{end}}the consumer and the drain within SHUTDOWN_TIMEOUT.
 package {{.Name}}cmd
 
 import (
@@ -45,11 +45,14 @@ func readSettings(getenv func(string) string) (boot.Consumer, error) {
 	r := config.NewReader(getenv)
 	c := boot.Consumer{
 		Name:       "{{.Name}}",
-		Settings:   boot.ReadSettingsWithoutDatabase(r, defaultAddr, defaultShutdownTimeout),
+		Settings:   boot.ReadSettings{{if not .DB}}WithoutDatabase{{end}}(r, defaultAddr, defaultShutdownTimeout),
 		Env:        r,
 		Tracing:    tracing.ReadConfig(r),
 		QueueURL:   r.Required(manifest.QueueEnv("{{.Name}}")),
 		Visibility: queueVisibility,
+{{- if .DB}}
+		InboxTable: {{.Name}}.InboxTable,
+{{- end}}
 	}
 	return c, r.Err()
 }
@@ -61,7 +64,11 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err // config.Reader's error names every variable and says it is the configuration
 	}
 	c.Handle = func(ctx context.Context, base *boot.Base, body []byte) error {
+{{- if .DB}}
+		return {{.Name}}.New(base.Pool, base.Log).Handle(ctx, body)
+{{- else}}
 		return {{.Name}}.Handle(ctx, base.Log, body)
+{{- end}}
 	}
 	return c.Run(ctx, stdout)
 }
@@ -179,6 +186,126 @@ func TestHandleLogsTheEvent(t *testing.T) {
 		}
 	}
 	if err := {{.Name}}.Handle(context.Background(), log, []byte("not json")); err == nil {
+		t.Error("Handle(not an event) = nil; want an error, so the message goes to the dead-letter queue")
+	}
+}
+`))
+
+var handlerDBTemplate = template.Must(template.New("handlerdb").Parse(`// Package {{.Name}} is what the {{.Name}} service does with the events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}),
+// in its own schema, {{.Name}}. Handle records each event in the inbox and logs it; add the service's work to the
+// same transaction.
+package {{.Name}}
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
+)
+
+// InboxTable holds the ids of the events handled (its migration creates it).
+var InboxTable = pgx.Identifier{"{{.Name}}", "inbox"}
+
+// Service handles the events, connected as the service's own role.
+type Service struct {
+	pool  *pgxpool.Pool
+	inbox *inbox.Inbox
+	log   *slog.Logger
+}
+
+// New returns the Service of pool.
+func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
+	return &Service{pool: pool, inbox: inbox.New(InboxTable), log: log}
+}
+
+// Handle handles one event once: the event's id goes into the inbox in the same transaction as the work, so a
+// redelivery does nothing. An error leaves the message to be received again, and after the queue's
+// max_receive_count moves it to the dead-letter queue.
+func (s *Service) Handle(ctx context.Context, body []byte) error {
+	e, err := events.Decode(body)
+	if err != nil {
+		return fmt.Errorf("not an event: %w", err)
+	}
+	first := false
+	err = database.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		first, err = s.inbox.Record(ctx, tx, e.ID)
+		if err != nil || !first {
+			return err
+		}
+		// The service's work goes here, in tx.
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	entity := "subject"
+	if strings.HasPrefix(string(e.Type), "order.") {
+		entity = "order_id" // an order event's subject is the order
+	}
+	s.log.InfoContext(ctx, "event received", "event_id", e.ID, "type", e.Type, entity, e.Subject, "first", first)
+	return nil
+}
+`))
+
+var handlerDBTestTemplate = template.Must(template.New("handlerdbtest").Parse(`package {{.Name}}_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// Handle, connected as the service's own role, records an event once and logs it; a redelivery has no second
+// effect, and a body that is not an event is refused.
+func TestHandleOnce(t *testing.T) {
+	db := dbtest.NewDatabase(t)
+	pool := dbtest.Connect(t, db.DSNFor("{{.Name}}"))
+	admin := dbtest.Connect(t, db.DSN())
+	e, err := events.New(events.OrderFulfilled, events.SourceWorker, "0190c6d6-0000-7000-8000-000000000001",
+		events.OrderFulfilledData{OrderID: "0190c6d6-0000-7000-8000-000000000001"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out logtest.Buffer
+	svc := {{.Name}}.New(pool, slog.New(slog.NewJSONHandler(&out, nil)))
+	for range 2 { // the second is a redelivery
+		if err := svc.Handle(context.Background(), body); err != nil {
+			t.Fatalf("Handle() = %v", err)
+		}
+	}
+	var n int
+	if err := admin.QueryRow(context.Background(), "SELECT count(*) FROM {{.Name}}.inbox").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("inbox rows = %d; want 1", n)
+	}
+	for _, want := range []string{` + "`\"event_id\":\"` + e.ID + `\"`, `\"order_id\":\"` + e.Subject + `\"`, `\"first\":true`, `\"first\":false`" + `} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log %s lacks %s", out.String(), want)
+		}
+	}
+	if err := svc.Handle(context.Background(), []byte("not json")); err == nil {
 		t.Error("Handle(not an event) = nil; want an error, so the message goes to the dead-letter queue")
 	}
 }
