@@ -78,7 +78,7 @@ const (
 
 // Network sizes the VPC.
 type Network struct {
-	// CIDR is the VPC's IPv4 range, a /16 to /22.
+	// CIDR is the VPC's IPv4 range, a /16 to /18 (three zones of the network's subnets fit in a /18).
 	CIDR string `yaml:"cidr"`
 	// AZCount is the number of availability zones, 2 or 3.
 	AZCount int `yaml:"az_count"`
