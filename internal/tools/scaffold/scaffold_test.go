@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,9 +56,32 @@ func copyRepository(t *testing.T) string {
 	return dst
 }
 
+// newName is the name the tests give a new service: base (the runbook's examples, shipping and billing) unless
+// the repository already has a service or queue of that name, as it does once someone has run the example, then
+// base2 and on, so that make test still passes after make service.
+func newName(t *testing.T, root, base string) string {
+	t.Helper()
+	m, err := manifest.Load(filepath.Join(root, scaffold.ManifestPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; ; i++ {
+		name := base
+		if i > 1 {
+			name += strconv.Itoa(i)
+		}
+		_, svc := m.Service(name)
+		_, queue := m.Queue(name)
+		if !svc && !queue {
+			return name
+		}
+	}
+}
+
 // Every mistake a newcomer can make is refused with the option and the reason, and nothing is written.
 func TestRunRefusesBadOptions(t *testing.T) {
 	root := copyRepository(t)
+	shipping := newName(t, root, "shipping")
 	before, _ := os.ReadFile(filepath.Join(root, scaffold.ManifestPath))
 	for _, tc := range []struct {
 		name string
@@ -68,8 +92,8 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		{"web", scaffold.Options{Name: "shop", Kind: manifest.KindWeb}, "KIND=web"},
 		{"reserved", scaffold.Options{Name: "public", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}, DB: true},
 			"PostgreSQL or RDS"},
-		{"no subscription", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker}, "SUBSCRIBE: a worker needs"},
-		{"misspelt type", scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{"order.fulfiled"}},
+		{"no subscription", scaffold.Options{Name: shipping, Kind: manifest.KindWorker}, "SUBSCRIBE: a worker needs"},
+		{"misspelt type", scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{"order.fulfiled"}},
 			`event type "order.fulfiled" is in no topic of the event catalog`},
 		{"existing service", scaffold.Options{Name: "worker", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}},
 			`services already has "worker"`},
@@ -94,17 +118,18 @@ func TestRunRefusesBadOptions(t *testing.T) {
 // refuses to overwrite.
 func TestNewServiceBuildsAndPasses(t *testing.T) {
 	root := copyRepository(t)
-	files, err := scaffold.Run(root, scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}})
+	shipping, billing := newName(t, root, "shipping"), newName(t, root, "billing")
+	files, err := scaffold.Run(root, scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", strings.Join(files, ", "))
-	if _, err := scaffold.Run(root, scaffold.Options{Name: "shipping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}); err == nil ||
+	if _, err := scaffold.Run(root, scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}); err == nil ||
 		!strings.Contains(err.Error(), "never overwrites") {
 		t.Errorf("a second run = %v; want a refusal to overwrite", err)
 	}
 	// A second service, with a database of its own: its schema, role, grants and inbox.
-	if _, err := scaffold.Run(root, scaffold.Options{Name: "billing", Kind: manifest.KindWorker,
+	if _, err := scaffold.Run(root, scaffold.Options{Name: billing, Kind: manifest.KindWorker,
 		Subscribe: []events.Type{events.OrderPlaced}, DB: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +150,10 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		}
 	}
 	run(".", nil, "go", "build", "./...")
-	run(".", nil, "go", "vet", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/internal/billingcmd",
-		"./internal/billing", "./cmd/ecsr", "./migrations")
-	run(".", nil, "go", "test", "-count=1", "./cmd/internal/shippingcmd", "./internal/shipping", "./cmd/ecsr",
-		"./cmd/internal/billingcmd", "./internal/billing",
+	run(".", nil, "go", "vet", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/internal/"+billing+"cmd",
+		"./internal/"+billing, "./cmd/ecsr", "./migrations")
+	run(".", nil, "go", "test", "-count=1", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/ecsr",
+		"./cmd/internal/"+billing+"cmd", "./internal/"+billing,
 		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
 	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
 	run("infra", append(jsii, "CDK_OUTDIR=cdk.out"), "go", "run", ".")
@@ -156,29 +181,30 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		return tmpl.Resources
 	}
 	found := map[string]bool{}
+	pascal := strings.ToUpper(shipping[:1]) + shipping[1:] // the construct IDs' form of a name without hyphens
 	for id, r := range resources("ecsr-dev-stateful") {
 		switch {
-		case strings.HasPrefix(id, "MessagingShippingQueue") && r.Type == "AWS::SQS::Queue":
+		case strings.HasPrefix(id, "Messaging"+pascal+"Queue") && r.Type == "AWS::SQS::Queue":
 			found["queue"] = true
-		case strings.HasPrefix(id, "MessagingShippingDeadLetterQueue") && r.Type == "AWS::SQS::Queue":
+		case strings.HasPrefix(id, "Messaging"+pascal+"DeadLetterQueue") && r.Type == "AWS::SQS::Queue":
 			found["dead-letter queue"] = true
-		case strings.HasPrefix(id, "MessagingShippingFromOrderEvents") && r.Type == "AWS::SNS::Subscription":
+		case strings.HasPrefix(id, "Messaging"+pascal+"FromOrderEvents") && r.Type == "AWS::SNS::Subscription":
 			b, _ := json.Marshal(r.Properties["FilterPolicy"])
 			found["subscription filtered to order.fulfilled"] = string(b) == `{"type":["order.fulfilled"]}`
 		}
 	}
 	for id, r := range resources("ecsr-dev-stateless") {
-		if strings.HasPrefix(id, "ServiceshippingTask") && r.Type == "AWS::ECS::TaskDefinition" {
+		if strings.HasPrefix(id, "Service"+shipping+"Task") && r.Type == "AWS::ECS::TaskDefinition" {
 			b, _ := json.Marshal(r.Properties["ContainerDefinitions"])
-			found["task running ecsr shipping with its queue's URL"] = strings.Contains(string(b), `"EntryPoint":["/app/ecsr","shipping"]`) &&
-				strings.Contains(string(b), `"SHIPPING_QUEUE_URL"`)
+			found["task running ecsr shipping with its queue's URL"] = strings.Contains(string(b), `"EntryPoint":["/app/ecsr","`+shipping+`"]`) &&
+				strings.Contains(string(b), `"`+manifest.QueueEnv(shipping)+`"`)
 		}
-		if strings.HasPrefix(id, "ServiceshippingService") && r.Type == "AWS::ECS::Service" {
+		if strings.HasPrefix(id, "Service"+shipping+"Service") && r.Type == "AWS::ECS::Service" {
 			found["ECS service"] = true
 		}
-		if strings.HasPrefix(id, "ServicebillingTaskRoleDefaultPolicy") && r.Type == "AWS::IAM::Policy" {
+		if strings.HasPrefix(id, "Service"+billing+"TaskRoleDefaultPolicy") && r.Type == "AWS::IAM::Policy" {
 			b, _ := json.Marshal(r.Properties["PolicyDocument"])
-			found["billing's rds-db:connect as billing"] = strings.Contains(string(b), `"rds-db:connect"`) && strings.Contains(string(b), `/billing"`)
+			found["billing's rds-db:connect as billing"] = strings.Contains(string(b), `"rds-db:connect"`) && strings.Contains(string(b), `/`+billing+`"`)
 		}
 	}
 	for _, want := range []string{"queue", "dead-letter queue", "subscription filtered to order.fulfilled",
@@ -208,7 +234,7 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/orders = %d, %v", resp.StatusCode, err)
 	}
-	for service, typ := range map[string]string{"shipping": `order\.fulfilled`, "billing": `order\.placed`} {
+	for service, typ := range map[string]string{shipping: `order\.fulfilled`, billing: `order\.placed`} {
 		logged := regexp.MustCompile(`(?m)^` + service + `\s*\|.*event received.*type=` + typ + `.*order_id=` + regexp.QuoteMeta(order.ID))
 		for deadline := time.Now().Add(time.Minute); !logged.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
