@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 )
 
 // addToManifest inserts the service's queue at the end of queues and appends the service to services, keeping
@@ -60,7 +62,8 @@ func addSizing(text, path string, d data) (string, error) {
 	if err := sizingTemplate.Execute(&b, struct {
 		Data       data
 		Production bool
-	}{d, production}); err != nil {
+		Pool       int
+	}{d, production, connections.PerServiceTask}); err != nil {
 		return "", err
 	}
 	if end > 0 && !strings.HasSuffix(lines[end-1], "\n") {
@@ -136,7 +139,7 @@ var sizingTemplate = template.Must(template.New("sizing").Parse(`  {{.Data.Name}
     memory: 512
     min_tasks: {{if .Production}}2{{else}}1{{end}}
 {{- if and .Data.DB (not .Production)}}
-    # Each task opens up to 20 database connections: one task keeps the small instance of this environment within
+    # Each task opens up to {{.Pool}} database connections: one task keeps the small instance of this environment within
     # its max_connections (make preflight, rule db-connections). Raise it with the instance class.
     max_tasks: 1
 {{- else}}

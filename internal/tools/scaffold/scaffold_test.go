@@ -2,6 +2,7 @@ package scaffold_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 	"github.com/ecs-reworked/ecs-reworked/internal/testing/devenvtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/configdoc"
 	"github.com/ecs-reworked/ecs-reworked/internal/tools/scaffold"
@@ -262,5 +264,16 @@ func roomForAnotherDatabaseService(t *testing.T, root string) {
 	out := strings.Replace(string(b), "instance_class: t4g.micro", "instance_class: t4g.small", 1)
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// docs/runbook.md's "Add a service" states the pool size that limits a database service's tasks: the code's.
+func TestRunbookStatesThePoolSize(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(devenvtest.Root(t), "docs", "runbook.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("each task's pool takes %d connections", connections.PerServiceTask); !strings.Contains(string(b), want) {
+		t.Errorf("docs/runbook.md does not say %q (connections.PerServiceTask)", want)
 	}
 }
