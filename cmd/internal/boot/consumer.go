@@ -61,17 +61,12 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	if (c.Handle == nil) == (c.Setup == nil) {
 		return fmt.Errorf("%s: a Consumer needs exactly one of Handle and Setup", c.Name)
 	}
-	base, err := Start(ctx, c.Name, c.Settings, c.Env, stdout)
+	base, stop, err := startTraced(ctx, c.Name, c.Settings, c.Env, c.Tracing, stdout)
 	if err != nil {
 		return err
 	}
-	defer base.Close()
+	defer stop()
 	log, rec, checker := base.Log, base.Metrics, base.Health
-	stopTracing, err := tracing.Setup(ctx, c.Tracing, c.Name, log, &base.AWS)
-	if err != nil {
-		return err
-	}
-	defer tracing.Flush(ctx, stopTracing)
 
 	handle := func(ctx context.Context, body []byte) error { return c.Handle(ctx, base, body) }
 	var wake <-chan struct{}
@@ -91,12 +86,7 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	consumer, err := messaging.NewConsumer(sqs.NewFromConfig(base.AWS), counted(handle, rec, log), log, messaging.ConsumerOptions{
-		QueueURL:          c.QueueURL,
-		VisibilityTimeout: c.Visibility,
-		HandlerTimeout:    c.Visibility / 2,
-		DrainTimeout:      budget.Consumer,
-	})
+	consumer, err := newConsumer(base, c.QueueURL, c.Visibility, handle, budget)
 	if err != nil {
 		return err
 	}
@@ -136,6 +126,32 @@ func (c Consumer) Run(ctx context.Context, stdout io.Writer) error {
 	err = g.Wait()
 	log.Info("stopped", "err", err)
 	return err
+}
+
+// startTraced starts the service's Base and its tracing; stop flushes the spans (those of the drain go out
+// last, within a bounded wait), then closes the Base.
+func startTraced(ctx context.Context, name string, s Settings, env *config.Reader, tc tracing.Config, stdout io.Writer) (*Base, func(), error) {
+	base, err := Start(ctx, name, s, env, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	stopTracing, err := tracing.Setup(ctx, tc, name, base.Log, &base.AWS)
+	if err != nil {
+		base.Close()
+		return nil, nil, err
+	}
+	return base, func() { tracing.Flush(ctx, stopTracing); base.Close() }, nil
+}
+
+// newConsumer is the consumer of queueURL for handle, counting each outcome (counted), with a handler timeout of
+// half the visibility timeout and the consumer's share of the shutdown budget.
+func newConsumer(base *Base, queueURL string, visibility time.Duration, handle func(context.Context, []byte) error, budget ShutdownBudget) (*messaging.Consumer, error) {
+	return messaging.NewConsumer(sqs.NewFromConfig(base.AWS), counted(handle, base.Metrics, base.Log), base.Log, messaging.ConsumerOptions{
+		QueueURL:          queueURL,
+		VisibilityTimeout: visibility,
+		HandlerTimeout:    visibility / 2,
+		DrainTimeout:      budget.Consumer,
+	})
 }
 
 // counted hands a message's body to handle and counts the outcome.

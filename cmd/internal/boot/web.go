@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
@@ -69,17 +68,12 @@ func (w Web) Run(ctx context.Context, stdout io.Writer) error {
 	if w.Setup == nil {
 		return fmt.Errorf("%s: a Web service needs a Setup", w.Name)
 	}
-	base, err := Start(ctx, w.Name, w.Settings, w.Env, stdout)
+	base, stop, err := startTraced(ctx, w.Name, w.Settings, w.Env, w.Tracing, stdout)
 	if err != nil {
 		return err
 	}
-	defer base.Close()
+	defer stop()
 	log, rec, checker := base.Log, base.Metrics, base.Health
-	stopTracing, err := tracing.Setup(ctx, w.Tracing, w.Name, log, &base.AWS)
-	if err != nil {
-		return err
-	}
-	defer tracing.Flush(ctx, stopTracing) // the spans of the drain go out last, within a bounded wait
 
 	mux := http.NewServeMux()
 	checker.Register(mux)
@@ -112,12 +106,7 @@ func (w Web) Run(ctx context.Context, stdout io.Writer) error {
 	}
 	var consumer *messaging.Consumer
 	if w.QueueURL != "" {
-		consumer, err = messaging.NewConsumer(sqs.NewFromConfig(base.AWS), counted(ws.Handle, rec, log), log, messaging.ConsumerOptions{
-			QueueURL:          w.QueueURL,
-			VisibilityTimeout: w.Visibility,
-			HandlerTimeout:    w.Visibility / 2,
-			DrainTimeout:      budget.Consumer,
-		})
+		consumer, err = newConsumer(base, w.QueueURL, w.Visibility, ws.Handle, budget)
 		if err != nil {
 			return err
 		}
