@@ -63,13 +63,16 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err // config.Reader's error names every variable and says it is the configuration
 	}
-	c.Handle = func(ctx context.Context, base *boot.Base, body []byte) error {
 {{- if .DB}}
-		return {{.Name}}.New(base.Pool, base.Log).Handle(ctx, body)
-{{- else}}
-		return {{.Name}}.Handle(ctx, base.Log, body)
-{{- end}}
+	// The service is built once, on the pool, before the first message.
+	c.Setup = func(base *boot.Base) (func(context.Context, []byte) error, <-chan struct{}, error) {
+		return {{.Name}}.New(base.Pool, base.Log).Handle, nil, nil
 	}
+{{- else}}
+	c.Handle = func(ctx context.Context, base *boot.Base, body []byte) error {
+		return {{.Name}}.Handle(ctx, base.Log, body)
+	}
+{{- end}}
 	return c.Run(ctx, stdout)
 }
 `))
