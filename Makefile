@@ -106,8 +106,8 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
 .PHONY: service
-service: ## Add a worker service: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,order.rejected] [DB=yes].
-	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)' -db '$(DB)'
+service: ## Add a worker: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,...] [DB=yes] [SENDS=queue,...] [SECRETS=name,...] [FIFO=yes] (docs/runbook.md).
+	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)' -db '$(DB)' -fifo '$(FIFO)' -sends '$(SENDS)' -secrets '$(SECRETS)'
 	$(GO) run ./cmd/configdoc
 	$(MAKE) diagram
 

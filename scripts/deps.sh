@@ -3,7 +3,7 @@
 #   scripts/deps.sh up     what `make up` needs: PostgreSQL 15 server binaries
 #   scripts/deps.sh diagram  graphviz, for `make diagram`
 #   scripts/deps.sh preflight  the pinned CloudFormation resource specification, for `make preflight`
-#   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, shellcheck, pinned node packages
+#   scripts/deps.sh        what the tests need as well: Chromium, the AWS CLI, shellcheck, graphviz, pinned node packages
 set -euo pipefail
 scope=${1:-test}
 cd "$(dirname "$0")/.."
@@ -51,6 +51,12 @@ fi
 if ! command -v shellcheck >/dev/null 2>&1; then
   echo "deps: installing shellcheck"
   apt_install shellcheck
+fi
+
+# Graphviz renders the diagram that `make service` regenerates, which the scaffold's end-to-end test runs.
+if ! command -v dot >/dev/null 2>&1; then
+  echo "deps: installing graphviz"
+  apt_install graphviz
 fi
 
 # Debian's Chromium runs the web UI's end-to-end test.

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -50,6 +51,10 @@ type config struct {
 	region   string
 	account  string
 	restart  restartPolicy
+	// secrets is the directory of the services' secrets (secrets.go); secretEnv the environment that may
+	// override them.
+	secrets   string
+	secretEnv func(string) string
 	// dbPassword is the PostgreSQL superuser's password: DB_SUPERUSER_PASSWORD, for tools that inspect the
 	// database (the chaos suite), or a random one. It is an environment variable, not a flag, so that it does
 	// not show in the process list; it is never printed.
@@ -74,6 +79,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.binDir, "bin", filepath.Dir(exe), "directory holding the ecsr, migrate and localaws binaries")
 	fs.StringVar(&c.webDir, "web", defaultWebDir(), "directory of the static web UI")
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
+	fs.StringVar(&c.secrets, "secrets", ".local/secrets", "directory of the services' secrets, <service>/<secret> (docs/configuration.md, \"Secrets\")")
+	c.secretEnv = getenv
 	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
 	c.dbPassword = getenv("DB_SUPERUSER_PASSWORD")
 	c.restart = defaultRestartPolicy
@@ -253,11 +260,17 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 			"SHUTDOWN_TIMEOUT="+(time.Duration(svc.DrainSeconds)*time.Second).String())
 		env = append(env, traceEnv...)
+		secrets, err := secretEnvironment(cfg, svc, s.out)
+		if err != nil {
+			return err
+		}
+		env = append(env, secrets...)
 		for _, t := range svc.Publishes {
 			env = append(env, manifest.TopicEnv(t)+"="+topicARN(cfg, t))
 		}
-		for _, q := range svc.Consumes {
-			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, q))
+		for _, q := range slices.Concat(svc.Consumes, svc.Sends) {
+			mq, _ := m.Queue(q)
+			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, mq.PhysicalName()))
 		}
 		// As in the image: the one binary, `ecsr <command>` (cmd/ecsr).
 		bin, args, env := filepath.Join(cfg.binDir, "ecsr"), []string{svc.Command}, environ(env...)

@@ -20,23 +20,38 @@ func main() {
 	kind := flag.String("kind", "worker", "worker (KIND)")
 	subscribe := flag.String("subscribe", "", "comma-separated event types the worker receives (SUBSCRIBE)")
 	db := flag.String("db", "", "yes: the service gets its own schema, role and inbox (DB)")
+	fifo := flag.String("fifo", "", "yes: the service's queue is a FIFO queue that other services send to (FIFO)")
+	sends := flag.String("sends", "", "comma-separated queues (direct: true) the service sends each event to (SENDS)")
+	secrets := flag.String("secrets", "", "comma-separated names of the service's own secrets (SECRETS)")
 	root := flag.String("root", ".", "the repository's root")
 	flag.Parse()
 	var types []events.Type
-	for _, t := range strings.Split(*subscribe, ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			types = append(types, events.Type(t))
+	for _, t := range list(*subscribe) {
+		types = append(types, events.Type(t))
+	}
+	for option, v := range map[string]string{"DB": *db, "FIFO": *fifo} {
+		if v != "" && v != "yes" && v != "no" {
+			fmt.Fprintf(os.Stderr, "make service: %s=%q: want yes or no\n", option, v)
+			os.Exit(1)
 		}
 	}
-	if *db != "" && *db != "yes" && *db != "no" {
-		fmt.Fprintf(os.Stderr, "make service: DB=%q: want yes or no\n", *db)
-		os.Exit(1)
-	}
-	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types, DB: *db == "yes"})
+	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types, DB: *db == "yes",
+		FIFO: *fifo == "yes", Sends: list(*sends), Secrets: list(*secrets)})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make service: %v\n", err)
 		os.Exit(1)
 	}
 	fmt.Printf("added service %s:\n  %s\n", *name, strings.Join(files, "\n  "))
 	fmt.Printf("next: fill in internal/%s (Handle), then make test and make up\n", *name)
+}
+
+// list splits a comma-separated option, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/messaging"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/network"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/secrets"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
@@ -34,6 +35,8 @@ type Stateful struct {
 	Database *database.Database
 	// Messaging holds the topics and queues by manifest name.
 	Messaging *messaging.Messaging
+	// Secrets holds the services' own secrets.
+	Secrets *secrets.Secrets
 }
 
 // NewStateful creates the stateful stack of an environment.
@@ -62,11 +65,15 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 		LogRemoval:   removalPolicy(env.Removal.Logs),
 	})
 	msg := messaging.New(stack, "Messaging", messaging.Props{
-		Manifest: props.Manifest,
+		Manifest:   props.Manifest,
+		NamePrefix: "ecsr-" + env.Name,
 		Thresholds: messaging.Thresholds{DeadLetterDepth: env.Messaging.DLQDepthThreshold,
 			OldestMessageAgeSeconds: env.Messaging.OldestMessageAgeSeconds},
 		AlarmTopic: obs.AlarmTopic,
 		Removal:    removalPolicy(env.Removal.Data),
+	})
+	sec := secrets.New(stack, "Secrets", secrets.Props{
+		Manifest: props.Manifest, Environment: env.Name, Removal: removalPolicy(env.Removal.Data),
 	})
 	db := database.New(stack, "Database", database.Props{
 		Identifier: "ecsr-" + env.Name,
@@ -99,5 +106,5 @@ func NewStateful(scope constructs.Construct, id string, props StatefulProps) *St
 	for _, sn := range *net.Vpc.PublicSubnets() {
 		stack.ExportValue(sn.SubnetId(), nil)
 	}
-	return &Stateful{Stack: stack, Observability: obs, Network: net, Database: db, Messaging: msg}
+	return &Stateful{Stack: stack, Observability: obs, Network: net, Database: db, Messaging: msg, Secrets: sec}
 }

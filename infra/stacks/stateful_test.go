@@ -316,7 +316,14 @@ func TestStatefulMessaging(t *testing.T) {
 				t.Errorf("topic %s is not encrypted with a customer-managed key", id)
 			}
 		}
-		tmpl.countOf(t, "AWS::SQS::Queue", 3*len(m.Queues)) // queue, its dead-letter queue, its undelivered queue
+		queues := 0 // each queue, its dead-letter queue, and the undelivered queue of one fed by topics
+		for _, q := range m.Queues {
+			queues += 2
+			if len(q.Subscriptions) > 0 {
+				queues++
+			}
+		}
+		tmpl.countOf(t, "AWS::SQS::Queue", queues)
 		msg := s.stacks.Stateful.Messaging
 		for _, q := range m.Queues {
 			queue := tmpl.Resources[tmpl.logicalID(t, msg.Queues[q.Name].Node().DefaultChild())]
@@ -335,6 +342,18 @@ func TestStatefulMessaging(t *testing.T) {
 			if redrive["maxReceiveCount"] != float64(q.MaxReceiveCount) {
 				t.Errorf("%s redrive = %v; want maxReceiveCount %d", q.Name, redrive, q.MaxReceiveCount)
 			}
+			if fifo := queue.Properties["FifoQueue"] == true; fifo != q.FIFO || (dlq.Properties["FifoQueue"] == true) != q.FIFO {
+				t.Errorf("%s FifoQueue = %v, its dead-letter queue's %v; want both %v", q.Name, queue.Properties["FifoQueue"],
+					dlq.Properties["FifoQueue"], q.FIFO)
+			}
+			for _, r := range []resource{queue, dlq} {
+				if !refersTo(r.Properties["KmsMasterKeyId"], tmpl, "AWS::KMS::Key") {
+					t.Errorf("%s queue %v is not encrypted with a customer-managed key", q.Name, r.Properties["KmsMasterKeyId"])
+				}
+			}
+			if len(q.Subscriptions) == 0 { // a direct queue: nothing for SNS to fail to deliver
+				continue
+			}
 			// What SNS cannot deliver is kept, not dropped: every subscription to the queue redrives to its
 			// undelivered queue.
 			undeliveredID := tmpl.logicalID(t, msg.UndeliveredQueues[q.Name].Node().DefaultChild())
@@ -346,7 +365,7 @@ func TestStatefulMessaging(t *testing.T) {
 					t.Errorf("subscription %s redrive = %s; want its queue's undelivered queue %s", id, got, undeliveredID)
 				}
 			}
-			for _, r := range []resource{queue, dlq, tmpl.Resources[undeliveredID]} {
+			for _, r := range []resource{tmpl.Resources[undeliveredID]} {
 				if !refersTo(r.Properties["KmsMasterKeyId"], tmpl, "AWS::KMS::Key") {
 					t.Errorf("%s queue %v is not encrypted with a customer-managed key", q.Name, r.Properties["KmsMasterKeyId"])
 				}
@@ -360,7 +379,7 @@ func TestStatefulMessaging(t *testing.T) {
 				}
 			}
 		}
-		tmpl.countOf(t, "AWS::SQS::QueuePolicy", 3*len(m.Queues))
+		tmpl.countOf(t, "AWS::SQS::QueuePolicy", queues)
 		tmpl.countOf(t, "AWS::SNS::TopicPolicy", len(m.Topics)+1)
 	})
 }
@@ -431,9 +450,14 @@ func TestStatefulAlarms(t *testing.T) {
 				t.Errorf("alarm %s notifies %s; want the alarm topic on alarm and on OK", id, actions)
 			}
 		}
-		nq := len(s.manifest.Queues)
+		nq, fed := len(s.manifest.Queues), 0 // queues, and those fed by topics
+		for _, q := range s.manifest.Queues {
+			if len(q.Subscriptions) > 0 {
+				fed++
+			}
+		}
 		for metric, want := range map[string]int{
-			"ApproximateNumberOfMessagesVisible": 2 * nq, // dead-letter depth, undelivered events
+			"ApproximateNumberOfMessagesVisible": nq + fed, // dead-letter depth; undelivered events of queues fed by topics
 			"ApproximateAgeOfOldestMessage":      nq,
 			"CPUUtilization":                     1,
 			"FreeStorageSpace":                   1,

@@ -5,6 +5,10 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/secrets"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -126,7 +130,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
 				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "service "+ms.Name) },
 			},
-			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Router: s.LoadBalancer,
+			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Secrets: serviceSecrets(st.Secrets, ms.Name), Router: s.LoadBalancer,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
 			AlarmTopic: obs.AlarmTopic, Deployment: deployment(env), // release.go
 			Thresholds:       service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},
@@ -265,3 +269,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // bucket has a generated name, so a recreated stack never collides with it; the access logs in it expire after
 // 90 days, and docs/infrastructure.md ("Removal") says how to delete the buckets by hand.
 const bucketRemoval = awscdk.RemovalPolicy_RETAIN
+
+// serviceSecrets are the secrets of the named service, by name.
+func serviceSecrets(all *secrets.Secrets, service string) map[string]awssecretsmanager.ISecret {
+	out := map[string]awssecretsmanager.ISecret{}
+	for name, sec := range all.ByService[service] {
+		out[name] = sec
+	}
+	return out
+}

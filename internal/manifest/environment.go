@@ -50,9 +50,22 @@ func Environment(s Service, w Where) map[string]string {
 	for _, q := range s.Consumes {
 		env[QueueEnv(q)] = w.QueueURL(q)
 	}
+	for _, q := range s.Sends {
+		env[QueueEnv(q)] = w.QueueURL(q)
+	}
 	if w.TraceSampleRatio > 0 {
 		env[TracesEndpointEnv] = w.TracesEndpoint
 		env[TraceSampleRatioEnv] = strconv.FormatFloat(w.TraceSampleRatio, 'g', -1, 64)
+	}
+	return env
+}
+
+// SecretEnvironment maps the variable of each of service s's secrets to the secret's name: ECS sets them from
+// Secrets Manager (the task definition's secrets, never its environment), make up from files.
+func SecretEnvironment(s Service) map[string]string {
+	env := map[string]string{}
+	for _, sec := range s.Secrets {
+		env[SecretEnv(sec)] = sec
 	}
 	return env
 }
@@ -70,6 +83,16 @@ func Source(s Service, variable string) string {
 	for _, q := range s.Consumes {
 		if QueueEnv(q) == variable {
 			return file + s.Name + ".consumes (" + q + ")"
+		}
+	}
+	for _, q := range s.Sends {
+		if QueueEnv(q) == variable {
+			return file + s.Name + ".sends (" + q + ")"
+		}
+	}
+	for _, sec := range s.Secrets {
+		if SecretEnv(sec) == variable {
+			return file + s.Name + ".secrets (" + sec + ")"
 		}
 	}
 	if variable == TracesEndpointEnv || variable == TraceSampleRatioEnv {

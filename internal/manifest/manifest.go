@@ -40,10 +40,36 @@ type Queue struct {
 	MaxReceiveCount          int            `yaml:"max_receive_count" json:"max_receive_count"`
 	RetentionSeconds         int            `yaml:"retention_seconds" json:"retention_seconds"`
 	Subscriptions            []Subscription `yaml:"subscriptions" json:"subscriptions"`
+	// FIFO makes the queue (and its dead-letter queue) a FIFO queue: messages of one message group are received
+	// in the order sent, one at a time, and a message sent twice within 5 minutes with the same deduplication id
+	// is stored once. Its name on AWS and locally ends in .fifo (PhysicalName).
+	FIFO bool `yaml:"fifo" json:"fifo,omitempty"`
+	// ContentBasedDeduplication (FIFO only) deduplicates by the SHA-256 of the body when a sender gives no
+	// deduplication id.
+	ContentBasedDeduplication bool `yaml:"content_based_deduplication" json:"content_based_deduplication,omitempty"`
+	// Direct says the queue is fed by direct sends, not by topics: by the services that declare it in sends, or
+	// by producers outside the system. A queue without subscriptions must say so.
+	Direct bool `yaml:"direct" json:"direct,omitempty"`
 }
 
-// DeadLetterQueueName is the name of the queue's dead-letter queue.
-func (q Queue) DeadLetterQueueName() string { return q.Name + "-dlq" }
+// fifoSuffix ends the name of every FIFO queue: "The name of a FIFO queue must end with the .fifo suffix"
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/create-queue-cloudformation.html).
+const fifoSuffix = ".fifo"
+
+// PhysicalName is the queue's name on AWS and locally: its manifest name, with .fifo for a FIFO queue.
+func (q Queue) PhysicalName() string { return q.physical(q.Name) }
+
+// DeadLetterQueueName is the name of the queue's dead-letter queue: a FIFO queue's is a FIFO queue too ("the
+// queue type must match the source queue type—a FIFO queue can only use a FIFO DLQ",
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue.html).
+func (q Queue) DeadLetterQueueName() string { return q.physical(q.Name + "-dlq") }
+
+func (q Queue) physical(name string) string {
+	if q.FIFO {
+		return name + fifoSuffix
+	}
+	return name
+}
 
 // DeadLetterRetentionSeconds is how long the dead-letter queue keeps messages: 14 days, the SQS maximum, so a
 // message always outlives its stay in the source queue and can be inspected and redriven.
@@ -106,6 +132,13 @@ type Service struct {
 	DatabaseUser  string   `yaml:"database_user" json:"database_user"`
 	Publishes     []string `yaml:"publishes" json:"publishes"`
 	Consumes      []string `yaml:"consumes" json:"consumes"`
+	// Sends are the queues the service sends to directly, without a topic (SendMessage): their URL is in
+	// <QUEUE>_QUEUE_URL and the task may send to them, and only to them.
+	Sends []string `yaml:"sends" json:"sends,omitempty"`
+	// Secrets are the service's own secrets: each is a Secrets Manager secret on AWS, injected by ECS into the
+	// variable SecretEnv(name) when the task starts, and a file (or a variable) locally (docs/configuration.md,
+	// "Secrets"). Their values are never in the task definition, the environment files or the logs.
+	Secrets []string `yaml:"secrets" json:"secrets,omitempty"`
 	// DrainSeconds is the longest the service takes to finish in-flight work after SIGTERM. The ECS stop
 	// timeout is set above it and the load balancer's deregistration delay below it.
 	DrainSeconds int `yaml:"drain_seconds" json:"drain_seconds"`
@@ -130,6 +163,10 @@ func TopicEnv(topic string) string { return envName(topic) + "_TOPIC_ARN" }
 // QueueEnv is the environment variable that carries a queue's URL to a service: "fulfillment" gives
 // FULFILLMENT_QUEUE_URL.
 func QueueEnv(queue string) string { return envName(queue) + "_QUEUE_URL" }
+
+// SecretEnv is the environment variable that carries a secret's value to its service: "carrier-api-key" gives
+// CARRIER_API_KEY.
+func SecretEnv(secret string) string { return envName(secret) }
 
 func envName(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
 
@@ -244,8 +281,19 @@ func (m *Manifest) validate() error {
 			bad(key+".retention_seconds", "%d must be at least 60 and below the dead-letter queue's %d",
 				q.RetentionSeconds, q.DeadLetterRetentionSeconds())
 		}
-		if len(q.Subscriptions) == 0 {
-			bad(key+".subscriptions", "queue %q is fed by no topic", q.Name)
+		switch {
+		case len(q.Subscriptions) == 0 && !q.Direct:
+			bad(key+".subscriptions", "queue %q is fed by no topic: subscribe it to one, or declare direct: true when services "+
+				"(their sends) or producers outside the system send to it", q.Name)
+		case len(q.Subscriptions) > 0 && q.FIFO:
+			// A FIFO queue keeps order and drops duplicates only for what is sent to it with a message group; SNS
+			// does so only from a FIFO topic (https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html),
+			// and the manifest's topics are standard topics.
+			bad(key+".subscriptions", "FIFO queue %q cannot be subscribed to the manifest's standard topics: feed it with direct "+
+				"sends (direct: true and the senders' sends)", q.Name)
+		}
+		if q.ContentBasedDeduplication && !q.FIFO {
+			bad(key+".content_based_deduplication", "applies to FIFO queues only; add fifo: true or remove it")
 		}
 		for j, s := range q.Subscriptions {
 			skey := fmt.Sprintf("%s.subscriptions[%d]", key, j)
@@ -315,6 +363,24 @@ func (m *Manifest) validate() error {
 				bad(fmt.Sprintf("%s.publishes[%d]", key, j), "unknown topic %q", t)
 			}
 		}
+		for j, q := range s.Sends {
+			qkey := fmt.Sprintf("%s.sends[%d]", key, j)
+			switch {
+			case !queues[q]:
+				bad(qkey, "unknown queue %q", q)
+			case slices.Contains(s.Consumes, q):
+				bad(qkey, "the service consumes queue %q too; a service does not send to itself", q)
+			case !m.directQueue(q):
+				bad(qkey, "queue %q is fed by topics; declare direct: true on it to let services send to it", q)
+			}
+		}
+		secrets := map[string]bool{}
+		for j, sec := range s.Secrets {
+			name(fmt.Sprintf("%s.secrets[%d]", key, j), "secret", sec, secrets)
+			if _, taken := Environment(s, everywhere)[SecretEnv(sec)]; taken {
+				bad(fmt.Sprintf("%s.secrets[%d]", key, j), "secret %q would be %s, a variable the service already receives; rename it", sec, SecretEnv(sec))
+			}
+		}
 		for j, q := range s.Consumes {
 			qkey := fmt.Sprintf("%s.consumes[%d]", key, j)
 			switch {
@@ -334,6 +400,16 @@ func (m *Manifest) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// directQueue says whether the queue named declares direct: true.
+func (m *Manifest) directQueue(name string) bool {
+	q, ok := m.Queue(name)
+	return ok && q.Direct
+}
+
+// everywhere is a Where that sets every optional variable, so that Environment returns every name a service may
+// receive.
+var everywhere = Where{TopicARN: func(string) string { return "" }, QueueURL: func(string) string { return "" }, TraceSampleRatio: 1}
 
 // typeFilterProblems checks the event types a subscription's filter policy matches on (the message attribute
 // "type") against the event catalog of internal/events: each exact type must be one its topic carries, and

@@ -146,3 +146,73 @@ func TestServiceWithoutDatabase(t *testing.T) {
 		t.Error("Environment() sets no DATABASE_USER for a service with database_user")
 	}
 }
+
+// directFIFO is valid plus a FIFO queue fed by direct sends, its consumer, and a sender with a secret.
+var directFIFO = strings.Replace(valid, "services:\n", `  - name: ledger
+    visibility_timeout_seconds: 30
+    max_receive_count: 3
+    retention_seconds: 3600
+    fifo: true
+    direct: true
+  - name: jobs
+    visibility_timeout_seconds: 30
+    max_receive_count: 3
+    retention_seconds: 3600
+    subscriptions: [{topic: events, raw_message_delivery: true}]
+services:
+  - {name: ledger, kind: worker, command: ledger, port: 8082, health_path: /healthz, readiness_path: /readyz,
+     consumes: [ledger], drain_seconds: 30, acceptable_latency_seconds: 10, seconds_per_message: 1}
+  - {name: ship, kind: worker, command: ship, port: 8083, health_path: /healthz, readiness_path: /readyz,
+     consumes: [jobs], sends: [ledger], secrets: [carrier-api-key], drain_seconds: 30, acceptable_latency_seconds: 10, seconds_per_message: 1}
+`, 1)
+
+// FIFO queues, direct sends and secrets: what loads, what each carries to the services, and each mistake named by
+// its key.
+func TestDirectQueuesAndSecrets(t *testing.T) {
+	m, err := Decode(strings.NewReader(directFIFO))
+	if err != nil {
+		t.Fatalf("Decode() = %v", err)
+	}
+	q, _ := m.Queue("ledger")
+	if q.PhysicalName() != "ledger.fifo" || q.DeadLetterQueueName() != "ledger-dlq.fifo" {
+		t.Errorf("FIFO names = %s, %s; want ledger.fifo, ledger-dlq.fifo", q.PhysicalName(), q.DeadLetterQueueName())
+	}
+	ship, _ := m.Service("ship")
+	env := Environment(ship, Where{QueueURL: func(n string) string { return "url:" + n }, TopicARN: func(n string) string { return n }})
+	if env["LEDGER_QUEUE_URL"] != "url:ledger" {
+		t.Errorf("Environment(ship)[LEDGER_QUEUE_URL] = %q; want the URL of the queue it sends to", env["LEDGER_QUEUE_URL"])
+	}
+	if _, ok := env["CARRIER_API_KEY"]; ok {
+		t.Error("Environment(ship) sets the secret as a plain variable")
+	}
+	if got := SecretEnvironment(ship); got["CARRIER_API_KEY"] != "carrier-api-key" {
+		t.Errorf("SecretEnvironment(ship) = %v; want CARRIER_API_KEY from carrier-api-key", got)
+	}
+	if got := Source(ship, "CARRIER_API_KEY"); got != "infra/services.yaml: services.ship.secrets (carrier-api-key)" {
+		t.Errorf("Source(CARRIER_API_KEY) = %q", got)
+	}
+
+	for _, tt := range []struct{ name, old, new, want string }{
+		{"queue fed by nothing", "    direct: true\n", "", `queues[1].subscriptions: queue "ledger" is fed by no topic`},
+		{"FIFO queue subscribed to a standard topic", "    direct: true\n", "    direct: true\n    subscriptions: [{topic: events}]\n",
+			`queues[1].subscriptions: FIFO queue "ledger" cannot be subscribed`},
+		{"content-based deduplication on a standard queue", "    fifo: true\n", "    content_based_deduplication: true\n",
+			"queues[1].content_based_deduplication: applies to FIFO queues only"},
+		{"send to an unknown queue", "sends: [ledger]", "sends: [ledgr]", `services[1].sends[0]: unknown queue "ledgr"`},
+		{"send to a queue fed by topics", "sends: [ledger]", "sends: [work]", `services[1].sends[0]: queue "work" is fed by topics; declare direct: true`},
+		{"send to the queue consumed", "sends: [ledger]", "sends: [jobs]", `services[1].sends[0]: the service consumes queue "jobs" too`},
+		{"secret named like a variable", "secrets: [carrier-api-key]", "secrets: [log-level]", `services[1].secrets[0]: secret "log-level" would be LOG_LEVEL`},
+		{"secret declared twice", "secrets: [carrier-api-key]", "secrets: [carrier-api-key, carrier-api-key]", `secret "carrier-api-key" is declared twice`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := strings.Replace(directFIFO, tt.old, tt.new, 1)
+			if in == directFIFO {
+				t.Fatalf("test edit %q not applied", tt.old)
+			}
+			_, err := Decode(strings.NewReader(in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode() = %v; want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

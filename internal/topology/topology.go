@@ -17,24 +17,29 @@ func Local(m *manifest.Manifest) localaws.Topology {
 	var t localaws.Topology
 	subs := map[string][]localaws.SubscriptionSpec{}
 	for _, q := range m.Queues {
-		t.Queues = append(t.Queues,
-			localaws.QueueSpec{
-				Name:       q.DeadLetterQueueName(),
-				Attributes: map[string]string{"MessageRetentionPeriod": strconv.Itoa(q.DeadLetterRetentionSeconds())},
+		dlq := localaws.QueueSpec{
+			Name:       q.DeadLetterQueueName(),
+			Attributes: map[string]string{"MessageRetentionPeriod": strconv.Itoa(q.DeadLetterRetentionSeconds())},
+		}
+		queue := localaws.QueueSpec{
+			Name: q.PhysicalName(),
+			Attributes: map[string]string{
+				"VisibilityTimeout":             strconv.Itoa(q.VisibilityTimeoutSeconds),
+				"MessageRetentionPeriod":        strconv.Itoa(q.RetentionSeconds),
+				"ReceiveMessageWaitTimeSeconds": "20",
 			},
-			localaws.QueueSpec{
-				Name: q.Name,
-				Attributes: map[string]string{
-					"VisibilityTimeout":             strconv.Itoa(q.VisibilityTimeoutSeconds),
-					"MessageRetentionPeriod":        strconv.Itoa(q.RetentionSeconds),
-					"ReceiveMessageWaitTimeSeconds": "20",
-				},
-				DeadLetterQueue: q.DeadLetterQueueName(),
-				MaxReceiveCount: q.MaxReceiveCount,
-			})
+			DeadLetterQueue: q.DeadLetterQueueName(),
+			MaxReceiveCount: q.MaxReceiveCount,
+		}
+		if q.FIFO {
+			dlq.Attributes["FifoQueue"] = "true"
+			queue.Attributes["FifoQueue"] = "true"
+			queue.Attributes["ContentBasedDeduplication"] = strconv.FormatBool(q.ContentBasedDeduplication)
+		}
+		t.Queues = append(t.Queues, dlq, queue)
 		for _, s := range q.Subscriptions {
 			spec := localaws.SubscriptionSpec{
-				Queue:              q.Name,
+				Queue:              q.PhysicalName(),
 				RawMessageDelivery: s.RawMessageDelivery,
 				FilterPolicyScope:  s.FilterPolicyScope,
 			}

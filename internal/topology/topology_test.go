@@ -17,7 +17,7 @@ func TestLocalMatchesManifest(t *testing.T) {
 	}
 	topo := Local(m)
 	for _, q := range m.Queues {
-		src, dlq := Queue(&topo, q.Name), Queue(&topo, q.DeadLetterQueueName())
+		src, dlq := Queue(&topo, q.PhysicalName()), Queue(&topo, q.DeadLetterQueueName())
 		if src == nil || dlq == nil {
 			t.Fatalf("local topology lacks queue %s or its dead-letter queue", q.Name)
 		}
@@ -27,6 +27,10 @@ func TestLocalMatchesManifest(t *testing.T) {
 		}
 		if got, want := src.Attributes["VisibilityTimeout"], fmt.Sprint(q.VisibilityTimeoutSeconds); got != want {
 			t.Errorf("queue %s VisibilityTimeout = %s; want %s", q.Name, got, want)
+		}
+		if q.FIFO != (src.Attributes["FifoQueue"] == "true") || q.FIFO != (dlq.Attributes["FifoQueue"] == "true") {
+			t.Errorf("queue %s: FifoQueue %q, its dead-letter queue's %q; want both FIFO = %v", q.Name,
+				src.Attributes["FifoQueue"], dlq.Attributes["FifoQueue"], q.FIFO)
 		}
 	}
 	var got []string
@@ -39,7 +43,7 @@ func TestLocalMatchesManifest(t *testing.T) {
 	var want []string
 	for _, q := range m.Queues {
 		for _, sub := range q.Subscriptions {
-			want = append(want, fmt.Sprintf("%s->%s raw=%v filter=%s", sub.Topic, q.Name, sub.RawMessageDelivery, sub.FilterPolicyJSON()))
+			want = append(want, fmt.Sprintf("%s->%s raw=%v filter=%s", sub.Topic, q.PhysicalName(), sub.RawMessageDelivery, sub.FilterPolicyJSON()))
 		}
 	}
 	slices.Sort(want)

@@ -32,6 +32,9 @@ func EnvironmentProblems(m *manifest.Manifest, command string, read func(getenv 
 	}
 	s := m.Services[i]
 	env := manifest.Environment(s, placeholders)
+	for k := range manifest.SecretEnvironment(s) {
+		env[k] = "placeholder-secret" // set by ECS from Secrets Manager
+	}
 	r := read(func(k string) string { return env[k] })
 	used := r.Read()
 	var problems []string
@@ -48,8 +51,8 @@ func EnvironmentProblems(m *manifest.Manifest, command string, read func(getenv 
 	}
 	for _, k := range r.Missing() {
 		problems = append(problems, fmt.Sprintf("infra/services.yaml: services.%s: the %s service requires %s, which its "+
-			"task definition does not set: fix the name in the code, or declare the topic (publishes) or queue (consumes) "+
-			"it stands for", s.Name, s.Name, k))
+			"task definition does not set: fix the name in the code, or declare the topic (publishes), queue (consumes, "+
+			"sends) or secret (secrets) it stands for", s.Name, s.Name, k))
 	}
 	return problems
 }

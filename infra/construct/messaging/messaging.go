@@ -8,7 +8,6 @@ package messaging
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -21,6 +20,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/encryption"
+	"github.com/ecs-reworked/ecs-reworked/infra/construct/internal/ids"
 	"github.com/ecs-reworked/ecs-reworked/infra/construct/observability"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
@@ -46,6 +46,18 @@ func (p Props) Validate() error {
 	if p.AlarmTopic == nil {
 		bad("AlarmTopic is required: the queue alarms notify it")
 	}
+	if p.NamePrefix == "" {
+		bad("NamePrefix is required: it names the FIFO queues")
+	}
+	if p.Manifest != nil {
+		for _, q := range p.Manifest.Queues {
+			// "A queue name can have up to 80 characters", and a FIFO queue's ends in .fifo
+			// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html).
+			if n := fifoQueueName(p.NamePrefix, q.DeadLetterQueueName()); q.FIFO && len(n) > maxQueueName {
+				bad("FIFO queue %q: its dead-letter queue's name %s is %d characters; SQS allows %d", q.Name, n, len(n), maxQueueName)
+			}
+		}
+	}
 	if p.Thresholds.DeadLetterDepth < 1 {
 		bad("Thresholds.DeadLetterDepth %d must be at least 1", p.Thresholds.DeadLetterDepth)
 	}
@@ -63,6 +75,11 @@ func (p Props) Validate() error {
 
 // Props configures the messaging construct.
 type Props struct {
+	// NamePrefix starts the explicit names of FIFO queues ("ecsr-dev"): CloudFormation's generated names can
+	// exceed the 80 characters SQS allows once it appends .fifo
+	// (https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/280), so FIFO queues are
+	// named <NamePrefix>-<name>.fifo; standard queues keep generated names.
+	NamePrefix string
 	// Manifest declares the topics, queues and subscriptions.
 	Manifest *manifest.Manifest
 	// Thresholds of the queue alarms.
@@ -114,7 +131,7 @@ func New(scope constructs.Construct, id string, props Props) *Messaging {
 		manifest:          props.Manifest,
 	}
 	for _, t := range props.Manifest.Topics {
-		m.Topics[t.Name] = awssns.NewTopic(c, jsii.String(pascal(t.Name)+"Topic"), &awssns.TopicProps{
+		m.Topics[t.Name] = awssns.NewTopic(c, jsii.String(ids.Pascal(t.Name)+"Topic"), &awssns.TopicProps{
 			DisplayName: jsii.String(t.Description),
 			MasterKey:   key,
 			EnforceSSL:  jsii.Bool(true),
@@ -128,8 +145,17 @@ func New(scope constructs.Construct, id string, props Props) *Messaging {
 }
 
 func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Props) {
-	base := pascal(q.Name)
+	base := ids.Pascal(q.Name)
+	var dlqName, queueName *string
+	var fifo, contentDedup *bool
+	if q.FIFO {
+		dlqName = jsii.String(fifoQueueName(props.NamePrefix, q.DeadLetterQueueName()))
+		queueName = jsii.String(fifoQueueName(props.NamePrefix, q.PhysicalName()))
+		fifo, contentDedup = jsii.Bool(true), jsii.Bool(q.ContentBasedDeduplication)
+	}
 	dlq := awssqs.NewQueue(c, jsii.String(base+"DeadLetterQueue"), &awssqs.QueueProps{
+		QueueName:           dlqName,
+		Fifo:                fifo,
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: m.Key,
 		EnforceSSL:          jsii.Bool(true),
@@ -137,23 +163,59 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 		RemovalPolicy:       props.Removal,
 	})
 	queue := awssqs.NewQueue(c, jsii.String(base+"Queue"), &awssqs.QueueProps{
-		Encryption:             awssqs.QueueEncryption_KMS,
-		EncryptionMasterKey:    m.Key,
-		EnforceSSL:             jsii.Bool(true),
-		VisibilityTimeout:      awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilityTimeoutSeconds))),
-		RetentionPeriod:        awscdk.Duration_Seconds(jsii.Number(float64(q.RetentionSeconds))),
-		ReceiveMessageWaitTime: awscdk.Duration_Seconds(jsii.Number(receiveWait)),
-		DeadLetterQueue:        &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
-		RemovalPolicy:          props.Removal,
+		QueueName:                 queueName,
+		Fifo:                      fifo,
+		ContentBasedDeduplication: contentDedup,
+		Encryption:                awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey:       m.Key,
+		EnforceSSL:                jsii.Bool(true),
+		VisibilityTimeout:         awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilityTimeoutSeconds))),
+		RetentionPeriod:           awscdk.Duration_Seconds(jsii.Number(float64(q.RetentionSeconds))),
+		ReceiveMessageWaitTime:    awscdk.Duration_Seconds(jsii.Number(receiveWait)),
+		DeadLetterQueue:           &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
+		RemovalPolicy:             props.Removal,
 	})
 	m.Queues[q.Name] = queue
 	m.DeadLetterQueues[q.Name] = dlq
-	// What SNS cannot deliver to the queue (a key or queue policy that no longer admits it: client errors, which
-	// SNS does not retry; or server errors past its retries) would otherwise be discarded while the publisher
-	// saw success. The subscriptions' own dead-letter queue keeps it, in the same account and region and under
-	// a key whose policy admits SNS (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html).
-	// It is apart from the queue's: its messages never reached the consumer, and redriving them is a different
-	// act (docs/runbook.md).
+	var undelivered awssqs.Queue
+	if len(q.Subscriptions) > 0 { // a direct queue (direct: true, no topic) has no undelivered queue and no SNS grant
+		undelivered = m.addSubscriptions(c, q, queue, props)
+	}
+
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	m.Alarms[q.Name+"/dlq-depth"] = observability.NewAlarm(c, base+"DeadLetterDepthAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:      dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Threshold:   float64(props.Thresholds.DeadLetterDepth),
+		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		Description: fmt.Sprintf("Messages from %s failed %d times and wait in its dead-letter queue: inspect them and redrive (docs/runbook.md).", q.Name, q.MaxReceiveCount),
+	})
+	if undelivered != nil {
+		m.Alarms[q.Name+"/undelivered"] = observability.NewAlarm(c, base+"UndeliveredAlarm", props.AlarmTopic, observability.AlarmProps{
+			Metric:      undelivered.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+			Threshold:   1,
+			Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			Description: fmt.Sprintf("SNS could not deliver events to %s (its key or queue policy refused them?): they wait in its undelivered queue; fix the cause and redrive (docs/runbook.md).", q.Name),
+		})
+	}
+	m.Alarms[q.Name+"/oldest-age"] = observability.NewAlarm(c, base+"OldestMessageAlarm", props.AlarmTopic, observability.AlarmProps{
+		Metric:            queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Threshold:         float64(props.Thresholds.OldestMessageAgeSeconds),
+		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods: 3,
+		Description:       fmt.Sprintf("The oldest message in %s is older than %d s: its consumer is down, stuck or too slow.", q.Name, props.Thresholds.OldestMessageAgeSeconds),
+	})
+}
+
+// maxQueueName is the longest queue name SQS accepts.
+const maxQueueName = 80
+
+// fifoQueueName is the explicit name of a FIFO queue (or dead-letter queue) named physical in the manifest.
+func fifoQueueName(prefix, physical string) string { return prefix + "-" + physical }
+
+// addSubscriptions subscribes queue, of q, to q's topics with a new undelivered queue as the subscriptions'
+// dead-letter queue, lets those topics send to both, and returns the undelivered queue.
+func (m *Messaging) addSubscriptions(c constructs.Construct, q manifest.Queue, queue awssqs.Queue, props Props) awssqs.Queue {
+	base := ids.Pascal(q.Name)
 	undelivered := awssqs.NewQueue(c, jsii.String(base+"UndeliveredQueue"), &awssqs.QueueProps{
 		Encryption:          awssqs.QueueEncryption_KMS,
 		EncryptionMasterKey: m.Key,
@@ -170,7 +232,7 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 	var sources []*string
 	for _, s := range q.Subscriptions {
 		topic := m.Topics[s.Topic]
-		sub := awssns.NewCfnSubscription(c, jsii.String(base+"From"+pascal(s.Topic)), &awssns.CfnSubscriptionProps{
+		sub := awssns.NewCfnSubscription(c, jsii.String(base+"From"+ids.Pascal(s.Topic)), &awssns.CfnSubscriptionProps{
 			Protocol:           jsii.String("sqs"),
 			TopicArn:           topic.TopicArn(),
 			Endpoint:           queue.QueueArn(),
@@ -197,27 +259,7 @@ func (m *Messaging) addQueue(c constructs.Construct, q manifest.Queue, props Pro
 			Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": sources}},
 		}))
 	}
-
-	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	m.Alarms[q.Name+"/dlq-depth"] = observability.NewAlarm(c, base+"DeadLetterDepthAlarm", props.AlarmTopic, observability.AlarmProps{
-		Metric:      dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
-		Threshold:   float64(props.Thresholds.DeadLetterDepth),
-		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		Description: fmt.Sprintf("Messages from %s failed %d times and wait in its dead-letter queue: inspect them and redrive (docs/runbook.md).", q.Name, q.MaxReceiveCount),
-	})
-	m.Alarms[q.Name+"/undelivered"] = observability.NewAlarm(c, base+"UndeliveredAlarm", props.AlarmTopic, observability.AlarmProps{
-		Metric:      undelivered.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
-		Threshold:   1,
-		Comparison:  awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		Description: fmt.Sprintf("SNS could not deliver events to %s (its key or queue policy refused them?): they wait in its undelivered queue; fix the cause and redrive (docs/runbook.md).", q.Name),
-	})
-	m.Alarms[q.Name+"/oldest-age"] = observability.NewAlarm(c, base+"OldestMessageAlarm", props.AlarmTopic, observability.AlarmProps{
-		Metric:            queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
-		Threshold:         float64(props.Thresholds.OldestMessageAgeSeconds),
-		Comparison:        awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		EvaluationPeriods: 3,
-		Description:       fmt.Sprintf("The oldest message in %s is older than %d s: its consumer is down, stuck or too slow.", q.Name, props.Thresholds.OldestMessageAgeSeconds),
-	})
+	return undelivered
 }
 
 // Section is the messaging part of the dashboard: backlog, oldest message age and dead-letter depth per queue,
@@ -229,8 +271,10 @@ func (m *Messaging) Section() observability.Section {
 	for _, q := range m.manifest.Queues {
 		backlog = append(backlog, m.Queues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
 		age = append(age, m.Queues[q.Name].MetricApproximateAgeOfOldestMessage(opts))
-		dead = append(dead, m.DeadLetterQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts),
-			m.UndeliveredQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
+		dead = append(dead, m.DeadLetterQueues[q.Name].MetricApproximateNumberOfMessagesVisible(opts))
+		if u, ok := m.UndeliveredQueues[q.Name]; ok {
+			dead = append(dead, u.MetricApproximateNumberOfMessagesVisible(opts))
+		}
 	}
 	sum := &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}
 	for _, t := range m.manifest.Topics {
@@ -249,17 +293,4 @@ func (m *Messaging) Section() observability.Section {
 		graph("Messages published", published),
 		graph("Deliveries failed", failed),
 	}}
-}
-
-// pascal turns a manifest name into a construct ID: "order-events" gives "OrderEvents". Construct IDs decide
-// logical IDs, so this must never change for existing names.
-func pascal(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "-") {
-		if part == "" {
-			continue
-		}
-		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-	}
-	return b.String()
 }

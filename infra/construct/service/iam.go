@@ -1,6 +1,8 @@
 package service
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -14,6 +16,9 @@ func (s *Service) grant(props Props) {
 	}
 	for _, q := range ms.Consumes {
 		props.Queues[q].GrantConsumeMessages(s.TaskRole)
+	}
+	for _, q := range ms.Sends {
+		grantSend(props.Queues[q], s.TaskRole)
 	}
 	if props.Database.GrantConnect != nil && ms.DatabaseUser != "" {
 		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
@@ -41,5 +46,17 @@ func (s *Service) suppressExecFindings(props Props) {
 			Reason:    jsii.String("ECS Exec session logs: the log streams of the cluster's one exec log group, which IAM names log-group:<name>:*."),
 			AppliesTo: &[]interface{}{&cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:<AWS::AccountId>:log-group:<[A-Za-z0-9]+>:\*$/`)}},
 		}}, jsii.Bool(true))
+	}
+}
+
+// grantSend lets grantee send to queue, and no more: SendMessage (GetQueueAttributes and GetQueueUrl, which the
+// SDK may call), and on the queue's key what a producer of an encrypted queue needs, kms:GenerateDataKey and
+// kms:Decrypt (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html,
+// "Allow a producer to send messages"). Queue.GrantSendMessages adds kms:Encrypt and kms:ReEncrypt*, which sending
+// does not use.
+func grantSend(queue awssqs.IQueue, grantee awsiam.IGrantable) {
+	queue.Grant(grantee, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueAttributes"), jsii.String("sqs:GetQueueUrl"))
+	if key := queue.EncryptionMasterKey(); key != nil {
+		key.Grant(grantee, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
 	}
 }

@@ -6,6 +6,10 @@
 package service
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -15,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -108,6 +113,9 @@ type Props struct {
 	Topics           map[string]awssns.ITopic
 	Queues           map[string]awssqs.IQueue
 	DeadLetterQueues map[string]awssqs.IQueue
+	// Secrets holds the service's own secrets by name (the manifest's secrets); ECS sets each as the variable
+	// manifest.SecretEnv(name) when a task starts, reading it with the execution role.
+	Secrets map[string]awssecretsmanager.ISecret
 	// Router puts a web service behind the load balancer; unused for workers.
 	Router *loadbalancer.LoadBalancer
 	// LogRetention, LogKey (optional) and LogRemoval configure the service's log group.
@@ -152,6 +160,31 @@ type Service struct {
 	Scaling awsapplicationautoscaling.ScalableTarget
 }
 
+// validate reports every topic, queue or secret the service declares that props does not hold.
+func (p Props) validate() error {
+	var errs []error
+	ms := p.Service
+	for _, t := range ms.Publishes {
+		if p.Topics[t] == nil {
+			errs = append(errs, fmt.Errorf("topic %q (publishes) is not in Topics", t))
+		}
+	}
+	for _, q := range slices.Concat(ms.Consumes, ms.Sends) {
+		if p.Queues[q] == nil {
+			errs = append(errs, fmt.Errorf("queue %q (consumes, sends) is not in Queues", q))
+		}
+	}
+	for _, sec := range ms.Secrets {
+		if p.Secrets[sec] == nil {
+			errs = append(errs, fmt.Errorf("secret %q (secrets) is not in Secrets", sec))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("service %s: %w", ms.Name, err)
+	}
+	return nil
+}
+
 // StopTimeoutSeconds is the ECS stop timeout of a service: its drain time plus 10 s for the process to exit,
 // at most Fargate's 120 s. ECS sends SIGTERM, waits this long, then SIGKILL.
 func StopTimeoutSeconds(s manifest.Service) int { return min(s.DrainSeconds+10, maxStopTimeout) }
@@ -177,6 +210,9 @@ func Environment(s manifest.Service, region string, db Database, traceRatio floa
 // New creates the service: its task definition and roles (task.go, iam.go), the ECS service, its scaling
 // (scaling.go, and web.go or worker.go by kind) and its alarms (alarms.go).
 func New(scope constructs.Construct, id string, props Props) *Service {
+	if err := props.validate(); err != nil {
+		panic(err)
+	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Service{Construct: c}
 	s.addTask(c, props)

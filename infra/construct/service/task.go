@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -46,6 +47,7 @@ func (s *Service) addTask(c constructs.Construct, props Props) {
 		// ENTRYPOINT is the api, and a command alone would become its arguments.
 		EntryPoint:  jsii.Strings(manifest.EntryPoint(ms.Command)...),
 		Environment: stringMap(env),
+		Secrets:     containerSecrets(ms, props.Secrets),
 		Essential:   jsii.Bool(true),
 		// Read-only, except where ECS Exec is on: its Session Manager agent writes into the container's file system.
 		ReadonlyRootFilesystem: jsii.Bool(!props.Sizing.ECSExec),
@@ -67,6 +69,20 @@ func (s *Service) addTask(c constructs.Construct, props Props) {
 		Reason: jsii.String("The plain environment variables are the non-secret configuration contract of docs/configuration.md " +
 			"(addresses, names, topic ARNs, queue URLs); the services hold no password (IAM database authentication) and any secret is injected from Secrets Manager."),
 	}}, jsii.Bool(false))
+}
+
+// containerSecrets are the container's secrets: each of the service's secrets, by its variable. ECS reads them
+// from Secrets Manager with the task execution role when the task starts, which the secret's grant allows
+// (secretsmanager:GetSecretValue; https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html).
+func containerSecrets(ms manifest.Service, secrets map[string]awssecretsmanager.ISecret) *map[string]awsecs.Secret {
+	if len(ms.Secrets) == 0 {
+		return nil
+	}
+	out := map[string]awsecs.Secret{}
+	for _, name := range ms.Secrets {
+		out[manifest.SecretEnv(name)] = awsecs.Secret_FromSecretsManager(secrets[name], nil)
+	}
+	return &out
 }
 
 // architecture is the task definition's CPU architecture.

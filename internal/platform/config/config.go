@@ -139,6 +139,16 @@ func (r *Reader) Secret(key string) Secret {
 	return Secret(v)
 }
 
+// RequiredSecret returns the variable's value as a Secret and records a problem when it is unset.
+func (r *Reader) RequiredSecret(key string) Secret {
+	v, ok := r.lookup(key, true)
+	r.seen[len(r.seen)-1].required = true
+	if !ok {
+		r.Fail(key, "required (a secret: infra/services.yaml, the service's secrets)")
+	}
+	return Secret(v)
+}
+
 // OneOf returns the variable's value, or def when it is unset, and records a problem when the value is not
 // one of allowed.
 func (r *Reader) OneOf(key, def string, allowed ...string) string {

@@ -45,6 +45,9 @@ func Render(m *manifest.Manifest) string {
 		b.WriteString("| variable | on ECS |\n|---|---|\n")
 		env := manifest.Environment(s, where)
 		env[manifest.TraceSampleRatioEnv] = described + "`tracing.sample_ratio` of the environment file"
+		for k, name := range manifest.SecretEnvironment(s) {
+			env[k] = described + "secret `" + name + "` from Secrets Manager (the task definition's secrets; see Secrets)"
+		}
 		names := make([]string, 0, len(env))
 		for k := range env {
 			names = append(names, k)

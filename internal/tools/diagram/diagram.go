@@ -293,13 +293,42 @@ func (g *graph) container(td key, from string) {
 				case "AWS::SNS::Topic":
 					g.add(from, to, "publishes", false)
 				case "AWS::SQS::Queue":
-					g.add(to, from, "consumes", false)
+					if g.taskMay(td, t, "sqs:ReceiveMessage") {
+						g.add(to, from, "consumes", false)
+					} else {
+						g.add(from, to, "sends", false) // a queue the service sends to directly (its sends)
+					}
 				case "AWS::RDS::DBInstance", "AWS::RDS::DBProxy":
 					g.add(from, to, "SQL over TLS", false)
 				}
 			}
 		}
 	}
+}
+
+// taskMay reports whether the task role of task definition td is allowed action on resource k by one of the
+// role's policies.
+func (g *graph) taskMay(td, k key, action string) bool {
+	roles := g.refs(td.stack, g.resources[td].Properties["TaskRoleArn"])
+	for p, r := range g.resources {
+		if r.Type != "AWS::IAM::Policy" || !slices.ContainsFunc(g.refs(p.stack, r.Properties["Roles"]), func(rk key) bool {
+			return slices.Contains(roles, rk)
+		}) {
+			continue
+		}
+		doc, _ := r.Properties["PolicyDocument"].(map[string]any)
+		for _, st := range asList(doc["Statement"]) {
+			sm, _ := st.(map[string]any)
+			actions := asList(sm["Action"])
+			if len(actions) == 0 {
+				actions = []any{sm["Action"]}
+			}
+			if slices.Contains(actions, any(action)) && slices.Contains(g.refs(p.stack, sm["Resource"]), k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // alarms draws one node per stack for its CloudWatch alarms and arrows to the topics they notify.

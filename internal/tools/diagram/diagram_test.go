@@ -22,22 +22,30 @@ func TestDOT(t *testing.T) {
 	    "MessagingOrderEventsTopic5DB736FD": {"Type": "AWS::SNS::Topic"},
 	    "MessagingFulfillmentQueue7B3664FF": {"Type": "AWS::SQS::Queue", "Properties": {"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["MessagingFulfillmentDeadLetterQueue9FCEE763", "Arn"]}}}},
 	    "MessagingFulfillmentDeadLetterQueue9FCEE763": {"Type": "AWS::SQS::Queue"},
+	    "MessagingLedgerQueue72A2C1DB": {"Type": "AWS::SQS::Queue", "Properties": {"FifoQueue": true}},
 	    "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "MessagingOrderEventsTopic5DB736FD"}, "Endpoint": {"Fn::GetAtt": ["MessagingFulfillmentQueue7B3664FF", "Arn"]}, "FilterPolicy": {}}},
 	    "Key": {"Type": "AWS::KMS::Key"}
 	  },
 	  "Outputs": {
 	    "TopicOut": {"Value": {"Ref": "MessagingOrderEventsTopic5DB736FD"}, "Export": {"Name": "ecsr-x-stateful:Topic"}},
-	    "QueueOut": {"Value": {"Ref": "MessagingFulfillmentQueue7B3664FF"}, "Export": {"Name": "ecsr-x-stateful:Queue"}}
+	    "QueueOut": {"Value": {"Ref": "MessagingFulfillmentQueue7B3664FF"}, "Export": {"Name": "ecsr-x-stateful:Queue"}},
+	    "QueueArnOut": {"Value": {"Fn::GetAtt": ["MessagingFulfillmentQueue7B3664FF", "Arn"]}, "Export": {"Name": "ecsr-x-stateful:QueueArn"}},
+	    "LedgerOut": {"Value": {"Ref": "MessagingLedgerQueue72A2C1DB"}, "Export": {"Name": "ecsr-x-stateful:Ledger"}},
+	    "LedgerArnOut": {"Value": {"Fn::GetAtt": ["MessagingLedgerQueue72A2C1DB", "Arn"]}, "Export": {"Name": "ecsr-x-stateful:LedgerArn"}}
 	  }
 	}`)
 	stateless := stack(t, "ecsr-x-stateless", "eu-west-1", `{
 	  "Resources": {
-	    "ServiceworkerTask": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Name": "worker", "Environment": [
+	    "ServiceworkerTask": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"TaskRoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "ContainerDefinitions": [{"Name": "worker", "Environment": [
 	      {"Name": "Q", "Value": {"Fn::ImportValue": "ecsr-x-stateful:Queue"}},
+	      {"Name": "LEDGER", "Value": {"Fn::ImportValue": "ecsr-x-stateful:Ledger"}},
 	      {"Name": "T", "Value": {"Fn::ImportValue": "ecsr-x-stateful:Topic"}},
 	      {"Name": "LOG_LEVEL", "Value": "info"}]}]}},
 	    "ServiceworkerService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "ServiceworkerTask"}}},
-	    "Role": {"Type": "AWS::IAM::Role"}
+	    "Role": {"Type": "AWS::IAM::Role"},
+	    "RolePolicy": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": [
+	      {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": {"Fn::ImportValue": "ecsr-x-stateful:QueueArn"}},
+	      {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes"], "Resource": {"Fn::ImportValue": "ecsr-x-stateful:LedgerArn"}}]}}}
 	  }
 	}`)
 	got := DOT([]Stack{stateless, stateful})
@@ -50,6 +58,7 @@ func TestDOT(t *testing.T) {
 		`"ecsr-x-stateful/MessagingFulfillmentQueue7B3664FF" -> "ecsr-x-stateful/MessagingFulfillmentDeadLetterQueue9FCEE763" [label="dead letters", style=dashed];`,
 		`"ecsr-x-stateful/MessagingFulfillmentQueue7B3664FF" -> "ecsr-x-stateless/ServiceworkerService" [label="consumes"];`,
 		`"ecsr-x-stateless/ServiceworkerService" -> "ecsr-x-stateful/MessagingOrderEventsTopic5DB736FD" [label="publishes"];`,
+		`"ecsr-x-stateless/ServiceworkerService" -> "ecsr-x-stateful/MessagingLedgerQueue72A2C1DB" [label="sends"];`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("DOT() lacks %s\n%s", want, got)

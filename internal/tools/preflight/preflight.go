@@ -61,6 +61,8 @@ func Rules() []Rule {
 		testListenerIngressRule,
 		hookLeastPrivilegeRule,
 		productionReleaseRule,
+		fifoQueueRule,
+		taskSecretsRule,
 	}
 }
 

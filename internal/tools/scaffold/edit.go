@@ -101,16 +101,25 @@ func addCommand(src string, d data) ([]byte, error) {
 }
 
 var queueTemplate = template.Must(template.New("queue").Parse(`  - name: {{.Name}}
+{{- if .FIFO}}
+    description: Messages other services send the {{.Name}} service directly (their sends), in order per message group.
+{{- else}}
     description: Events the {{.Name}} service handles.
+{{- end}}
     visibility_timeout_seconds: {{.Visibility}}
     max_receive_count: 5
     retention_seconds: 345600 # 4 days; its dead-letter queue keeps messages 14 days
+{{- if .FIFO}}
+    fifo: true
+    direct: true # fed by the services that list it in their sends, not by a topic
+{{- else}}
     subscriptions:
 {{- range .Subscriptions}}
       - topic: {{.Topic}}
         raw_message_delivery: true
         filter_policy_scope: MessageAttributes
         filter_policy: {"type": [{{range $i, $t := .Types}}{{if $i}}, {{end}}"{{$t}}"{{end}}]}
+{{- end}}
 {{- end}}
 `))
 
@@ -125,6 +134,12 @@ var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.
     database_user: {{.Name}}
 {{- end}}
     consumes: [{{.Name}}]
+{{- if .Sends}}
+    sends: [{{range $i, $q := .Sends}}{{if $i}}, {{end}}{{$q.Name}}{{end}}]
+{{- end}}
+{{- if .Secrets}}
+    secrets: [{{range $i, $x := .Secrets}}{{if $i}}, {{end}}{{$x.Name}}{{end}}] # Secrets Manager on AWS, .local/secrets/{{.Name}}/ locally
+{{- end}}
     drain_seconds: {{.Drain}}
     # Backlog scaling: the target backlog per task is acceptable_latency_seconds / seconds_per_message. Measure
     # seconds_per_message for this service (docs/benchmarks.md, "Worker throughput") before relying on it.

@@ -33,9 +33,22 @@ type Options struct {
 	// DB gives the service a database: its own schema and role (named after it), created by a new migration, with
 	// an inbox so that a redelivered event has no second effect.
 	DB bool
+	// FIFO makes the service's queue a FIFO queue fed by direct sends (other services' sends) rather than by
+	// topics: each message group is received in order, and a message sent twice is stored once. It takes no
+	// Subscribe.
+	FIFO bool
+	// Sends are queues the service sends each event it receives to, directly (each must declare direct: true);
+	// to a FIFO queue in the group of the event's subject (for an order event, its order), deduplicated by the
+	// event's id.
+	Sends []string
+	// Secrets are the service's own secrets (Secrets Manager on AWS, files locally); the service requires each.
+	Secrets []string
 }
 
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
+var (
+	namePattern   = regexp.MustCompile(`^[a-z][a-z0-9]{1,30}$`)
+	secretPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,38}[a-z0-9]$`)
+)
 
 // reserved are names a service cannot take: its schema and role would collide with PostgreSQL's or RDS's own.
 var reserved = regexp.MustCompile(`^(pg|rds).*$|^(public|postgres|admin|information)$`)
@@ -65,8 +78,14 @@ func Run(root string, o Options) ([]string, error) {
 	if _, ok := m.Queue(o.Name); ok {
 		return nil, fmt.Errorf("%s: queues already has %q; the scaffold never overwrites", ManifestPath, o.Name)
 	}
+	for _, q := range o.Sends {
+		if mq, ok := m.Queue(q); !ok || !mq.Direct {
+			return nil, fmt.Errorf("SENDS=%s: %s has no queue %q with direct: true to send to (make service NAME=%s KIND=worker FIFO=yes adds one)",
+				q, ManifestPath, q, q)
+		}
+	}
 	d := data{Name: o.Name, Kind: o.Kind, Port: nextPort(m), Drain: 30, Visibility: 30,
-		Subscriptions: subscriptions(o.Subscribe), DB: o.DB}
+		Subscriptions: subscriptions(o.Subscribe), DB: o.DB, FIFO: o.FIFO, Sends: named(o.Sends), Secrets: named(o.Secrets)}
 
 	writes := map[string][]byte{}
 	manifestText, err := os.ReadFile(filepath.Join(root, ManifestPath))
@@ -185,13 +204,27 @@ func (o Options) validate() error {
 	}
 	switch o.Kind {
 	case manifest.KindWorker:
-		if len(o.Subscribe) == 0 {
-			errs = append(errs, errors.New("SUBSCRIBE: a worker needs at least one event type to receive, such as SUBSCRIBE=order.fulfilled"))
+		switch {
+		case len(o.Subscribe) == 0 && !o.FIFO:
+			errs = append(errs, errors.New("SUBSCRIBE: a worker needs at least one event type to receive, such as SUBSCRIBE=order.fulfilled "+
+				"(or FIFO=yes for a queue other services send to)"))
+		case len(o.Subscribe) > 0 && o.FIFO:
+			errs = append(errs, errors.New("FIFO=yes with SUBSCRIBE: a FIFO queue is fed by direct sends, not by the manifest's standard "+
+				"topics; drop one of them"))
 		}
 	case manifest.KindWeb:
 		errs = append(errs, errors.New("KIND=web: the scaffold adds workers; add a web service by hand (docs/runbook.md, \"Add a service\")"))
 	default:
 		errs = append(errs, fmt.Errorf("KIND=%q: want worker", o.Kind))
+	}
+	for _, sec := range o.Secrets {
+		if !secretPattern.MatchString(sec) {
+			errs = append(errs, fmt.Errorf("SECRETS: %q: want 2 to 40 lowercase letters, digits or dashes, starting with a letter "+
+				"(the service reads it as %s)", sec, manifest.SecretEnv(sec)))
+		}
+	}
+	if slices.Contains(o.Sends, o.Name) {
+		errs = append(errs, fmt.Errorf("SENDS=%s: a service does not send to its own queue", o.Name))
 	}
 	for _, t := range o.Subscribe {
 		if _, ok := events.TopicOf(t); !ok {
@@ -219,6 +252,35 @@ type data struct {
 	Visibility    int
 	Subscriptions []subscription
 	DB            bool
+	FIFO          bool
+	Sends         []namedValue
+	Secrets       []namedValue
+}
+
+// namedValue is a queue the service sends to or a secret it reads: its manifest name and its Go field name.
+type namedValue struct {
+	Name  string
+	Field string
+}
+
+// QueueEnv is the variable of the queue's URL.
+func (n namedValue) QueueEnv() string { return manifest.QueueEnv(n.Name) }
+
+// SecretEnv is the variable of the secret's value.
+func (n namedValue) SecretEnv() string { return manifest.SecretEnv(n.Name) }
+
+func named(names []string) []namedValue {
+	out := make([]namedValue, 0, len(names))
+	for _, n := range names {
+		var field strings.Builder
+		for _, part := range strings.Split(n, "-") {
+			if part != "" {
+				field.WriteString(strings.ToUpper(part[:1]) + part[1:])
+			}
+		}
+		out = append(out, namedValue{Name: n, Field: field.String()})
+	}
+	return out
 }
 
 // subscription is one topic and the event types received from it.

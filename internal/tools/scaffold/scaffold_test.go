@@ -99,6 +99,12 @@ func TestRunRefusesBadOptions(t *testing.T) {
 			`event type "order.fulfiled" is in no topic of the event catalog`},
 		{"existing service", scaffold.Options{Name: "worker", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}},
 			`services already has "worker"`},
+		{"FIFO with a subscription", scaffold.Options{Name: shipping, Kind: manifest.KindWorker, FIFO: true, Subscribe: []events.Type{events.OrderFulfilled}},
+			"FIFO=yes with SUBSCRIBE"},
+		{"sends to a queue fed by topics", scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled},
+			Sends: []string{"fulfillment"}}, `SENDS=fulfillment: infra/services.yaml has no queue "fulfillment" with direct: true`},
+		{"bad secret name", scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled},
+			Secrets: []string{"API_KEY"}}, `SECRETS: "API_KEY"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := scaffold.Run(root, tc.o)
@@ -113,15 +119,21 @@ func TestRunRefusesBadOptions(t *testing.T) {
 }
 
 // TestNewServiceBuildsAndPasses does what a newcomer does, in a copy of the repository: `make service
-// NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled`, then `make service NAME=billing SUBSCRIBE=order.placed
-// DB=yes`, and nothing else. The result builds, its tests and those that
-// derive from the manifest pass, the configuration page and the diagram are current, and the stacks synthesize
-// with the new queue, dead-letter queue, subscription and service, their grants, scaling and alarms. A second run
-// refuses to overwrite.
+// NAME=ledger KIND=worker FIFO=yes` (a FIFO queue other services send to), `make service NAME=shipping KIND=worker
+// SUBSCRIBE=order.fulfilled SENDS=ledger SECRETS=carrier-api-key`, then `make service NAME=billing
+// SUBSCRIBE=order.placed DB=yes`, and nothing else. The result builds, its tests and those that derive from the
+// manifest pass, the configuration page and the diagram are current, and the stacks synthesize with the new
+// queues (one FIFO), dead-letter queues, subscriptions, secret and services, their grants, scaling and alarms. A
+// second run refuses to overwrite. In make up an order placed through the API reaches each new service, through
+// shipping to ledger, and the secret's value is in no log line.
 func TestNewServiceBuildsAndPasses(t *testing.T) {
 	root := copyRepository(t)
-	shipping, billing := newName(t, root, "shipping"), newName(t, root, "billing")
-	files, err := scaffold.Run(root, scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}})
+	shipping, billing, ledger := newName(t, root, "shipping"), newName(t, root, "billing"), newName(t, root, "ledger")
+	if _, err := scaffold.Run(root, scaffold.Options{Name: ledger, Kind: manifest.KindWorker, FIFO: true}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := scaffold.Run(root, scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled},
+		Sends: []string{ledger}, Secrets: []string{"carrier-api-key"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +165,9 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	}
 	run(".", nil, "go", "build", "./...")
 	run(".", nil, "go", "vet", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/internal/"+billing+"cmd",
-		"./internal/"+billing, "./cmd/ecsr", "./migrations")
+		"./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger, "./cmd/ecsr", "./migrations")
 	run(".", nil, "go", "test", "-count=1", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/ecsr",
-		"./cmd/internal/"+billing+"cmd", "./internal/"+billing,
+		"./cmd/internal/"+billing+"cmd", "./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger,
 		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
 	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
 	run("infra", jsii, "go", "test", "-count=1", "./config/")
@@ -189,9 +201,16 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		return tmpl.Resources
 	}
 	found := map[string]bool{}
-	pascal := strings.ToUpper(shipping[:1]) + shipping[1:] // the construct IDs' form of a name without hyphens
+	title := func(s string) string { return strings.ToUpper(s[:1]) + s[1:] } // the construct IDs' form of a name without hyphens
+	pascal := title(shipping)
 	for id, r := range resources("ecsr-dev-stateful") {
 		switch {
+		case strings.HasPrefix(id, "Messaging"+title(ledger)+"Queue") && r.Type == "AWS::SQS::Queue":
+			found["FIFO queue ecsr-dev-"+ledger+".fifo"] = r.Properties["FifoQueue"] == true && r.Properties["QueueName"] == "ecsr-dev-"+ledger+".fifo"
+		case strings.HasPrefix(id, "Messaging"+title(ledger)+"DeadLetterQueue") && r.Type == "AWS::SQS::Queue":
+			found["FIFO dead-letter queue"] = r.Properties["FifoQueue"] == true
+		case strings.HasPrefix(id, "Secrets"+pascal+"CarrierApiKey") && r.Type == "AWS::SecretsManager::Secret":
+			found["secret carrier-api-key"] = true
 		case strings.HasPrefix(id, "Messaging"+pascal+"Queue") && r.Type == "AWS::SQS::Queue":
 			found["queue"] = true
 		case strings.HasPrefix(id, "Messaging"+pascal+"DeadLetterQueue") && r.Type == "AWS::SQS::Queue":
@@ -206,6 +225,13 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 			b, _ := json.Marshal(r.Properties["ContainerDefinitions"])
 			found["task running ecsr shipping with its queue's URL"] = strings.Contains(string(b), `"EntryPoint":["/app/ecsr","`+shipping+`"]`) &&
 				strings.Contains(string(b), `"`+manifest.QueueEnv(shipping)+`"`)
+			found["task with ledger's URL and the secret from Secrets Manager"] = strings.Contains(string(b), `"`+manifest.QueueEnv(ledger)+`"`) &&
+				strings.Contains(string(b), `"Secrets":[{"Name":"CARRIER_API_KEY","ValueFrom":{"Fn::ImportValue":"ecsr-dev-stateful:ExportsOutputRefSecrets`+pascal+`CarrierApiKey`)
+		}
+		if strings.HasPrefix(id, "Service"+shipping+"TaskRoleDefaultPolicy") && r.Type == "AWS::IAM::Policy" {
+			b, _ := json.Marshal(r.Properties["PolicyDocument"])
+			found["shipping's sqs:SendMessage on ledger"] = strings.Contains(string(b), `"sqs:SendMessage"`) &&
+				strings.Contains(string(b), "Messaging"+title(ledger)+"Queue")
 		}
 		if strings.HasPrefix(id, "Service"+shipping+"Service") && r.Type == "AWS::ECS::Service" {
 			found["ECS service"] = true
@@ -216,7 +242,9 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"queue", "dead-letter queue", "subscription filtered to order.fulfilled",
-		"task running ecsr shipping with its queue's URL", "ECS service", "billing's rds-db:connect as billing"} {
+		"task running ecsr shipping with its queue's URL", "ECS service", "billing's rds-db:connect as billing",
+		"FIFO queue ecsr-dev-" + ledger + ".fifo", "FIFO dead-letter queue", "secret carrier-api-key",
+		"task with ledger's URL and the secret from Secrets Manager", "shipping's sqs:SendMessage on ledger"} {
 		if !found[want] {
 			t.Errorf("the dev stacks lack the new service's %s", want)
 		}
@@ -242,13 +270,21 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST /api/orders = %d, %v", resp.StatusCode, err)
 	}
-	for service, typ := range map[string]string{shipping: `order\.fulfilled`, billing: `order\.placed`} {
+	for service, typ := range map[string]string{shipping: `order\.fulfilled`, billing: `order\.placed`, ledger: `order\.fulfilled`} {
 		logged := regexp.MustCompile(`(?m)^` + service + `\s*\|.*event received.*type=` + typ + `.*order_id=` + regexp.QuoteMeta(order.ID))
 		for deadline := time.Now().Add(time.Minute); !logged.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never logged order %s:\n%s", service, order.ID, sys.Output.String())
 			}
 		}
+	}
+	// make up gave shipping its secret from .local/secrets (generated on the first run), and no line shows it.
+	secret, err := os.ReadFile(filepath.Join(root, ".local", "secrets", shipping, "carrier-api-key"))
+	if err != nil || len(strings.TrimSpace(string(secret))) < 32 {
+		t.Fatalf("make up's secret of %s: %q, %v; want a generated value", shipping, secret, err)
+	}
+	if strings.Contains(sys.Output.String(), strings.TrimSpace(string(secret))) {
+		t.Errorf("make up's output shows the value of secret carrier-api-key")
 	}
 }
 

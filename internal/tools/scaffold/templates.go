@@ -14,10 +14,17 @@ import (
 	"os"
 	"time"
 
+{{- if .Sends}}
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+{{end}}
 	"github.com/ecs-reworked/ecs-reworked/cmd/internal/boot"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/health"
+{{- if .Sends}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+{{- end}}
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/tracing"
 	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
 )
@@ -40,10 +47,16 @@ const (
 	queueVisibility        = {{.Visibility}} * time.Second
 )
 
+// settings are the service's settings: the kit's consumer and what its handler needs from the environment.
+type settings struct {
+	boot.Consumer
+	deps {{.Name}}.Deps // Log{{if .Sends}} and Send{{end}} are set once the service has started
+}
+
 // readSettings reads the environment; every problem is reported in one error.
-func readSettings(getenv func(string) string) (boot.Consumer, error) {
+func readSettings(getenv func(string) string) (settings, error) {
 	r := config.NewReader(getenv)
-	c := boot.Consumer{
+	s := settings{Consumer: boot.Consumer{
 		Name:       "{{.Name}}",
 		Settings:   boot.ReadSettings{{if not .DB}}WithoutDatabase{{end}}(r, defaultAddr, defaultShutdownTimeout),
 		Env:        r,
@@ -53,27 +66,36 @@ func readSettings(getenv func(string) string) (boot.Consumer, error) {
 {{- if .DB}}
 		InboxTable: {{.Name}}.InboxTable,
 {{- end}}
-	}
-	return c, r.Err()
+	}}
+{{- range .Sends}}
+	s.deps.{{.Field}}QueueURL = r.Required(manifest.QueueEnv("{{.Name}}")) // infra/services.yaml: sends
+{{- end}}
+{{- range .Secrets}}
+	s.deps.{{.Field}} = r.RequiredSecret(manifest.SecretEnv("{{.Name}}")) // infra/services.yaml: secrets
+{{- end}}
+	return s, r.Err()
 }
 
 // Run runs the service with its settings from getenv and its logs on stdout until ctx ends, then drains.
 func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	c, err := readSettings(getenv)
+	s, err := readSettings(getenv)
 	if err != nil {
 		return err // config.Reader's error names every variable and says it is the configuration
 	}
-{{- if .DB}}
-	// The service is built once, on the pool, before the first message.
-	c.Setup = func(base *boot.Base) (func(context.Context, []byte) error, <-chan struct{}, error) {
-		return {{.Name}}.New(base.Pool, base.Log).Handle, nil, nil
-	}
-{{- else}}
-	c.Handle = func(ctx context.Context, base *boot.Base, body []byte) error {
-		return {{.Name}}.Handle(ctx, base.Log, body)
-	}
+	// The handler is built once, when the service has started, before the first message.
+	s.Setup = func(base *boot.Base) (func(context.Context, []byte) error, <-chan struct{}, error) {
+		d := s.deps
+		d.Log = base.Log
+{{- if .Sends}}
+		d.Send = messaging.NewSender(sqs.NewFromConfig(base.AWS)).Send
 {{- end}}
-	return c.Run(ctx, stdout)
+{{- if .DB}}
+		return {{.Name}}.New(base.Pool, d).Handle, nil, nil
+{{- else}}
+		return func(ctx context.Context, body []byte) error { return {{.Name}}.Handle(ctx, d, body) }, nil, nil
+{{- end}}
+	}
+	return s.Run(ctx, stdout)
 }
 `))
 
@@ -97,8 +119,8 @@ func TestReadsItsTaskEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range boot.EnvironmentProblems(m, "{{.Name}}", func(getenv func(string) string) *config.Reader {
-		c, _ := readSettings(getenv)
-		return c.Env
+		s, _ := readSettings(getenv)
+		return s.Env
 	}) {
 		t.Error(p)
 	}
@@ -124,8 +146,8 @@ func TestDefaultsFollowManifest(t *testing.T) {
 }
 `))
 
-var handlerTemplate = template.Must(template.New("handler").Parse(`// Package {{.Name}} is what the {{.Name}} service does with the events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}).
-// Handle logs each event; replace its body with the service's work.
+var handlerTemplate = template.Must(template.New("handler").Parse(`// Package {{.Name}} is what the {{.Name}} service does with the {{if .FIFO}}messages other services send it{{else}}events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}){{end}}.
+// Handle logs each event{{if .Sends}} and sends it on{{end}}; replace its body with the service's work.
 package {{.Name}}
 
 import (
@@ -135,11 +157,35 @@ import (
 	"strings"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
+{{- if .Secrets}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+{{- end}}
+{{- if .Sends}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+{{- end}}
 )
+
+// Deps is what the service's handler uses beside the event.
+type Deps struct {
+	Log *slog.Logger
+{{- if .Sends}}
+	// Send sends a message to a queue directly (messaging.Sender.Send).
+	Send func(ctx context.Context, queueURL, group string, m messaging.Message) error
+{{- end}}
+{{- range .Sends}}
+	// {{.Field}}QueueURL is the URL of the {{.Name}} queue, which the service sends to (infra/services.yaml: sends).
+	{{.Field}}QueueURL string
+{{- end}}
+{{- range .Secrets}}
+	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
+	// wherever it is printed or logged. Never log Reveal().
+	{{.Field}} config.Secret
+{{- end}}
+}
 
 // Handle handles one event. An error leaves the message to be received again, and after the queue's
 // max_receive_count moves it to the dead-letter queue: return one for a message that can never be handled too.
-func Handle(ctx context.Context, log *slog.Logger, body []byte) error {
+func Handle(ctx context.Context, d Deps, body []byte) error {
 	e, err := events.Decode(body)
 	if err != nil {
 		return fmt.Errorf("not an event: %w", err)
@@ -148,7 +194,15 @@ func Handle(ctx context.Context, log *slog.Logger, body []byte) error {
 	if strings.HasPrefix(string(e.Type), "order.") {
 		entity = "order_id" // an order event's subject is the order
 	}
-	log.InfoContext(ctx, "event received", "event_id", e.ID, "type", e.Type, entity, e.Subject)
+	d.Log.InfoContext(ctx, "event received", "event_id", e.ID, "type", e.Type, entity, e.Subject)
+{{- range .Sends}}
+	// The event, as received, to the {{.Name}} queue: to a FIFO queue in the group of the event's subject (an
+	// order event's order), so one subject's events arrive in order, deduplicated by the event's id if sent again.
+	if err := d.Send(ctx, d.{{.Field}}QueueURL, e.Subject, messaging.Message{ID: e.ID, Body: string(body),
+		Attributes: map[string]string{"type": string(e.Type)}}); err != nil {
+		return fmt.Errorf("event %s to {{.Name}}: %w", e.ID, err)
+	}
+{{- end}}
 	return nil
 }
 `))
@@ -158,12 +212,18 @@ var handlerTestTemplate = template.Must(template.New("handlertest").Parse(`packa
 import (
 	"context"
 	"log/slog"
+{{- if .Sends}}
+	"slices"
+{{- end}}
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+{{- if .Sends}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+{{- end}}
 	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
 )
 
@@ -180,7 +240,18 @@ func TestHandleLogsTheEvent(t *testing.T) {
 	}
 	var out logtest.Buffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
-	if err := {{.Name}}.Handle(context.Background(), log, body); err != nil {
+	d := {{.Name}}.Deps{Log: log}
+{{- if .Sends}}
+	var sent []string // "<queue URL> <group> <id>"
+	d.Send = func(_ context.Context, queueURL, group string, m messaging.Message) error {
+		sent = append(sent, queueURL+" "+group+" "+m.ID)
+		return nil
+	}
+{{- end}}
+{{- range .Sends}}
+	d.{{.Field}}QueueURL = "https://sqs.example/{{.Name}}.fifo"
+{{- end}}
+	if err := {{.Name}}.Handle(context.Background(), d, body); err != nil {
 		t.Fatalf("Handle() = %v", err)
 	}
 	for _, want := range []string{` + "`\"event_id\":\"` + e.ID + `\"`, `\"type\":\"order.fulfilled\"`, `\"order_id\":\"` + e.Subject + `\"`" + `} {
@@ -188,7 +259,12 @@ func TestHandleLogsTheEvent(t *testing.T) {
 			t.Errorf("log %s lacks %s", out.String(), want)
 		}
 	}
-	if err := {{.Name}}.Handle(context.Background(), log, []byte("not json")); err == nil {
+{{- range .Sends}}
+	if want := "https://sqs.example/{{.Name}}.fifo " + e.Subject + " " + e.ID; !slices.Contains(sent, want) {
+		t.Errorf("sent %q; want %q (the event to {{.Name}}, grouped by its subject)", sent, want)
+	}
+{{- end}}
+	if err := {{.Name}}.Handle(context.Background(), d, []byte("not json")); err == nil {
 		t.Error("Handle(not an event) = nil; want an error, so the message goes to the dead-letter queue")
 	}
 }
@@ -209,6 +285,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
+{{- if .Secrets}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
+{{- end}}
+{{- if .Sends}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+{{- end}}
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/inbox"
 )
@@ -216,16 +298,34 @@ import (
 // InboxTable holds the ids of the events handled (its migration creates it).
 var InboxTable = pgx.Identifier{"{{.Name}}", "inbox"}
 
+// Deps is what the service's handler uses beside the event.
+type Deps struct {
+	Log *slog.Logger
+{{- if .Sends}}
+	// Send sends a message to a queue directly (messaging.Sender.Send).
+	Send func(ctx context.Context, queueURL, group string, m messaging.Message) error
+{{- end}}
+{{- range .Sends}}
+	// {{.Field}}QueueURL is the URL of the {{.Name}} queue, which the service sends to (infra/services.yaml: sends).
+	{{.Field}}QueueURL string
+{{- end}}
+{{- range .Secrets}}
+	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
+	// wherever it is printed or logged. Never log Reveal().
+	{{.Field}} config.Secret
+{{- end}}
+}
+
 // Service handles the events, connected as the service's own role.
 type Service struct {
 	pool  *pgxpool.Pool
 	inbox *inbox.Inbox
-	log   *slog.Logger
+	d     Deps
 }
 
 // New returns the Service of pool.
-func New(pool *pgxpool.Pool, log *slog.Logger) *Service {
-	return &Service{pool: pool, inbox: inbox.New(InboxTable), log: log}
+func New(pool *pgxpool.Pool, d Deps) *Service {
+	return &Service{pool: pool, inbox: inbox.New(InboxTable), d: d}
 }
 
 // Handle handles one event once: the event's id goes into the inbox in the same transaction as the work, so a
@@ -252,7 +352,18 @@ func (s *Service) Handle(ctx context.Context, body []byte) error {
 	if strings.HasPrefix(string(e.Type), "order.") {
 		entity = "order_id" // an order event's subject is the order
 	}
-	s.log.InfoContext(ctx, "event received", "event_id", e.ID, "type", e.Type, entity, e.Subject, "first", first)
+	s.d.Log.InfoContext(ctx, "event received", "event_id", e.ID, "type", e.Type, entity, e.Subject, "first", first)
+{{- if .Sends}}
+	d := s.d // sent on every delivery, a redelivery too: the first send may be what failed
+{{- end}}
+{{- range .Sends}}
+	// The event, as received, to the {{.Name}} queue: to a FIFO queue in the group of the event's subject (an
+	// order event's order), so one subject's events arrive in order, deduplicated by the event's id if sent again.
+	if err := d.Send(ctx, d.{{.Field}}QueueURL, e.Subject, messaging.Message{ID: e.ID, Body: string(body),
+		Attributes: map[string]string{"type": string(e.Type)}}); err != nil {
+		return fmt.Errorf("event %s to {{.Name}}: %w", e.ID, err)
+	}
+{{- end}}
 	return nil
 }
 `))
@@ -262,6 +373,9 @@ var handlerDBTestTemplate = template.Must(template.New("handlerdbtest").Parse(`p
 import (
 	"context"
 	"log/slog"
+{{- if .Sends}}
+	"slices"
+{{- end}}
 	"strings"
 	"testing"
 	"time"
@@ -269,6 +383,9 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/database/dbtest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/logging/logtest"
+{{- if .Sends}}
+	"github.com/ecs-reworked/ecs-reworked/internal/platform/messaging"
+{{- end}}
 	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
 )
 
@@ -290,7 +407,18 @@ func TestHandleOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out logtest.Buffer
-	svc := {{.Name}}.New(pool, slog.New(slog.NewJSONHandler(&out, nil)))
+	d := {{.Name}}.Deps{Log: slog.New(slog.NewJSONHandler(&out, nil))}
+{{- if .Sends}}
+	var sent []string // "<queue URL> <group> <id>"
+	d.Send = func(_ context.Context, queueURL, group string, m messaging.Message) error {
+		sent = append(sent, queueURL+" "+group+" "+m.ID)
+		return nil
+	}
+{{- end}}
+{{- range .Sends}}
+	d.{{.Field}}QueueURL = "https://sqs.example/{{.Name}}.fifo"
+{{- end}}
+	svc := {{.Name}}.New(pool, d)
 	for range 2 { // the second is a redelivery
 		if err := svc.Handle(context.Background(), body); err != nil {
 			t.Fatalf("Handle() = %v", err)
@@ -303,6 +431,11 @@ func TestHandleOnce(t *testing.T) {
 	if n != 1 {
 		t.Errorf("inbox rows = %d; want 1", n)
 	}
+{{- range .Sends}}
+	if want := "https://sqs.example/{{.Name}}.fifo " + e.Subject + " " + e.ID; len(slices.DeleteFunc(slices.Clone(sent), func(s string) bool { return s != want })) != 2 {
+		t.Errorf("sent %q; want %q on each delivery (the queue deduplicates by the event's id)", sent, want)
+	}
+{{- end}}
 	for _, want := range []string{` + "`\"event_id\":\"` + e.ID + `\"`, `\"order_id\":\"` + e.Subject + `\"`, `\"first\":true`, `\"first\":false`" + `} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("log %s lacks %s", out.String(), want)
