@@ -37,6 +37,10 @@ up: build ## Run the whole system locally (PostgreSQL with TLS, SQS/SNS, API, wo
 	@bash scripts/deps.sh up
 	$(BIN)/devenv
 
+.PHONY: job
+job: ## Run a scheduled job now in the running make up: make job NAME=<job of infra/services.yaml> [ADDR=host:port].
+	$(BIN)/devenv -run-job '$(NAME)'
+
 .PHONY: smoke
 smoke: ## Run the release smoke test against `make up` (another terminal): make smoke [SMOKE_BASE=http://127.0.0.1:8080].
 	$(GO) run ./cmd/smokehook -base $(or $(SMOKE_BASE),http://$(or $(ADDR),127.0.0.1:8080))
@@ -106,8 +110,8 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
 .PHONY: service
-service: ## Add a worker: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,...] [DB=yes] [SENDS=queue,...] [SECRETS=name,...] [FIFO=yes] (docs/runbook.md).
-	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)' -db '$(DB)' -fifo '$(FIFO)' -sends '$(SENDS)' -secrets '$(SECRETS)'
+service: ## Add a worker or a job: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,...] [DB=yes] [SENDS=queue,...] [SECRETS=name,...] [FIFO=yes], or KIND=job SCHEDULE='rate(1 hour)' (docs/runbook.md).
+	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)' -db '$(DB)' -fifo '$(FIFO)' -sends '$(SENDS)' -secrets '$(SECRETS)' -schedule '$(SCHEDULE)'
 	$(GO) run ./cmd/configdoc
 	$(MAKE) diagram
 

@@ -55,6 +55,8 @@ type config struct {
 	// override them.
 	secrets   string
 	secretEnv func(string) string
+	// runJob, when set, asks the make up running on addr to run that job now (make job), and exits.
+	runJob string
 	// dbPassword is the PostgreSQL superuser's password: DB_SUPERUSER_PASSWORD, for tools that inspect the
 	// database (the chaos suite), or a random one. It is an environment variable, not a flag, so that it does
 	// not show in the process list; it is never printed.
@@ -81,6 +83,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.region, "region", "us-east-1", "region used in local ARNs")
 	fs.StringVar(&c.secrets, "secrets", ".local/secrets", "directory of the services' secrets, <service>/<secret> (docs/configuration.md, \"Secrets\")")
 	c.secretEnv = getenv
+	fs.StringVar(&c.runJob, "run-job", "", "run this scheduled job now in the make up running on -addr, and exit (make job NAME=<name>)")
 	fs.StringVar(&c.account, "account", "000000000000", "account id used in local ARNs and queue URLs")
 	c.dbPassword = getenv("DB_SUPERUSER_PASSWORD")
 	c.restart = defaultRestartPolicy
@@ -135,6 +138,7 @@ type system struct {
 	tmp       string
 	traces    *tracestore.Store
 	tracesSrv *http.Server
+	jobs      *jobRunner
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -142,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
+	}
+	if cfg.runJob != "" {
+		return requestJob(ctx, cfg.addr, cfg.runJob, stdout)
 	}
 	m, err := manifest.Load(cfg.manifest)
 	if err != nil {
@@ -243,26 +250,21 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return err
 	}
-	addrs := map[string]string{}
-	for _, svc := range m.Services {
-		addr, err := freeAddr(ctx)
-		if err != nil {
-			return err
-		}
-		addrs[svc.Name] = addr
+	// environment is what ECS gives the task of svc (docs/configuration.md), with local endpoints and extra.
+	environment := func(svc manifest.Service, extra ...string) ([]string, error) {
 		var env []string
 		if svc.DatabaseUser != "" { // a service without database_user has no database
 			env = dbEnv(svc.DatabaseUser, servicePassword)
 		}
-		env = append(env,
-			"HTTP_ADDR="+addr, "LOG_FORMAT=text", "LOG_LEVEL=info",
+		env = append(env, extra...)
+		env = append(env, "LOG_FORMAT=text", "LOG_LEVEL=info",
 			"AWS_REGION="+cfg.region, "AWS_ENDPOINT_URL="+awsURL,
 			"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 			"SHUTDOWN_TIMEOUT="+(time.Duration(svc.DrainSeconds)*time.Second).String())
 		env = append(env, traceEnv...)
 		secrets, err := secretEnvironment(cfg, svc, s.out)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		env = append(env, secrets...)
 		for _, t := range svc.Publishes {
@@ -271,6 +273,19 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 		for _, q := range slices.Concat(svc.Consumes, svc.Sends) {
 			mq, _ := m.Queue(q)
 			env = append(env, manifest.QueueEnv(q)+"="+queueURL(cfg, mq.PhysicalName()))
+		}
+		return env, nil
+	}
+	addrs := map[string]string{}
+	for _, svc := range m.Services {
+		addr, err := freeAddr(ctx)
+		if err != nil {
+			return err
+		}
+		addrs[svc.Name] = addr
+		env, err := environment(svc, "HTTP_ADDR="+addr)
+		if err != nil {
+			return err
 		}
 		// As in the image: the one binary, `ecsr <command>` (cmd/ecsr).
 		bin, args, env := filepath.Join(cfg.binDir, "ecsr"), []string{svc.Command}, environ(env...)
@@ -299,7 +314,13 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
-	s.edge = newEdgeServer(withTraces(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), s.traces))
+	// The scheduled jobs, on their schedules, and on demand through the edge (make job NAME=<name>).
+	s.jobs, err = newJobRunner(s.out, filepath.Join(cfg.binDir, "ecsr"), m.Jobs, func(j manifest.Service) ([]string, error) { return environment(j) })
+	if err != nil {
+		return err
+	}
+	s.jobs.start()
+	s.edge = newEdgeServer(s.jobs.handler(withTraces(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), s.traces)))
 	go func() { _ = s.edge.Serve(ln) }()
 	return nil
 }
@@ -313,6 +334,10 @@ func (s *system) stop() error {
 		_ = s.edge.Shutdown(ctx)
 		cancel()
 		s.edge = nil
+	}
+	if s.jobs != nil {
+		s.jobs.stop()
+		s.jobs = nil
 	}
 	done := make(chan error, len(s.services))
 	for _, p := range s.services {

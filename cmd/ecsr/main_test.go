@@ -42,8 +42,8 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestRunsEveryManifestCommand keeps the binary able to run every command the manifest's services name (the
-// task definitions run `/app/ecsr <command>`) and migrate (the migration task).
+// TestRunsEveryManifestCommand keeps the binary able to run every command the manifest's services and jobs name
+// (the task definitions run `/app/ecsr <command>`) and migrate (the migration task).
 func TestRunsEveryManifestCommand(t *testing.T) {
 	m, err := manifest.Load("../../infra/services.yaml")
 	if err != nil {
@@ -52,6 +52,9 @@ func TestRunsEveryManifestCommand(t *testing.T) {
 	want := []string{"migrate"}
 	for _, s := range m.Services {
 		want = append(want, s.Command)
+	}
+	for _, j := range m.Jobs { // the schedules run `/app/ecsr <command>` too
+		want = append(want, j.Command)
 	}
 	for _, c := range want {
 		if commands[c] == nil {

@@ -17,12 +17,13 @@ import (
 
 func main() {
 	name := flag.String("name", "", "the service's name (NAME)")
-	kind := flag.String("kind", "worker", "worker (KIND)")
+	kind := flag.String("kind", "worker", "worker or job (KIND)")
 	subscribe := flag.String("subscribe", "", "comma-separated event types the worker receives (SUBSCRIBE)")
 	db := flag.String("db", "", "yes: the service gets its own schema, role and inbox (DB)")
 	fifo := flag.String("fifo", "", "yes: the service's queue is a FIFO queue that other services send to (FIFO)")
 	sends := flag.String("sends", "", "comma-separated queues (direct: true) the service sends each event to (SENDS)")
 	secrets := flag.String("secrets", "", "comma-separated names of the service's own secrets (SECRETS)")
+	sched := flag.String("schedule", "", "a job's schedule, rate(1 hour) or cron(0 3 * * ? *), in UTC (SCHEDULE, KIND=job)")
 	root := flag.String("root", ".", "the repository's root")
 	flag.Parse()
 	var types []events.Type
@@ -36,12 +37,16 @@ func main() {
 		}
 	}
 	files, err := scaffold.Run(*root, scaffold.Options{Name: *name, Kind: manifest.Kind(*kind), Subscribe: types, DB: *db == "yes",
-		FIFO: *fifo == "yes", Sends: list(*sends), Secrets: list(*secrets)})
+		FIFO: *fifo == "yes", Sends: list(*sends), Secrets: list(*secrets), Schedule: *sched})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "make service: %v\n", err)
 		os.Exit(1)
 	}
 	fmt.Printf("added service %s:\n  %s\n", *name, strings.Join(files, "\n  "))
+	if *kind == string(manifest.KindJob) {
+		fmt.Printf("next: fill in internal/%s (Run), then make test and make up (make job NAME=%s runs it now)\n", *name, *name)
+		return
+	}
 	fmt.Printf("next: fill in internal/%s (Handle), then make test and make up\n", *name)
 }
 

@@ -257,8 +257,8 @@ func TestTaskRoleTrustConditions(t *testing.T) {
 				}
 			}
 		}
-		if want := len(s.manifest.Services) + 1; taskRoles != want {
-			t.Errorf("task roles checked = %d; want %d (the services and the migration)", taskRoles, want)
+		if want := len(s.manifest.Services) + len(s.manifest.Jobs) + 1; taskRoles != want {
+			t.Errorf("task roles checked = %d; want %d (the services, the jobs and the migration)", taskRoles, want)
 		}
 	})
 }

@@ -57,6 +57,8 @@ type Stateless struct {
 	LoadBalancer *loadbalancer.LoadBalancer
 	// Services holds the ECS services by manifest name.
 	Services map[string]*service.Service
+	// Jobs are the scheduled jobs by name.
+	Jobs map[string]*service.Job
 	// Edge is the distribution and the site bucket.
 	Edge *edge.Edge
 }
@@ -74,7 +76,7 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	// References to the stateful stack stay strong: CloudFormation then refuses to delete or replace a stateful
 	// resource a service still uses.
 	awscdk.CrossStackReferences_Of(stack).Consume(awscdk.ReferenceStrength_STRONG)
-	s := &Stateless{Stack: stack, Services: map[string]*service.Service{}}
+	s := &Stateless{Stack: stack, Services: map[string]*service.Service{}, Jobs: map[string]*service.Job{}}
 	vpc := st.Network.Vpc
 	obs := st.Observability
 	logRemoval := removalPolicy(env.Removal.Logs)
@@ -139,6 +141,19 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 		if sz.ECSExec {
 			suppressImportedExecLogs(s.Services[ms.Name].TaskRole)
 		}
+	}
+	for _, mj := range m.Jobs {
+		s.Jobs[mj.Name] = service.NewJob(stack, "Job-"+mj.Name, service.JobProps{
+			Cluster: cluster, Vpc: vpc, Job: mj, Image: image,
+			Database: service.Database{
+				Host: *db.Endpoint(), Port: strconv.Itoa(database.Port), Name: db.Name(), CAFile: caFile(db),
+				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
+				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "job "+mj.Name) },
+			},
+			Topics: topics, Queues: queues, Secrets: serviceSecrets(st.Secrets, mj.Name),
+			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
+			AlarmTopic: obs.AlarmTopic, TraceSampleRatio: env.Tracing.SampleRatio,
+		})
 	}
 
 	edgeProps := edge.Props{

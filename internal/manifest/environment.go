@@ -31,9 +31,11 @@ func Environment(s Service, w Where) map[string]string {
 	env := map[string]string{
 		"LOG_FORMAT":       "json",
 		"LOG_LEVEL":        "info",
-		"HTTP_ADDR":        ":" + strconv.Itoa(s.Port),
 		"SHUTDOWN_TIMEOUT": strconv.Itoa(s.DrainSeconds) + "s",
 		"AWS_REGION":       w.Region,
+	}
+	if s.Kind != KindJob { // a job serves no HTTP
+		env["HTTP_ADDR"] = ":" + strconv.Itoa(s.Port)
 	}
 	if s.DatabaseUser != "" { // a service without database_user has no database
 		env["DATABASE_HOST"] = w.DatabaseHost
@@ -74,7 +76,10 @@ func SecretEnvironment(s Service) map[string]string {
 // publishes or consumes entry in infra/services.yaml for a topic or queue, the environment file's tracing
 // settings for tracing, else the service's entry.
 func Source(s Service, variable string) string {
-	const file = "infra/services.yaml: services."
+	file := "infra/services.yaml: services."
+	if s.Kind == KindJob {
+		file = "infra/services.yaml: jobs."
+	}
 	for _, t := range s.Publishes {
 		if TopicEnv(t) == variable {
 			return file + s.Name + ".publishes (" + t + ")"

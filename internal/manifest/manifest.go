@@ -5,6 +5,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
+	"github.com/ecs-reworked/ecs-reworked/internal/schedule"
 )
 
 // Manifest is the decoded services manifest.
@@ -24,6 +26,7 @@ type Manifest struct {
 	Topics   []Topic   `yaml:"topics" json:"topics"`
 	Queues   []Queue   `yaml:"queues" json:"queues"`
 	Services []Service `yaml:"services" json:"services"`
+	Jobs     []Job     `yaml:"jobs" json:"jobs,omitempty"`
 }
 
 // Topic is an SNS topic.
@@ -105,6 +108,8 @@ const (
 	KindWeb Kind = "web"
 	// KindWorker consumes queues and is scaled on backlog per task.
 	KindWorker Kind = "worker"
+	// KindJob is a scheduled job (Manifest.Jobs): a task that runs to completion, with no HTTP server.
+	KindJob Kind = "job"
 )
 
 // ImageBinary is the image's one binary (cmd/ecsr): it runs every service and the migration task, named by its
@@ -146,6 +151,51 @@ type Service struct {
 	// carry is AcceptableLatencySeconds / SecondsPerMessage.
 	AcceptableLatencySeconds float64 `yaml:"acceptable_latency_seconds" json:"acceptable_latency_seconds,omitempty"`
 	SecondsPerMessage        float64 `yaml:"seconds_per_message" json:"seconds_per_message,omitempty"`
+}
+
+// Job is a scheduled job: a task that runs `ecsr <command>` to completion on its schedule, started on AWS by
+// EventBridge Scheduler and by `make up` locally (or on demand: make job NAME=<name>). It declares what it uses as
+// a service does; its task runs CPU and Memory (Fargate sizes; 256 and 512 when absent) in every environment.
+type Job struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description" json:"description,omitempty"`
+	Command     string `yaml:"command" json:"command"`
+	// Schedule is an EventBridge Scheduler expression in UTC: rate(1 hour), cron(0 3 * * ? *) (package schedule).
+	Schedule     string   `yaml:"schedule" json:"schedule"`
+	DatabaseUser string   `yaml:"database_user" json:"database_user,omitempty"`
+	Publishes    []string `yaml:"publishes" json:"publishes,omitempty"`
+	Sends        []string `yaml:"sends" json:"sends,omitempty"`
+	Secrets      []string `yaml:"secrets" json:"secrets,omitempty"`
+	// DrainSeconds is how long the job may take to stop after SIGTERM (SHUTDOWN_TIMEOUT).
+	DrainSeconds int `yaml:"drain_seconds" json:"drain_seconds"`
+	CPU          int `yaml:"cpu" json:"cpu,omitempty"`
+	Memory       int `yaml:"memory" json:"memory,omitempty"`
+}
+
+// fargateCPU are the CPU units of a Fargate task (preflight's fargate-size rule checks the memory that goes with
+// each).
+var fargateCPU = []int{256, 512, 1024, 2048, 4096, 8192, 16384}
+
+// TaskCPU is the job's task CPU (Fargate units), 256 by default.
+func (j Job) TaskCPU() int { return cmp.Or(j.CPU, 256) }
+
+// TaskMemory is the job's task memory (MiB), 512 by default.
+func (j Job) TaskMemory() int { return cmp.Or(j.Memory, 512) }
+
+// Service is the job as the service kit and the task environment see it: KindJob, with what it uses.
+func (j Job) Service() Service {
+	return Service{Name: j.Name, Description: j.Description, Kind: KindJob, Command: j.Command, DatabaseUser: j.DatabaseUser,
+		Publishes: j.Publishes, Sends: j.Sends, Secrets: j.Secrets, DrainSeconds: j.DrainSeconds}
+}
+
+// Job returns the job with the given name.
+func (m *Manifest) Job(name string) (Job, bool) {
+	for _, j := range m.Jobs {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return Job{}, false
 }
 
 // BacklogPerTaskTarget is the number of visible messages per running task a worker is scaled to hold.
@@ -313,6 +363,32 @@ func (m *Manifest) validate() error {
 			}
 		}
 	}
+	// checkAccess checks what the service (or job) at key publishes to, sends to and reads as secrets.
+	checkAccess := func(key string, s Service) {
+		for j, t := range s.Publishes {
+			if !topics[t] {
+				bad(fmt.Sprintf("%s.publishes[%d]", key, j), "unknown topic %q", t)
+			}
+		}
+		for j, q := range s.Sends {
+			qkey := fmt.Sprintf("%s.sends[%d]", key, j)
+			switch {
+			case !queues[q]:
+				bad(qkey, "unknown queue %q", q)
+			case slices.Contains(s.Consumes, q):
+				bad(qkey, "the service consumes queue %q too; a service does not send to itself", q)
+			case !m.directQueue(q):
+				bad(qkey, "queue %q is fed by topics; declare direct: true on it to let services send to it", q)
+			}
+		}
+		secrets := map[string]bool{}
+		for j, sec := range s.Secrets {
+			name(fmt.Sprintf("%s.secrets[%d]", key, j), "secret", sec, secrets)
+			if _, taken := Environment(s, everywhere)[SecretEnv(sec)]; taken {
+				bad(fmt.Sprintf("%s.secrets[%d]", key, j), "secret %q would be %s, a variable the service already receives; rename it", sec, SecretEnv(sec))
+			}
+		}
+	}
 	services := map[string]bool{}
 	ports := map[int]string{}
 	consumedBy := map[string]string{}
@@ -358,29 +434,7 @@ func (m *Manifest) validate() error {
 		if s.DrainSeconds < 1 || s.DrainSeconds > 110 {
 			bad(key+".drain_seconds", "%d must be between 1 and 110 (the ECS stop timeout is at most 120 s)", s.DrainSeconds)
 		}
-		for j, t := range s.Publishes {
-			if !topics[t] {
-				bad(fmt.Sprintf("%s.publishes[%d]", key, j), "unknown topic %q", t)
-			}
-		}
-		for j, q := range s.Sends {
-			qkey := fmt.Sprintf("%s.sends[%d]", key, j)
-			switch {
-			case !queues[q]:
-				bad(qkey, "unknown queue %q", q)
-			case slices.Contains(s.Consumes, q):
-				bad(qkey, "the service consumes queue %q too; a service does not send to itself", q)
-			case !m.directQueue(q):
-				bad(qkey, "queue %q is fed by topics; declare direct: true on it to let services send to it", q)
-			}
-		}
-		secrets := map[string]bool{}
-		for j, sec := range s.Secrets {
-			name(fmt.Sprintf("%s.secrets[%d]", key, j), "secret", sec, secrets)
-			if _, taken := Environment(s, everywhere)[SecretEnv(sec)]; taken {
-				bad(fmt.Sprintf("%s.secrets[%d]", key, j), "secret %q would be %s, a variable the service already receives; rename it", sec, SecretEnv(sec))
-			}
-		}
+		checkAccess(key, s)
 		for j, q := range s.Consumes {
 			qkey := fmt.Sprintf("%s.consumes[%d]", key, j)
 			switch {
@@ -397,6 +451,30 @@ func (m *Manifest) validate() error {
 		if queues[q.Name] && consumedBy[q.Name] == "" {
 			bad("queues", "queue %q is consumed by no service", q.Name)
 		}
+	}
+	jobs := map[string]bool{}
+	for i, j := range m.Jobs {
+		key := fmt.Sprintf("jobs[%d]", i)
+		name(key+".name", "job", j.Name, jobs)
+		if services[j.Name] {
+			bad(key+".name", "%q is a service's name too; a job's log group, task definition and schedule are named after it", j.Name)
+		}
+		if j.Command == "" {
+			bad(key+".command", "required")
+		}
+		if err := schedule.Validate(j.Schedule); err != nil {
+			bad(key+".schedule", "%v", err)
+		}
+		if j.DatabaseUser != "" && !rolePattern.MatchString(j.DatabaseUser) {
+			bad(key+".database_user", "%q must be a lowercase PostgreSQL role name, or absent for a job without a database", j.DatabaseUser)
+		}
+		if j.DrainSeconds < 1 || j.DrainSeconds > 110 {
+			bad(key+".drain_seconds", "%d must be between 1 and 110 (the ECS stop timeout is at most 120 s)", j.DrainSeconds)
+		}
+		if !slices.Contains(fargateCPU, j.TaskCPU()) {
+			bad(key+".cpu", "%d must be one of Fargate's CPU sizes %v", j.CPU, fargateCPU)
+		}
+		checkAccess(key, j.Service())
 	}
 	return errors.Join(errs...)
 }

@@ -216,3 +216,52 @@ func TestDirectQueuesAndSecrets(t *testing.T) {
 		})
 	}
 }
+
+// A scheduled job loads with what it declares, gets its task environment without HTTP_ADDR, and each mistake is
+// named by its key.
+func TestJobs(t *testing.T) {
+	in := directFIFO + `jobs:
+  - name: nightly
+    command: nightly
+    schedule: cron(0 3 * * ? *)
+    sends: [ledger]
+    secrets: [report-key]
+    drain_seconds: 30
+`
+	m, err := Decode(strings.NewReader(in))
+	if err != nil {
+		t.Fatalf("Decode() = %v", err)
+	}
+	j, ok := m.Job("nightly")
+	if !ok || j.TaskCPU() != 256 || j.TaskMemory() != 512 {
+		t.Fatalf("Job(nightly) = %+v, %v; want it with the default task size 256/512", j, ok)
+	}
+	env := Environment(j.Service(), Where{QueueURL: func(n string) string { return n }, TopicARN: func(n string) string { return n }})
+	if _, ok := env["HTTP_ADDR"]; ok {
+		t.Error("a job's environment sets HTTP_ADDR; a job serves nothing")
+	}
+	if env["LEDGER_QUEUE_URL"] != "ledger" || env["SHUTDOWN_TIMEOUT"] != "30s" {
+		t.Errorf("a job's environment = %v; want its queue and its drain time", env)
+	}
+	if got := Source(j.Service(), "REPORT_KEY"); got != "infra/services.yaml: jobs.nightly.secrets (report-key)" {
+		t.Errorf("Source(REPORT_KEY) = %q", got)
+	}
+	for _, tt := range []struct{ name, old, new, want string }{
+		{"bad schedule", "cron(0 3 * * ? *)", "cron(0 3 * * * *)", "jobs[0].schedule: \"cron(0 3 * * * *)\": exactly one of day-of-month"},
+		{"not an expression", "cron(0 3 * * ? *)", "daily", `jobs[0].schedule: "daily": want rate(value unit)`},
+		{"a service's name", "  - name: nightly", "  - name: ship", `jobs[0].name: "ship" is a service's name too`},
+		{"no command", "    command: nightly\n", "", "jobs[0].command: required"},
+		{"unknown queue", "sends: [ledger]\n    secrets", "sends: [ledgr]\n    secrets", `jobs[0].sends[0]: unknown queue "ledgr"`},
+		{"CPU Fargate lacks", "    drain_seconds: 30\n", "    drain_seconds: 30\n    cpu: 300\n", "jobs[0].cpu: 300 must be one of Fargate's CPU sizes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := strings.Replace(in, tt.old, tt.new, 1)
+			if bad == in {
+				t.Fatalf("test edit %q not applied", tt.old)
+			}
+			if _, err := Decode(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode() = %v; want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -26,11 +26,19 @@ var placeholders = manifest.Where{
 // task definition does not set, naming infra/services.yaml and the key the variable comes from. Each service's
 // tests call it, so such a mistake fails `make test` instead of the first deploy.
 func EnvironmentProblems(m *manifest.Manifest, command string, read func(getenv func(string) string) *config.Reader) []string {
-	i := slices.IndexFunc(m.Services, func(s manifest.Service) bool { return s.Command == command })
-	if i < 0 {
-		return []string{fmt.Sprintf("infra/services.yaml: no service has command %q", command)}
+	all := slices.Clone(m.Services)
+	for _, j := range m.Jobs {
+		all = append(all, j.Service())
 	}
-	s := m.Services[i]
+	i := slices.IndexFunc(all, func(s manifest.Service) bool { return s.Command == command })
+	if i < 0 {
+		return []string{fmt.Sprintf("infra/services.yaml: no service or job has command %q", command)}
+	}
+	s := all[i]
+	entry := "services." + s.Name
+	if s.Kind == manifest.KindJob {
+		entry = "jobs." + s.Name
+	}
 	env := manifest.Environment(s, placeholders)
 	for k := range manifest.SecretEnvironment(s) {
 		env[k] = "placeholder-secret" // set by ECS from Secrets Manager
@@ -46,13 +54,20 @@ func EnvironmentProblems(m *manifest.Manifest, command string, read func(getenv 
 	for _, k := range names {
 		if !slices.Contains(used, k) {
 			problems = append(problems, fmt.Sprintf("%s: the task definition sets %s, which the %s "+
-				"service never reads: read it with that exact name, or remove the entry it comes from", manifest.Source(s, k), k, s.Name))
+				"%s never reads: read it with that exact name, or remove the entry it comes from", manifest.Source(s, k), k, s.Name, kindWord(s.Kind)))
 		}
 	}
 	for _, k := range r.Missing() {
-		problems = append(problems, fmt.Sprintf("infra/services.yaml: services.%s: the %s service requires %s, which its "+
+		problems = append(problems, fmt.Sprintf("infra/services.yaml: %s: the %s %s requires %s, which its "+
 			"task definition does not set: fix the name in the code, or declare the topic (publishes), queue (consumes, "+
-			"sends) or secret (secrets) it stands for", s.Name, s.Name, k))
+			"sends) or secret (secrets) it stands for", entry, s.Name, kindWord(s.Kind), k))
 	}
 	return problems
+}
+
+func kindWord(k manifest.Kind) string {
+	if k == manifest.KindJob {
+		return "job"
+	}
+	return "service"
 }

@@ -36,7 +36,7 @@ func TestEnvironmentProblemsNameTheFileAndKey(t *testing.T) {
 			t.Errorf("problems:\n%s\nwant one containing %q", got, want)
 		}
 	}
-	if got := boot.EnvironmentProblems(m, "billing", reads("X")); len(got) != 1 || !strings.Contains(got[0], `no service has command "billing"`) {
+	if got := boot.EnvironmentProblems(m, "billing", reads("X")); len(got) != 1 || !strings.Contains(got[0], `no service or job has command "billing"`) {
 		t.Errorf("an unknown command: problems %q", got)
 	}
 }

@@ -7,6 +7,7 @@ package secrets
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -65,7 +66,11 @@ func New(scope constructs.Construct, id string, props Props) *Secrets {
 	}
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Secrets{Construct: c, ByService: map[string]map[string]awssecretsmanager.Secret{}}
-	for _, ms := range props.Manifest.Services {
+	owners := slices.Clone(props.Manifest.Services)
+	for _, j := range props.Manifest.Jobs {
+		owners = append(owners, j.Service())
+	}
+	for _, ms := range owners {
 		for _, name := range ms.Secrets {
 			cid := ids.Pascal(ms.Name) + ids.Pascal(name)
 			secret := awssecretsmanager.NewSecret(c, jsii.String(cid), &awssecretsmanager.SecretProps{

@@ -5,28 +5,32 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 )
 
 // grant gives the task role least privilege through grants: its own topics and queues (and their KMS key), its own
 // database user, and X-Ray when tracing is on.
-func (s *Service) grant(props Props) {
-	ms := props.Service
+func (s *Service) grant(props Props) { grantAccess(props.Service, s.TaskRole, props) }
+
+// grantAccess gives role what service (or job) ms declares, through grants.
+func grantAccess(ms manifest.Service, role awsiam.Role, props Props) {
 	for _, t := range ms.Publishes {
-		props.Topics[t].GrantPublish(s.TaskRole)
+		props.Topics[t].GrantPublish(role)
 	}
 	for _, q := range ms.Consumes {
-		props.Queues[q].GrantConsumeMessages(s.TaskRole)
+		props.Queues[q].GrantConsumeMessages(role)
 	}
 	for _, q := range ms.Sends {
-		grantSend(props.Queues[q], s.TaskRole)
+		grantSend(props.Queues[q], role)
 	}
 	if props.Database.GrantConnect != nil && ms.DatabaseUser != "" {
-		props.Database.GrantConnect(s.TaskRole, ms.DatabaseUser)
+		props.Database.GrantConnect(role, ms.DatabaseUser)
 	}
 	if props.TraceSampleRatio > 0 {
-		grantTracing(s.TaskRole)
+		grantTracing(role)
 	}
-	cdknag.NagSuppressions_AddResourceSuppressions(s.TaskRole, &[]*cdknag.NagPackSuppression{{
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("kms:GenerateDataKey* comes from the topic and queue grants (GenerateDataKey and GenerateDataKeyWithoutPlaintext, " +
 			"both needed to publish to encrypted topics) and is limited to the messaging key's ARN."),

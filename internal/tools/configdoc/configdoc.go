@@ -40,7 +40,11 @@ var where = manifest.Where{
 func Render(m *manifest.Manifest) string {
 	var b strings.Builder
 	b.WriteString(Begin + "\n")
-	for _, s := range m.Services {
+	all := slices.Clone(m.Services)
+	for _, j := range m.Jobs {
+		all = append(all, j.Service())
+	}
+	for _, s := range all {
 		fmt.Fprintf(&b, "### `%s` (`%s %s`, %s)\n", s.Name, manifest.ImageBinary, s.Command, s.Kind)
 		b.WriteString("| variable | on ECS |\n|---|---|\n")
 		env := manifest.Environment(s, where)

@@ -234,7 +234,8 @@ var connectionBudgetRule = Rule{
 }
 
 // maxTasks returns the maximum task count of the service that runs task definition td, from its scalable
-// target (or its DesiredCount when it does not scale), and the service's logical ID.
+// target (or its DesiredCount when it does not scale), and the service's logical ID; or, for a scheduled job's
+// task definition, the tasks its schedule starts and the schedule's logical ID.
 func (c *check) maxTasks(stack, td string) (int, string, bool) {
 	for _, sn := range c.env {
 		s := c.asm.Stacks[sn]
@@ -263,6 +264,24 @@ func (c *check) maxTasks(stack, td string) (int, string, bool) {
 				return int(n), sid, true
 			}
 			return 1, sid, true // CloudFormation's default desired count
+		}
+	}
+	// A scheduled job: the schedule starts TaskCount tasks (default 1) per run. Runs should not overlap; one
+	// that outlasts the interval to the next adds another run's tasks, which this does not count.
+	for _, sn := range c.env {
+		s := c.asm.Stacks[sn]
+		for _, sid := range sortedKeys(s.Template.Resources) {
+			sch := s.Template.Resources[sid]
+			if sch.Type != "AWS::Scheduler::Schedule" {
+				continue
+			}
+			ecs := object(object(sch.Properties["Target"])["EcsParameters"])
+			if t, ok := c.w.target(sn, ecs["TaskDefinitionArn"]); ok && t.Stack == stack && t.ID == td {
+				if n := number(ecs["TaskCount"]); n >= 1 {
+					return int(n), sid, true
+				}
+				return 1, sid, true
+			}
 		}
 	}
 	return 0, "", false

@@ -129,5 +129,11 @@ func TestConnectionBudget(t *testing.T) {
 		{name: "6 tasks × 20 + 2 exceed t4g.micro's 112", opts: pools, stacks: []testStack{{name: "ecsr-dev-a", template: stack("db.t4g.micro", 6, "Instance")}},
 			want: []string{"ecsr-dev-a/Instance"}},
 		{name: "through the proxy the services do not count", opts: pools, stacks: []testStack{{name: "ecsr-dev-a", template: stack("db.t4g.micro", 50, "Proxy")}}},
+		// 5 service tasks fit alone; a scheduled job's task connecting too does not.
+		{name: "a scheduled job's task counts", opts: pools, stacks: []testStack{{name: "ecsr-dev-a", template: strings.Replace(stack("db.t4g.micro", 5, "Instance"),
+			`"Migration":`, `"JobTask":{"Type":"AWS::ECS::TaskDefinition","Properties":{"ContainerDefinitions":[{"Name":"nightly",
+		"Environment":[{"Name":"DATABASE_HOST","Value":{"Fn::GetAtt":["Instance","Endpoint.Address"]}}]}]}},
+	"JobSchedule":{"Type":"AWS::Scheduler::Schedule","Properties":{"Target":{"EcsParameters":{"TaskDefinitionArn":{"Ref":"JobTask"}}}}},
+	"Migration":`, 1)}}, want: []string{"ecsr-dev-a/Instance"}},
 	})
 }

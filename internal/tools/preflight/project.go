@@ -9,7 +9,7 @@ import (
 
 // ProjectOptions returns the options that carry this system's side of the rules: the database roles the
 // migrations create, the connections each service task and the migration open, and the namespace, dimension and
-// service names of the services' embedded metrics (from the services manifest m). Callers add the environment,
+// service (and job) names of the embedded metrics (from the services manifest m). Callers add the environment,
 // the mode and the baseline.
 func ProjectOptions(m *manifest.Manifest) Options {
 	o := Options{
@@ -21,6 +21,9 @@ func ProjectOptions(m *manifest.Manifest) Options {
 	}
 	for _, s := range m.Services {
 		o.MetricsServices = append(o.MetricsServices, s.Name)
+	}
+	for _, j := range m.Jobs { // a job's metrics carry its name in the same dimension
+		o.MetricsServices = append(o.MetricsServices, j.Name)
 	}
 	return o
 }

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/connections"
 )
 
-// addToManifest inserts the service's queue at the end of queues and appends the service to services, keeping
-// the file's comments and layout. It relies on the manifest's order: topics, queues, then services last.
+// addToManifest inserts the service's queue at the end of queues and the service at the end of services, keeping
+// the file's comments and layout. It relies on the manifest's order: topics, queues, services, then jobs.
 func addToManifest(text string, d data) (string, error) {
 	const servicesKey = "\nservices:\n"
 	i := strings.Index(text, servicesKey)
@@ -30,7 +31,19 @@ func addToManifest(text string, d data) (string, error) {
 	}
 	head, tail := text[:i+1], text[i+1:]
 	head = strings.TrimRight(head, "\n") + "\n" + queue.String() + "\n"
-	return head + strings.TrimRight(tail, "\n") + "\n" + service.String(), nil
+	// The service goes at the end of services:, before the jobs: that may follow it (and the comment lines above
+	// that key).
+	rest := ""
+	if j := strings.Index(tail, "\njobs:\n"); j >= 0 {
+		lines := strings.SplitAfter(tail[:j+1], "\n")
+		k := len(lines) - 1 // lines ends with "" after the final newline
+		for k > 0 && (strings.HasPrefix(lines[k-1], "#") || strings.TrimSpace(lines[k-1]) == "") {
+			k--
+		}
+		cut := len(strings.Join(lines[:k], ""))
+		tail, rest = tail[:cut], "\n"+strings.TrimLeft(tail[cut:], "\n")
+	}
+	return head + strings.TrimRight(tail, "\n") + "\n" + service.String() + rest, nil
 }
 
 // addSizing inserts the service's sizing at the end of the environment file's services: map.
@@ -89,8 +102,12 @@ func addCommand(src string, d data) ([]byte, error) {
 	i := strings.Index(src, importAnchor)
 	src = src[:i] + "\t\"github.com/ecs-reworked/ecs-reworked/cmd/internal/" + d.Name + "cmd\"\n" + src[i:]
 	i = strings.Index(src, usageAnchor)
-	src = src[:i] + fmt.Sprintf("//\tecsr %s [-healthcheck]%s the %s worker (cmd/internal/%scmd)\n",
-		d.Name, strings.Repeat(" ", max(1, 37-len(d.Name)-len(" [-healthcheck]"))), d.Name, d.Name) + src[i:]
+	usage := fmt.Sprintf("//\tecsr %s [-healthcheck]%s the %s worker (cmd/internal/%scmd)\n",
+		d.Name, strings.Repeat(" ", max(1, 37-len(d.Name)-len(" [-healthcheck]"))), d.Name, d.Name)
+	if d.Kind == manifest.KindJob {
+		usage = fmt.Sprintf("//\tecsr %s%s the %s job, one run (cmd/internal/%scmd)\n", d.Name, strings.Repeat(" ", max(1, 37-len(d.Name))), d.Name, d.Name)
+	}
+	src = src[:i] + usage + src[i:]
 	i = strings.Index(src, mapAnchor) + len(mapAnchor)
 	src = src[:i] + fmt.Sprintf("\t%q: %scmd.Main,\n", d.Name, d.Name) + src[i:]
 	out, err := format.Source([]byte(src))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
+	"github.com/ecs-reworked/ecs-reworked/internal/schedule"
 )
 
 // Options say what service to add.
@@ -43,6 +44,8 @@ type Options struct {
 	Sends []string
 	// Secrets are the service's own secrets (Secrets Manager on AWS, files locally); the service requires each.
 	Secrets []string
+	// Schedule is a job's (KIND=job) EventBridge Scheduler expression, such as rate(1 hour) or cron(0 3 * * ? *).
+	Schedule string
 }
 
 var (
@@ -71,6 +74,9 @@ func Run(root string, o Options) ([]string, error) {
 	m, err := manifest.Load(filepath.Join(root, ManifestPath))
 	if err != nil {
 		return nil, err
+	}
+	if o.Kind == manifest.KindJob {
+		return runJob(root, o, m)
 	}
 	if _, ok := m.Service(o.Name); ok {
 		return nil, fmt.Errorf("%s: services already has %q; the scaffold never overwrites", ManifestPath, o.Name)
@@ -212,10 +218,18 @@ func (o Options) validate() error {
 			errs = append(errs, errors.New("FIFO=yes with SUBSCRIBE: a FIFO queue is fed by direct sends, not by the manifest's standard "+
 				"topics; drop one of them"))
 		}
+	case manifest.KindJob:
+		if err := schedule.Validate(o.Schedule); err != nil {
+			errs = append(errs, fmt.Errorf("SCHEDULE: %w", err))
+		}
+		if o.DB || o.FIFO || len(o.Subscribe) > 0 || len(o.Sends) > 0 {
+			errs = append(errs, errors.New("KIND=job: a job takes SCHEDULE and SECRETS; DB, FIFO, SUBSCRIBE and SENDS are generated "+
+				"for workers (a job may declare database_user, publishes and sends in its infra/services.yaml entry: docs/configuration.md, \"Scheduled jobs\")"))
+		}
 	case manifest.KindWeb:
 		errs = append(errs, errors.New("KIND=web: the scaffold adds workers; add a web service by hand (docs/runbook.md, \"Add a service\")"))
 	default:
-		errs = append(errs, fmt.Errorf("KIND=%q: want worker", o.Kind))
+		errs = append(errs, fmt.Errorf("KIND=%q: want worker or job", o.Kind))
 	}
 	for _, sec := range o.Secrets {
 		if !secretPattern.MatchString(sec) {
@@ -255,6 +269,7 @@ type data struct {
 	FIFO          bool
 	Sends         []namedValue
 	Secrets       []namedValue
+	Schedule      string
 }
 
 // namedValue is a queue the service sends to or a secret it reads: its manifest name and its Go field name.

@@ -129,6 +129,7 @@ func TestRunRefusesBadOptions(t *testing.T) {
 func TestNewServiceBuildsAndPasses(t *testing.T) {
 	root := copyRepository(t)
 	shipping, billing, ledger := newName(t, root, "shipping"), newName(t, root, "billing"), newName(t, root, "ledger")
+	nightly := newName(t, root, "nightly")
 	if _, err := scaffold.Run(root, scaffold.Options{Name: ledger, Kind: manifest.KindWorker, FIFO: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +142,11 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	if _, err := scaffold.Run(root, scaffold.Options{Name: shipping, Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}); err == nil ||
 		!strings.Contains(err.Error(), "never overwrites") {
 		t.Errorf("a second run = %v; want a refusal to overwrite", err)
+	}
+	// A scheduled job, daily at 03:00 UTC, with a secret of its own.
+	if _, err := scaffold.Run(root, scaffold.Options{Name: nightly, Kind: manifest.KindJob, Schedule: "cron(0 3 * * ? *)",
+		Secrets: []string{"report-key"}}); err != nil {
+		t.Fatal(err)
 	}
 	// A second service, with a database of its own: its schema, role, grants and inbox.
 	if _, err := scaffold.Run(root, scaffold.Options{Name: billing, Kind: manifest.KindWorker,
@@ -165,9 +171,11 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	}
 	run(".", nil, "go", "build", "./...")
 	run(".", nil, "go", "vet", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/internal/"+billing+"cmd",
-		"./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger, "./cmd/ecsr", "./migrations")
+		"./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger, "./cmd/internal/"+nightly+"cmd", "./internal/"+nightly,
+		"./cmd/ecsr", "./migrations")
 	run(".", nil, "go", "test", "-count=1", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/ecsr",
 		"./cmd/internal/"+billing+"cmd", "./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger,
+		"./cmd/internal/"+nightly+"cmd", "./internal/"+nightly,
 		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
 	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
 	run("infra", jsii, "go", "test", "-count=1", "./config/")
@@ -228,6 +236,16 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 			found["task with ledger's URL and the secret from Secrets Manager"] = strings.Contains(string(b), `"`+manifest.QueueEnv(ledger)+`"`) &&
 				strings.Contains(string(b), `"Secrets":[{"Name":"CARRIER_API_KEY","ValueFrom":{"Fn::ImportValue":"ecsr-dev-stateful:ExportsOutputRefSecrets`+pascal+`CarrierApiKey`)
 		}
+		if strings.HasPrefix(id, "Job"+nightly+"Schedule") && r.Type == "AWS::Scheduler::Schedule" {
+			b, _ := json.Marshal(r.Properties)
+			found["the job's schedule running its task daily"] = r.Properties["ScheduleExpression"] == "cron(0 3 * * ? *)" &&
+				strings.Contains(string(b), `"TaskDefinitionArn":{"Ref":"Job`+nightly+`Task`) && strings.Contains(string(b), `"DeadLetterConfig"`)
+		}
+		if strings.HasPrefix(id, "Job"+nightly+"Task") && r.Type == "AWS::ECS::TaskDefinition" {
+			b, _ := json.Marshal(r.Properties["ContainerDefinitions"])
+			found["the job's task running ecsr "+nightly+" with its secret"] = strings.Contains(string(b), `"EntryPoint":["/app/ecsr","`+nightly+`"]`) &&
+				strings.Contains(string(b), `"Name":"REPORT_KEY"`)
+		}
 		if strings.HasPrefix(id, "Service"+shipping+"TaskRoleDefaultPolicy") && r.Type == "AWS::IAM::Policy" {
 			b, _ := json.Marshal(r.Properties["PolicyDocument"])
 			found["shipping's sqs:SendMessage on ledger"] = strings.Contains(string(b), `"sqs:SendMessage"`) &&
@@ -244,7 +262,8 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	for _, want := range []string{"queue", "dead-letter queue", "subscription filtered to order.fulfilled",
 		"task running ecsr shipping with its queue's URL", "ECS service", "billing's rds-db:connect as billing",
 		"FIFO queue ecsr-dev-" + ledger + ".fifo", "FIFO dead-letter queue", "secret carrier-api-key",
-		"task with ledger's URL and the secret from Secrets Manager", "shipping's sqs:SendMessage on ledger"} {
+		"task with ledger's URL and the secret from Secrets Manager", "shipping's sqs:SendMessage on ledger",
+		"the job's schedule running its task daily", "the job's task running ecsr " + nightly + " with its secret"} {
 		if !found[want] {
 			t.Errorf("the dev stacks lack the new service's %s", want)
 		}
@@ -276,6 +295,19 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never logged order %s:\n%s", service, order.ID, sys.Output.String())
 			}
+		}
+	}
+	// make up runs the job on demand (make job), as its schedule would: it runs once and finishes.
+	job := exec.CommandContext(t.Context(), filepath.Join(bin, "devenv"), "-run-job", nightly, "-addr", strings.TrimPrefix(sys.URL, "http://"), "-bin", bin)
+	job.Dir = root
+	if out, err := job.CombinedOutput(); err != nil {
+		t.Fatalf("make job NAME=%s: %v\n%s", nightly, err, out)
+	}
+	ran := regexp.MustCompile(`(?m)^` + nightly + `\s*\|.*job ran`)
+	finished := regexp.MustCompile(`(?m)^devenv\s*\|\s*job ` + nightly + ` finished`)
+	for deadline := time.Now().Add(time.Minute); !ran.MatchString(sys.Output.String()) || !finished.MatchString(sys.Output.String()); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s did not run and finish:\n%s", nightly, sys.Output.String())
 		}
 	}
 	// make up gave shipping its secret from .local/secrets (generated on the first run), and no line shows it.
