@@ -1,6 +1,7 @@
-// Package scaffold adds a service to the repository (`make service`): its manifest entry (for a worker, its queue,
-// dead-letter queue and the filtered subscription to the event types it names), its sizing in every environment
-// file, its command in the image's one binary, and a package with a handler and tests. The result builds, runs in
+// Package scaffold adds a service or a scheduled job to the repository (`make service`): its manifest entry (for a
+// worker, its queue, dead-letter queue and the filtered subscription to the event types it names, or a FIFO queue
+// other services send to; for a job, its schedule), a worker's sizing in every environment file, its command in
+// the image's one binary, and a package with a handler (or a job's Run) and tests. The result builds, runs in
 // `make up`, synthesizes and passes `make test` before anyone edits it. It refuses to overwrite anything: run twice,
 // the second run fails naming what exists.
 package scaffold
@@ -27,7 +28,7 @@ type Options struct {
 	// Name is the service's name: lowercase letters and digits, starting with a letter (also its command, its
 	// queue and its Go package).
 	Name string
-	// Kind is manifest.KindWorker; web services are added by hand (docs/runbook.md).
+	// Kind is manifest.KindWorker or manifest.KindJob; web services are added by hand (docs/runbook.md).
 	Kind manifest.Kind
 	// Subscribe are the event types the worker receives; each must be in the event catalog (internal/events).
 	Subscribe []events.Type
@@ -182,21 +183,7 @@ func Run(root string, o Options) ([]string, error) {
 		writes[path] = src
 	}
 
-	paths := make([]string, 0, len(writes))
-	for p := range writes {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	for _, p := range paths {
-		full := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil { //nolint:gosec // source directories of the repository
-			return nil, err
-		}
-		if err := os.WriteFile(full, writes[p], 0o644); err != nil { //nolint:gosec // source files of the repository
-			return nil, err
-		}
-	}
-	return paths, nil
+	return write(root, writes)
 }
 
 func (o Options) validate() error {
