@@ -110,7 +110,7 @@ cost: ## Monthly cost estimate of an environment from infra/cdk.out: make cost E
 	$(GO) run ./cmd/cost -env $(ENV) -assembly infra/cdk.out
 
 .PHONY: service
-service: ## Add a worker or a job: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,...] [DB=yes] [SENDS=queue,...] [SECRETS=name,...] [FIFO=yes], or KIND=job SCHEDULE='rate(1 hour)' (docs/runbook.md).
+service: ## Add a service or job: make service NAME=shipping KIND=worker SUBSCRIBE=order.fulfilled[,...] [DB=yes] [SENDS=queue,...] [SECRETS=name,...] [FIFO=yes]; KIND=web [DB=yes]; KIND=job SCHEDULE='rate(1 hour)' (docs/runbook.md).
 	$(GO) run ./cmd/scaffold -name '$(NAME)' -kind '$(or $(KIND),worker)' -subscribe '$(SUBSCRIBE)' -db '$(DB)' -fifo '$(FIFO)' -sends '$(SENDS)' -secrets '$(SECRETS)' -schedule '$(SCHEDULE)'
 	$(GO) run ./cmd/configdoc
 	$(MAKE) diagram

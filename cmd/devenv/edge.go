@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,42 +41,89 @@ func newEdgeServer(h http.Handler) *http.Server {
 		WriteTimeout: edgeWriteTimeout, IdleTimeout: edgeIdleTimeout, MaxHeaderBytes: 64 << 10}
 }
 
-// newEdge returns the local stand-in for CloudFront: requests for /api/* go to the API, like the distribution's
-// /api/* behaviour to the load balancer, and everything else is served from the static web files, like the
-// default behaviour to the S3 bucket. The browser sees one origin, so no CORS is needed, as on AWS.
+// edgeRoute sends the requests whose path matches pattern (a load balancer path pattern, * and ? wildcards) to
+// the web service name at target.
+type edgeRoute struct {
+	name    string
+	pattern string
+	target  *url.URL
+	// probes routes /healthz and /readyz to this service too (the manifest's first web service, the API).
+	probes bool
+}
+
+// newEdge returns the local stand-in for CloudFront and the load balancer: a request whose path matches a web
+// service's path_pattern goes to that service, the first match in routes' order (the manifest's precedence, as
+// the listener rules' priorities: more specific patterns first), like the distribution's behaviours for those
+// paths to the load balancer; everything else is served from the static web files, like the default behaviour to
+// the S3 bucket. The browser sees one origin, so no CORS is needed, as on AWS. The route marked probes also
+// answers /healthz and /readyz, as the load balancer's test listener exposes the API's to the release smoke test
+// (internal/smoke, `make smoke`).
 //
 // A request whose body cannot be read (malformed chunked encoding, a client that stops mid-body, a body over
-// edgeMaxBodyBytes) is the client's error: it is answered 400, 408 or 413, never 502, which means the API is
+// edgeMaxBodyBytes) is the client's error: it is answered 400, 408 or 413, never 502, which means the service is
 // not reachable.
-func newEdge(api *url.URL, webDir string) http.Handler {
-	proxy := httputil.NewSingleHostReverseProxy(api)
-	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		// The proxy hands this handler its outgoing copy of the request, whose body the transport wraps; the
-		// client's body is found through the context.
-		if b, ok := r.Context().Value(watchedBodyKey{}).(*watchedBody); ok {
-			if status, detail, bad := b.clientError(); bad {
-				writeEdgeProblem(w, status, detail)
-				return
+func newEdge(routes []edgeRoute, webDir string) http.Handler {
+	type route struct {
+		match *regexp.Regexp
+		proxy http.Handler
+	}
+	mux := http.NewServeMux()
+	proxies := make([]route, 0, len(routes))
+	for _, rt := range routes {
+		proxy := httputil.NewSingleHostReverseProxy(rt.target)
+		proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			// The proxy hands this handler its outgoing copy of the request, whose body the transport wraps; the
+			// client's body is found through the context.
+			if b, ok := r.Context().Value(watchedBodyKey{}).(*watchedBody); ok {
+				if status, detail, bad := b.clientError(); bad {
+					writeEdgeProblem(w, status, detail)
+					return
+				}
 			}
+			writeEdgeProblem(w, http.StatusBadGateway, "the "+rt.name+" service is not reachable")
 		}
-		writeEdgeProblem(w, http.StatusBadGateway, "the orders API is not reachable")
+		proxies = append(proxies, route{match: pathPattern(rt.pattern), proxy: proxy})
+		if rt.probes {
+			mux.Handle("GET /healthz", proxy)
+			mux.Handle("GET /readyz", proxy)
+		}
 	}
 	static := staticFiles(webDir)
-	mux := http.NewServeMux()
-	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && r.Body != http.NoBody {
-			b := &watchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, edgeMaxBodyBytes)}
-			r = r.WithContext(context.WithValue(r.Context(), watchedBodyKey{}, b))
-			r.Body = b
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range proxies {
+			if !p.match.MatchString(r.URL.Path) {
+				continue
+			}
+			if r.Body != nil && r.Body != http.NoBody {
+				b := &watchedBody{ReadCloser: http.MaxBytesReader(w, r.Body, edgeMaxBodyBytes)}
+				r = r.WithContext(context.WithValue(r.Context(), watchedBodyKey{}, b))
+				r.Body = b
+			}
+			p.proxy.ServeHTTP(w, r)
+			return
 		}
-		proxy.ServeHTTP(w, r)
+		static.ServeHTTP(w, r)
 	}))
-	// The API's probes too, as the load balancer's test listener exposes them to the release smoke test
-	// (internal/smoke, `make smoke`); CloudFront does not route them.
-	mux.Handle("GET /healthz", proxy)
-	mux.Handle("GET /readyz", proxy)
-	mux.Handle("/", static)
 	return mux
+}
+
+// pathPattern compiles a load balancer path pattern: * matches any characters, / included, and ? one
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html).
+func pathPattern(p string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, r := range p {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
 }
 
 func writeEdgeProblem(w http.ResponseWriter, status int, detail string) {

@@ -34,7 +34,7 @@ func startEdge(t *testing.T, readTimeout time.Duration) string {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(api.URL)
-	srv := newEdgeServer(newEdge(u, web))
+	srv := newEdgeServer(newEdge([]edgeRoute{{name: "api", pattern: "/api/*", target: u, probes: true}}, web))
 	srv.ReadTimeout = readTimeout
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,5 +119,38 @@ func TestEdgeServerTimeouts(t *testing.T) {
 	s := newEdgeServer(http.NotFoundHandler())
 	if s.ReadHeaderTimeout == 0 || s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.MaxHeaderBytes == 0 {
 		t.Errorf("edge server %+v; want every timeout and the header limit set", s)
+	}
+}
+
+// The edge routes a path to the web service whose pattern takes precedence, as the listener rules do: a more
+// specific pattern first; what no pattern matches is the site's.
+func TestEdgeRoutesByPathPattern(t *testing.T) {
+	answer := func(name string) *url.URL {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, name) }))
+		t.Cleanup(s.Close)
+		u, _ := url.Parse(s.URL)
+		return u
+	}
+	web := t.TempDir()
+	if err := os.WriteFile(filepath.Join(web, "index.html"), []byte("site"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	edge := httptest.NewServer(newEdge([]edgeRoute{
+		{name: "catalog", pattern: "/api/catalog/*", target: answer("catalog")},
+		{name: "api", pattern: "/api/*", target: answer("api"), probes: true},
+	}, web))
+	defer edge.Close()
+	for path, want := range map[string]string{
+		"/api/catalog/hello": "catalog", "/api/orders": "api", "/api/catalogue": "api", "/healthz": "api", "/": "site",
+	} {
+		resp, err := http.Get(edge.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Errorf("GET %s answered %q; want %q's answer", path, b, want)
+		}
 	}
 }

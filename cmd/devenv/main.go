@@ -305,9 +305,13 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 		}
 	}
 
-	// The edge, standing in for CloudFront.
-	api, ok := firstWeb(m)
-	if !ok {
+	// The edge, standing in for CloudFront and the load balancer's listener rules.
+	var routes []edgeRoute
+	for _, web := range m.WebServices() {
+		routes = append(routes, edgeRoute{name: web.Name, pattern: web.PathPattern, target: &url.URL{Scheme: "http", Host: addrs[web.Name]},
+			probes: web.Name == firstWeb(m)})
+	}
+	if len(routes) == 0 {
 		return errors.New("the manifest declares no web service for the edge to route /api/* to")
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.addr)
@@ -320,7 +324,7 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 		return err
 	}
 	s.jobs.start()
-	s.edge = newEdgeServer(s.jobs.handler(withTraces(newEdge(&url.URL{Scheme: "http", Host: addrs[api.Name]}, cfg.webDir), s.traces)))
+	s.edge = newEdgeServer(s.jobs.handler(withTraces(newEdge(routes, cfg.webDir), s.traces)))
 	go func() { _ = s.edge.Serve(ln) }()
 	return nil
 }
@@ -409,13 +413,14 @@ func (s *system) watchDatabase() {
 	}()
 }
 
-func firstWeb(m *manifest.Manifest) (manifest.Service, bool) {
+// firstWeb is the name of the manifest's first web service (the API), whose probes the edge exposes.
+func firstWeb(m *manifest.Manifest) string {
 	for _, s := range m.Services {
 		if s.Kind == manifest.KindWeb {
-			return s, true
+			return s.Name
 		}
 	}
-	return manifest.Service{}, false
+	return ""
 }
 
 func printBanner(out *syncWriter, cfg config, s *system) {

@@ -1,4 +1,4 @@
-// Command scaffold adds a worker service to the repository (`make service NAME=shipping KIND=worker
+// Command scaffold adds a service (worker or web) or a scheduled job to the repository (`make service NAME=shipping KIND=worker
 // SUBSCRIBE=order.fulfilled`): its manifest entry with its queue and filtered subscriptions, its sizing in every
 // environment file, its command in the image's binary, and a package with a handler and tests (package
 // internal/tools/scaffold). It never overwrites anything.
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	name := flag.String("name", "", "the service's name (NAME)")
-	kind := flag.String("kind", "worker", "worker or job (KIND)")
+	kind := flag.String("kind", "worker", "worker, web or job (KIND)")
 	subscribe := flag.String("subscribe", "", "comma-separated event types the worker receives (SUBSCRIBE)")
 	db := flag.String("db", "", "yes: the service gets its own schema, role and inbox (DB)")
 	fifo := flag.String("fifo", "", "yes: the service's queue is a FIFO queue that other services send to (FIFO)")
@@ -43,6 +43,10 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("added service %s:\n  %s\n", *name, strings.Join(files, "\n  "))
+	if *kind == string(manifest.KindWeb) {
+		fmt.Printf("next: fill in internal/%s (Register: its routes under /api/%s/), then make test and make up\n", *name, *name)
+		return
+	}
 	if *kind == string(manifest.KindJob) {
 		fmt.Printf("next: fill in internal/%s (Run), then make test and make up (make job NAME=%s runs it now)\n", *name, *name)
 		return

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/smoke"
@@ -51,8 +52,21 @@ func handle(ctx context.Context, payload []byte, getenv func(string) string, log
 		}
 		wait = d
 	}
+	cfg := smoke.Config{BaseURL: base, FulfillTimeout: wait}
+	switch suite := getenv("SMOKE_SUITE"); suite {
+	case "", "orders": // the orders API's release test
+	case "probes":
+		cfg.ProbesOnly = true
+	default:
+		return HookResponse{HookStatus: "FAILED", Reason: fmt.Sprintf("SMOKE_SUITE %q: want orders or probes", suite)}
+	}
+	for _, p := range strings.Split(getenv("SMOKE_PATHS"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.Paths = append(cfg.Paths, p)
+		}
+	}
 	fmt.Fprintf(log, "smoke test of %s (revision %s) through %s\n", ev.ServiceArn, ev.TargetServiceRevisionArn, base)
-	steps, err := smoke.Run(ctx, smoke.Config{BaseURL: base, FulfillTimeout: wait})
+	steps, err := smoke.Run(ctx, cfg)
 	fmt.Fprint(log, smoke.Report(steps))
 	if err != nil {
 		return HookResponse{HookStatus: "FAILED", Reason: err.Error()}

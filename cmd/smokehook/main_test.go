@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,3 +135,28 @@ func TestLambdaHook(t *testing.T) {
 }
 
 func strconvMs(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// The hook of a web service other than the orders API (SMOKE_SUITE=probes) checks its probes and SMOKE_PATHS and
+// places no order; an unknown suite fails the deployment.
+func TestHandleProbesSuite(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+	}))
+	defer svc.Close()
+	env := map[string]string{"SMOKE_BASE_URL": svc.URL, "SMOKE_SUITE": "probes", "SMOKE_PATHS": "/api/catalog/hello, /api/catalog/items"}
+	got := handle(t.Context(), []byte(`{"executionDetails":{}}`), func(k string) string { return env[k] }, io.Discard)
+	if got.HookStatus != "SUCCEEDED" {
+		t.Fatalf("hookStatus = %s (%s); want SUCCEEDED", got.HookStatus, got.Reason)
+	}
+	if want := []string{"GET /healthz", "GET /readyz", "GET /api/catalog/hello", "GET /api/catalog/items"}; !slices.Equal(seen, want) {
+		t.Errorf("requests %q; want %q", seen, want)
+	}
+	env["SMOKE_SUITE"] = "everything"
+	if got := handle(t.Context(), []byte(`{}`), func(k string) string { return env[k] }, io.Discard); got.HookStatus != "FAILED" {
+		t.Errorf("SMOKE_SUITE=everything: hookStatus %s; want FAILED", got.HookStatus)
+	}
+}

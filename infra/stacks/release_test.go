@@ -61,8 +61,10 @@ func TestReleases(t *testing.T) {
 			}
 			testRule := tmpl.Resources[adv["TestListenerRule"].(map[string]any)["Ref"].(string)]
 			listener := tmpl.Resources[testRule.Properties["ListenerArn"].(map[string]any)["Ref"].(string)]
-			if toJSON(listener.Properties["Port"]) != jsonNumber(loadbalancer.TestPortBase) || listener.Properties["Protocol"] != "HTTP" {
-				t.Errorf("%s test listener = %s; want HTTP on %d", id, toJSON(listener.Properties), loadbalancer.TestPortBase)
+			// Each web service has its own test listener, from TestPortBase on.
+			port, _ := listener.Properties["Port"].(float64)
+			if port < loadbalancer.TestPortBase || port >= float64(loadbalancer.TestPortBase+len(s.manifest.WebServices())) || listener.Properties["Protocol"] != "HTTP" {
+				t.Errorf("%s test listener = %s; want HTTP on a port from %d", id, toJSON(listener.Properties), loadbalancer.TestPortBase)
 			}
 			// The target 5xx (rollback), p99 latency and unhealthy-host alarms watch both target groups: production
 			// traffic is on either after a deployment.
@@ -93,8 +95,8 @@ func TestReleases(t *testing.T) {
 				toJSON(p["Timeout"]) != jsonNumber(service.HookTimeoutSeconds) || p["VpcConfig"] == nil {
 				t.Errorf("hook function = %s; want provided.al2023 on arm64 in the VPC", toJSON(p))
 			}
-			if url := toJSON(p["Environment"]); !strings.Contains(url, fmt.Sprintf(":%d", loadbalancer.TestPortBase)) {
-				t.Errorf("hook environment = %s; want SMOKE_BASE_URL on the test listener", url)
+			if url := toJSON(p["Environment"]); !strings.Contains(url, fmt.Sprintf(":%d", int(port))) {
+				t.Errorf("hook environment = %s; want SMOKE_BASE_URL on the test listener (port %d)", url, int(port))
 			}
 		}
 	})

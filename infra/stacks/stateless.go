@@ -113,13 +113,23 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 	db := st.Database
 	var apiPaths []string
 	for _, ms := range m.Services {
+		if ms.Kind == manifest.KindWeb {
+			apiPaths = append(apiPaths, ms.PathPattern)
+		}
+	}
+	priorities, err := loadbalancer.RoutePriorities(apiPaths)
+	if err != nil {
+		panic(fmt.Errorf("infra/services.yaml: %w", err))
+	}
+	for _, ms := range m.Services {
 		sz := env.Sizing(ms.Name)
 		scheduled := make([]service.Scheduled, 0, len(sz.ScheduledScaling))
 		for _, a := range sz.ScheduledScaling {
 			scheduled = append(scheduled, service.Scheduled{Name: a.Name, Schedule: a.Schedule, MinTasks: a.MinTasks, MaxTasks: a.MaxTasks})
 		}
-		if ms.Kind == manifest.KindWeb {
-			apiPaths = append(apiPaths, ms.PathPattern)
+		priority := 0
+		if i := slices.Index(apiPaths, ms.PathPattern); ms.Kind == manifest.KindWeb && i >= 0 {
+			priority = priorities[i]
 		}
 		s.Services[ms.Name] = service.New(stack, "Service-"+ms.Name, service.Props{
 			Cluster: cluster, Vpc: vpc, Service: ms, Image: image,
@@ -132,7 +142,8 @@ func NewStateless(scope constructs.Construct, id string, props StatelessProps) *
 				GrantConnect: func(g awsiam.IGrantable, user string) { db.GrantConnect(g, user) },
 				AllowFrom:    func(p awsec2.IConnectable) { db.AllowFrom(p, "service "+ms.Name) },
 			},
-			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Secrets: serviceSecrets(st.Secrets, ms.Name), Router: s.LoadBalancer,
+			Topics: topics, Queues: queues, DeadLetterQueues: dlqs, Secrets: serviceSecrets(st.Secrets, ms.Name),
+			Router: s.LoadBalancer, RoutePriority: priority,
 			LogRetention: logRetention(env), LogKey: obs.Key, LogRemoval: logRemoval,
 			AlarmTopic: obs.AlarmTopic, Deployment: deployment(env), // release.go
 			Thresholds:       service.Thresholds{HTTP5xxPerMinute: env.Alarms.HTTP5xxPerMinute, TargetP99LatencyMillis: env.Alarms.TargetP99LatencyMillis},

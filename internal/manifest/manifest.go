@@ -112,6 +112,12 @@ const (
 	KindJob Kind = "job"
 )
 
+// The release smoke tests of a web service (Service.Smoke).
+const (
+	SmokeOrders = "orders"
+	SmokeProbes = "probes"
+)
+
 // ImageBinary is the image's one binary (cmd/ecsr): it runs every service and the migration task, named by its
 // first argument (a service's Command, or MigrateCommand), so the image does not grow with the services.
 const ImageBinary = "/app/ecsr"
@@ -126,17 +132,22 @@ func EntryPoint(command string) []string { return []string{ImageBinary, command}
 
 // Service is a long-running service: one ECS service on AWS, one process locally.
 type Service struct {
-	Name          string   `yaml:"name" json:"name"`
-	Description   string   `yaml:"description" json:"description,omitempty"`
-	Kind          Kind     `yaml:"kind" json:"kind"`
-	Command       string   `yaml:"command" json:"command"`
-	Port          int      `yaml:"port" json:"port"`
-	HealthPath    string   `yaml:"health_path" json:"health_path"`
-	ReadinessPath string   `yaml:"readiness_path" json:"readiness_path"`
-	PathPattern   string   `yaml:"path_pattern" json:"path_pattern,omitempty"`
-	DatabaseUser  string   `yaml:"database_user" json:"database_user"`
-	Publishes     []string `yaml:"publishes" json:"publishes"`
-	Consumes      []string `yaml:"consumes" json:"consumes"`
+	Name          string `yaml:"name" json:"name"`
+	Description   string `yaml:"description" json:"description,omitempty"`
+	Kind          Kind   `yaml:"kind" json:"kind"`
+	Command       string `yaml:"command" json:"command"`
+	Port          int    `yaml:"port" json:"port"`
+	HealthPath    string `yaml:"health_path" json:"health_path"`
+	ReadinessPath string `yaml:"readiness_path" json:"readiness_path"`
+	PathPattern   string `yaml:"path_pattern" json:"path_pattern,omitempty"`
+	// Smoke is a web service's release smoke test, which a blue/green deployment runs through the test listener
+	// before production traffic (cmd/smokehook): SmokeOrders, the orders flow of internal/smoke, or SmokeProbes,
+	// /healthz, /readyz and each of SmokePaths answering 200.
+	Smoke        string   `yaml:"smoke" json:"smoke,omitempty"`
+	SmokePaths   []string `yaml:"smoke_paths" json:"smoke_paths,omitempty"`
+	DatabaseUser string   `yaml:"database_user" json:"database_user"`
+	Publishes    []string `yaml:"publishes" json:"publishes"`
+	Consumes     []string `yaml:"consumes" json:"consumes"`
 	// Sends are the queues the service sends to directly, without a topic (SendMessage): their URL is in
 	// <QUEUE>_QUEUE_URL and the task may send to them, and only to them.
 	Sends []string `yaml:"sends" json:"sends,omitempty"`
@@ -248,6 +259,21 @@ func (m *Manifest) Service(name string) (Service, bool) {
 		}
 	}
 	return Service{}, false
+}
+
+// WebServices returns the web services in the order their path patterns take precedence: more path segments
+// before the wildcard first (/api/catalog/* before /api/*), then the manifest's order. The load balancer's rule
+// priorities (infra/construct/loadbalancer.RoutePriorities) and make up's edge route in this order.
+func (m *Manifest) WebServices() []Service {
+	var out []Service
+	for _, s := range m.Services {
+		if s.Kind == KindWeb {
+			out = append(out, s)
+		}
+	}
+	segments := func(p string) int { return strings.Count(strings.TrimSuffix(strings.TrimSuffix(p, "*"), "/"), "/") }
+	slices.SortStableFunc(out, func(a, b Service) int { return segments(b.PathPattern) - segments(a.PathPattern) })
+	return out
 }
 
 // Load reads and validates the manifest at path.
@@ -391,16 +417,33 @@ func (m *Manifest) validate() error {
 	}
 	services := map[string]bool{}
 	ports := map[int]string{}
+	patterns := map[string]string{} // path_pattern -> web service
 	consumedBy := map[string]string{}
 	for i, s := range m.Services {
 		key := fmt.Sprintf("services[%d]", i)
 		name(key+".name", "service", s.Name, services)
 		switch s.Kind {
 		case KindWeb:
-			if s.PathPattern == "" {
-				bad(key+".path_pattern", "a web service needs the path pattern the load balancer routes to it")
+			switch {
+			case !strings.HasPrefix(s.PathPattern, "/"):
+				bad(key+".path_pattern", "%q: a web service needs the path pattern the load balancer routes to it, such as /api/%s/*", s.PathPattern, s.Name)
+			case patterns[s.PathPattern] != "":
+				bad(key+".path_pattern", "%q is service %q's already; two rules with one pattern send every request to one of them", s.PathPattern, patterns[s.PathPattern])
+			default:
+				patterns[s.PathPattern] = s.Name
+			}
+			if s.Smoke != SmokeOrders && s.Smoke != SmokeProbes {
+				bad(key+".smoke", "%q: want %s (the orders API's release test) or %s (/healthz, /readyz and smoke_paths)", s.Smoke, SmokeOrders, SmokeProbes)
+			}
+			for j, p := range s.SmokePaths {
+				if !strings.HasPrefix(p, "/") || strings.Contains(p, ",") {
+					bad(fmt.Sprintf("%s.smoke_paths[%d]", key, j), "%q must be a path starting with / (no comma)", p)
+				}
 			}
 		case KindWorker:
+			if s.Smoke != "" || len(s.SmokePaths) > 0 {
+				bad(key+".smoke", "a worker has no release smoke test: it is not behind the load balancer")
+			}
 			if len(s.Consumes) == 0 {
 				bad(key+".consumes", "a worker must consume at least one queue")
 			}

@@ -54,7 +54,7 @@ queues:
     subscriptions: [{topic: events, raw_message_delivery: true}]
 services:
   - {name: web, kind: web, command: web, port: 8080, health_path: /healthz, readiness_path: /readyz,
-     path_pattern: /api/*, database_user: web, publishes: [events], drain_seconds: 10}
+     path_pattern: /api/*, smoke: orders, database_user: web, publishes: [events], drain_seconds: 10}
   - {name: work, kind: worker, command: work, port: 8081, health_path: /healthz, readiness_path: /readyz,
      database_user: work, consumes: [work], drain_seconds: 30, acceptable_latency_seconds: 10, seconds_per_message: 1}
 `
@@ -76,6 +76,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"duplicate port", "port: 8081", "port: 8080", []string{"services[1].port", `already used by service "web"`}},
 		{"retention above dlq", "retention_seconds: 3600", "retention_seconds: 1209600", []string{"queues[0].retention_seconds"}},
 		{"worker without scaling inputs", "seconds_per_message: 1", "seconds_per_message: 0", []string{"services[1]", "seconds_per_message"}},
+		{"web service without a smoke test", "smoke: orders, ", "", []string{"services[0].smoke", "want orders"}},
+		{"smoke path without /", "smoke: orders, ", "smoke: probes, smoke_paths: [hello], ", []string{"services[0].smoke_paths[0]", `"hello" must be a path`}},
+		{"worker with a smoke test", "database_user: work,", "database_user: work, smoke: probes,", []string{"services[1].smoke", "a worker has no release smoke test"}},
 		{"several problems at once", "port: 8081, health_path: /healthz", "port: 80, health_path: healthz", []string{"services[1].port", "services[1].health_path"}},
 	}
 	if _, err := Decode(strings.NewReader(valid)); err != nil {

@@ -11,6 +11,9 @@
 //	place      POST {BaseURL}/api/orders places a marked order (201, pending)
 //	fulfilled  GET  {BaseURL}/api/orders/{id} until the order is fulfilled (rejected, or still pending at the
 //	           deadline, fails: the worker did not handle it)
+//	GET <path> GET  {BaseURL}<path> answers 200, for each of Paths
+//
+// A web service other than the orders API runs the probes and its Paths only (ProbesOnly).
 //
 // The marker: every smoke order's customer email is in the reserved domain EmailDomain ("smoke.invalid";
 // .invalid never resolves, RFC 6761 section 6.4, so its notifications are never delivered), and its idempotency
@@ -65,6 +68,11 @@ type Config struct {
 	FulfillTimeout, Poll time.Duration
 	// Log, when set, is told each step's outcome as it ends.
 	Log func(s Step)
+	// ProbesOnly skips the orders steps (read, place, fulfilled): the smoke test of a web service other than the
+	// orders API (its smoke: probes in infra/services.yaml).
+	ProbesOnly bool
+	// Paths are further GETs under BaseURL that must answer 200, each a step named "GET <path>" (smoke_paths).
+	Paths []string
 }
 
 // Step is one step's outcome.
@@ -117,6 +125,15 @@ func Run(ctx context.Context, cfg Config) ([]Step, error) {
 			return "order " + id, err
 		}},
 		{StepFulfilled, func(ctx context.Context) (string, error) { return r.fulfilled(ctx, orderID) }},
+	}
+	if cfg.ProbesOnly {
+		steps = steps[:2]
+	}
+	for _, p := range cfg.Paths {
+		steps = append(steps, struct {
+			name string
+			fn   func(context.Context) (string, error)
+		}{"GET " + p, func(ctx context.Context) (string, error) { return r.expect200(ctx, cfg.BaseURL+p) }})
 	}
 	var done []Step
 	for _, s := range steps {

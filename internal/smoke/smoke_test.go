@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -167,4 +168,28 @@ func TestAgainstLocalSystem(t *testing.T) {
 			t.Fatalf("smoke with the worker stopped: %v; want the fulfilled step to fail", err)
 		}
 	})
+}
+
+// The smoke test of a web service other than the orders API: the probes and its paths, no order.
+func TestProbesOnlyWithPaths(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		if r.URL.Path == "/api/catalog/broken" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	steps, err := smoke.Run(t.Context(), smoke.Config{BaseURL: srv.URL, ProbesOnly: true, Paths: []string{"/api/catalog/hello"}})
+	if err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	if want := []string{"GET /healthz", "GET /readyz", "GET /api/catalog/hello"}; !slices.Equal(seen, want) || len(steps) != 3 {
+		t.Errorf("requests %q (%d steps); want %q, no order", seen, len(steps), want)
+	}
+	_, err = smoke.Run(t.Context(), smoke.Config{BaseURL: srv.URL, ProbesOnly: true, Paths: []string{"/api/catalog/broken"}})
+	var se *smoke.Error
+	if !errors.As(err, &se) || se.Step != "GET /api/catalog/broken" {
+		t.Errorf("Run() with a failing path = %v; want the step GET /api/catalog/broken to fail", err)
+	}
 }

@@ -57,7 +57,7 @@ func (lb *LoadBalancer) AddBlueGreenService(id string, r Route) *BlueGreen {
 	}
 	bg.ProductionRule = awselasticloadbalancingv2.NewApplicationListenerRule(lb.Construct, jsii.String(id+"ProductionRule"), &awselasticloadbalancingv2.ApplicationListenerRuleProps{
 		Listener: lb.Listener,
-		Priority: jsii.Number(float64(lb.rules * 10)),
+		Priority: jsii.Number(float64(lb.priority(r))),
 		Conditions: &[]awselasticloadbalancingv2.ListenerCondition{
 			awselasticloadbalancingv2.ListenerCondition_PathPatterns(jsii.Strings(r.PathPattern)),
 		},

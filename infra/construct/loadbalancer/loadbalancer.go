@@ -11,6 +11,7 @@ package loadbalancer
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
@@ -192,6 +193,8 @@ type Route struct {
 	HealthPath string
 	// PathPattern selects the requests routed to the service, e.g. /api/*.
 	PathPattern string
+	// Priority is the listener rule's priority (RoutePriorities); 0 numbers rules in call order (10, 20, ...).
+	Priority int
 	// DeregistrationDelay is how long the load balancer drains a target's in-flight requests; it must stay
 	// below the service's drain time and stop timeout.
 	DeregistrationDelay awscdk.Duration
@@ -202,7 +205,7 @@ type Route struct {
 func (lb *LoadBalancer) AddService(id string, r Route) awselasticloadbalancingv2.ApplicationTargetGroup {
 	lb.rules++
 	return lb.Listener.AddTargets(jsii.String(id), &awselasticloadbalancingv2.AddApplicationTargetsProps{
-		Priority: jsii.Number(float64(lb.rules * 10)),
+		Priority: jsii.Number(float64(lb.priority(r))),
 		Conditions: &[]awselasticloadbalancingv2.ListenerCondition{
 			awselasticloadbalancingv2.ListenerCondition_PathPatterns(jsii.Strings(r.PathPattern)),
 		},
@@ -219,4 +222,38 @@ func (lb *LoadBalancer) AddService(id string, r Route) awselasticloadbalancingv2
 			HealthyHttpCodes:        jsii.String("200"),
 		},
 	})
+}
+
+// priority is the route's rule priority: its own, or the call order's.
+func (lb *LoadBalancer) priority(r Route) int {
+	if r.Priority > 0 {
+		return r.Priority
+	}
+	return lb.rules * 10
+}
+
+// RoutePriorities returns the listener rule priority of each path pattern, in order: a more specific pattern (more
+// path segments before its wildcard) gets a lower number, because "rules are evaluated in priority order, from the
+// lowest value to the highest value" and the first match wins
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html), so /api/catalog/*
+// is matched before /api/*. Each specificity has a band of 1,000 (one segment: 9010, 9020, ...; two: 8010, ...),
+// numbered in the patterns' order, so appending a service never renumbers an existing rule: a stack update that
+// moved a rule onto a number another rule still holds would fail (a listener can't have two rules with the same
+// priority).
+func RoutePriorities(patterns []string) ([]int, error) {
+	const band, step, perBand = 1000, 10, 99
+	out := make([]int, len(patterns))
+	seen := map[int]int{} // segments -> patterns numbered so far
+	for i, p := range patterns {
+		segments := strings.Count(strings.TrimSuffix(strings.TrimSuffix(p, "*"), "/"), "/")
+		if segments < 1 || segments > 9 {
+			return nil, fmt.Errorf("path pattern %q: want 1 to 9 path segments before its wildcard, such as /api/*", p)
+		}
+		seen[segments]++
+		if seen[segments] > perBand {
+			return nil, fmt.Errorf("path pattern %q: more than %d services with %d path segments", p, perBand, segments)
+		}
+		out[i] = (10-segments)*band + seen[segments]*step
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -75,6 +76,7 @@ func (s *Service) blueGreen(c constructs.Construct, props Props) (blue, green aw
 		Port:                ms.Port,
 		HealthPath:          ms.HealthPath,
 		PathPattern:         ms.PathPattern,
+		Priority:            props.RoutePriority,
 		DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
 	})
 	// The infrastructure role ECS uses to move traffic between the target groups is the one CDK creates with the
@@ -129,7 +131,10 @@ func (s *Service) smokeHook(c constructs.Construct, props Props, bg *loadbalance
 	logs := awslogs.NewLogGroup(c, jsii.String("SmokeHookLogs"), &awslogs.LogGroupProps{
 		Retention: props.LogRetention, EncryptionKey: props.LogKey, RemovalPolicy: props.LogRemoval,
 	})
-	env := map[string]*string{"SMOKE_BASE_URL": props.Router.TestURL(bg)}
+	env := map[string]*string{"SMOKE_BASE_URL": props.Router.TestURL(bg), "SMOKE_SUITE": jsii.String(props.Service.Smoke)}
+	if len(props.Service.SmokePaths) > 0 {
+		env["SMOKE_PATHS"] = jsii.String(strings.Join(props.Service.SmokePaths, ","))
+	}
 	if d := props.Deployment; d != nil && d.SmokeFulfillTimeout != "" {
 		env["SMOKE_FULFILL_TIMEOUT"] = jsii.String(d.SmokeFulfillTimeout)
 	}

@@ -116,8 +116,10 @@ type Props struct {
 	// Secrets holds the service's own secrets by name (the manifest's secrets); ECS sets each as the variable
 	// manifest.SecretEnv(name) when a task starts, reading it with the execution role.
 	Secrets map[string]awssecretsmanager.ISecret
-	// Router puts a web service behind the load balancer; unused for workers.
-	Router *loadbalancer.LoadBalancer
+	// Router puts a web service behind the load balancer, with RoutePriority its listener rule's priority
+	// (loadbalancer.RoutePriorities; 0: call order); unused for workers.
+	Router        *loadbalancer.LoadBalancer
+	RoutePriority int
 	// LogRetention, LogKey (optional) and LogRemoval configure the service's log group.
 	LogRetention awslogs.RetentionDays
 	LogKey       awskms.IKey

@@ -25,6 +25,7 @@ func (s *Service) web(c constructs.Construct, props Props) {
 			Port:                ms.Port,
 			HealthPath:          ms.HealthPath,
 			PathPattern:         ms.PathPattern,
+			Priority:            props.RoutePriority,
 			DeregistrationDelay: awscdk.Duration_Seconds(jsii.Number(float64(DeregistrationDelaySeconds(ms)))),
 		})
 	}

@@ -23,14 +23,18 @@ func addToManifest(text string, d data) (string, error) {
 		return "", fmt.Errorf("%s: no top-level services: key to add the service to", ManifestPath)
 	}
 	var queue, service bytes.Buffer
-	if err := queueTemplate.Execute(&queue, d); err != nil {
-		return "", err
+	if d.Kind != manifest.KindWeb { // a web service consumes no queue
+		if err := queueTemplate.Execute(&queue, d); err != nil {
+			return "", err
+		}
 	}
 	if err := serviceTemplate.Execute(&service, d); err != nil {
 		return "", err
 	}
 	head, tail := text[:i+1], text[i+1:]
-	head = strings.TrimRight(head, "\n") + "\n" + queue.String() + "\n"
+	if queue.Len() > 0 {
+		head = strings.TrimRight(head, "\n") + "\n" + queue.String() + "\n"
+	}
 	// The service goes at the end of services:, before the jobs: that may follow it (and the comment lines above
 	// that key).
 	rest := ""
@@ -104,6 +108,10 @@ func addCommand(src string, d data) ([]byte, error) {
 	i = strings.Index(src, usageAnchor)
 	usage := fmt.Sprintf("//\tecsr %s [-healthcheck]%s the %s worker (cmd/internal/%scmd)\n",
 		d.Name, strings.Repeat(" ", max(1, 37-len(d.Name)-len(" [-healthcheck]"))), d.Name, d.Name)
+	if d.Kind == manifest.KindWeb {
+		usage = fmt.Sprintf("//\tecsr %s [-healthcheck]%s the %s web service (cmd/internal/%scmd)\n",
+			d.Name, strings.Repeat(" ", max(1, 37-len(d.Name)-len(" [-healthcheck]"))), d.Name, d.Name)
+	}
 	if d.Kind == manifest.KindJob {
 		usage = fmt.Sprintf("//\tecsr %s%s the %s job, one run (cmd/internal/%scmd)\n", d.Name, strings.Repeat(" ", max(1, 37-len(d.Name))), d.Name, d.Name)
 	}
@@ -142,15 +150,28 @@ var queueTemplate = template.Must(template.New("queue").Parse(`  - name: {{.Name
 
 var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.Name}}
     description: The {{.Name}} service (cmd/internal/{{.Name}}cmd, internal/{{.Name}}).
+{{- if eq .Kind "web"}}
+    kind: web
+    command: {{.Name}}
+    port: {{.Port}}
+    health_path: /healthz
+    readiness_path: /readyz
+    path_pattern: /api/{{.Name}}/* # CloudFront's /api/* reaches the load balancer, whose rule sends these here
+    smoke: probes # a blue/green release checks /healthz, /readyz and these through the new tasks first
+    smoke_paths: [/api/{{.Name}}/hello]
+{{- else}}
     kind: worker
     command: {{.Name}}
     port: {{.Port}} # health only, not behind the load balancer
     health_path: /healthz
     readiness_path: /readyz
+{{- end}}
 {{- if .DB}}
     database_user: {{.Name}}
 {{- end}}
+{{- if ne .Kind "web"}}
     consumes: [{{.Name}}]
+{{- end}}
 {{- if .Sends}}
     sends: [{{range $i, $q := .Sends}}{{if $i}}, {{end}}{{$q.Name}}{{end}}]
 {{- end}}
@@ -158,10 +179,12 @@ var serviceTemplate = template.Must(template.New("service").Parse(`  - name: {{.
     secrets: [{{range $i, $x := .Secrets}}{{if $i}}, {{end}}{{$x.Name}}{{end}}] # Secrets Manager on AWS, .local/secrets/{{.Name}}/ locally
 {{- end}}
     drain_seconds: {{.Drain}}
+{{- if ne .Kind "web"}}
     # Backlog scaling: the target backlog per task is acceptable_latency_seconds / seconds_per_message. Measure
     # seconds_per_message for this service (docs/benchmarks.md, "Worker throughput") before relying on it.
     acceptable_latency_seconds: 30
     seconds_per_message: 0.012
+{{- end}}
 `))
 
 // sizingTemplate is the service's sizing; a production environment (production: true) runs two tasks at least,

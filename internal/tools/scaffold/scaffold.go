@@ -28,7 +28,7 @@ type Options struct {
 	// Name is the service's name: lowercase letters and digits, starting with a letter (also its command, its
 	// queue and its Go package).
 	Name string
-	// Kind is manifest.KindWorker or manifest.KindJob; web services are added by hand (docs/runbook.md).
+	// Kind is manifest.KindWorker, manifest.KindWeb or manifest.KindJob.
 	Kind manifest.Kind
 	// Subscribe are the event types the worker receives; each must be in the event catalog (internal/events).
 	Subscribe []events.Type
@@ -159,13 +159,16 @@ func Run(root string, o Options) ([]string, error) {
 		writes[RolesPath] = newRoles
 	}
 
-	handler, handlerTest := handlerTemplate, handlerTestTemplate
-	if d.DB {
+	cmd, cmdTest, handler, handlerTest := cmdTemplate, cmdTestTemplate, handlerTemplate, handlerTestTemplate
+	switch {
+	case d.Kind == manifest.KindWeb:
+		cmd, cmdTest, handler, handlerTest = webCmdTemplate, webCmdTestTemplate, webTemplate, webTestTemplate
+	case d.DB:
 		handler, handlerTest = handlerDBTemplate, handlerDBTestTemplate
 	}
 	for path, tmpl := range map[string]*template.Template{
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmdTemplate,
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTestTemplate,
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmd,
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTest,
 		filepath.Join("internal", d.Name, d.Name+".go"):                      handler,
 		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 handlerTest,
 	} {
@@ -214,9 +217,11 @@ func (o Options) validate() error {
 				"for workers (a job may declare database_user, publishes and sends in its infra/services.yaml entry: docs/configuration.md, \"Scheduled jobs\")"))
 		}
 	case manifest.KindWeb:
-		errs = append(errs, errors.New("KIND=web: the scaffold adds workers; add a web service by hand (docs/runbook.md, \"Add a service\")"))
+		if o.FIFO || len(o.Subscribe) > 0 || len(o.Sends) > 0 {
+			errs = append(errs, errors.New("KIND=web: a web service takes DB and SECRETS; FIFO, SUBSCRIBE and SENDS are for workers"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("KIND=%q: want worker or job", o.Kind))
+		errs = append(errs, fmt.Errorf("KIND=%q: want worker, web or job", o.Kind))
 	}
 	for _, sec := range o.Secrets {
 		if !secretPattern.MatchString(sec) {

@@ -91,7 +91,8 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		want string
 	}{
 		{"bad name", scaffold.Options{Name: "Ship-ping", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}}, `NAME="Ship-ping"`},
-		{"web", scaffold.Options{Name: "shop", Kind: manifest.KindWeb}, "KIND=web"},
+		{"web with a subscription", scaffold.Options{Name: "shop", Kind: manifest.KindWeb, Subscribe: []events.Type{events.OrderFulfilled}}, "KIND=web: a web service takes"},
+		{"job with a bad schedule", scaffold.Options{Name: "nightly", Kind: manifest.KindJob, Schedule: "cron(0 3 * * * *)"}, "SCHEDULE:"},
 		{"reserved", scaffold.Options{Name: "public", Kind: manifest.KindWorker, Subscribe: []events.Type{events.OrderFulfilled}, DB: true},
 			"PostgreSQL or RDS"},
 		{"no subscription", scaffold.Options{Name: shipping, Kind: manifest.KindWorker}, "SUBSCRIBE: a worker needs"},
@@ -129,7 +130,11 @@ func TestRunRefusesBadOptions(t *testing.T) {
 func TestNewServiceBuildsAndPasses(t *testing.T) {
 	root := copyRepository(t)
 	shipping, billing, ledger := newName(t, root, "shipping"), newName(t, root, "billing"), newName(t, root, "ledger")
-	nightly := newName(t, root, "nightly")
+	nightly, catalog := newName(t, root, "nightly"), newName(t, root, "catalog")
+	// A web service: its routes under /api/<name>/, behind the load balancer and the local edge.
+	if _, err := scaffold.Run(root, scaffold.Options{Name: catalog, Kind: manifest.KindWeb}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := scaffold.Run(root, scaffold.Options{Name: ledger, Kind: manifest.KindWorker, FIFO: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +177,10 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 	run(".", nil, "go", "build", "./...")
 	run(".", nil, "go", "vet", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/internal/"+billing+"cmd",
 		"./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger, "./cmd/internal/"+nightly+"cmd", "./internal/"+nightly,
-		"./cmd/ecsr", "./migrations")
+		"./cmd/internal/"+catalog+"cmd", "./internal/"+catalog, "./cmd/ecsr", "./migrations")
 	run(".", nil, "go", "test", "-count=1", "./cmd/internal/"+shipping+"cmd", "./internal/"+shipping, "./cmd/ecsr",
 		"./cmd/internal/"+billing+"cmd", "./internal/"+billing, "./cmd/internal/"+ledger+"cmd", "./internal/"+ledger,
-		"./cmd/internal/"+nightly+"cmd", "./internal/"+nightly,
+		"./cmd/internal/"+nightly+"cmd", "./internal/"+nightly, "./cmd/internal/"+catalog+"cmd", "./internal/"+catalog,
 		"./internal/manifest", "./internal/topology", "./internal/tools/configdoc", "./cmd/internal/boot", "./migrations")
 	jsii := []string{"CDK_DISABLE_CLI_TELEMETRY=true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20"}
 	run("infra", jsii, "go", "test", "-count=1", "./config/")
@@ -236,6 +241,15 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 			found["task with ledger's URL and the secret from Secrets Manager"] = strings.Contains(string(b), `"`+manifest.QueueEnv(ledger)+`"`) &&
 				strings.Contains(string(b), `"Secrets":[{"Name":"CARRIER_API_KEY","ValueFrom":{"Fn::ImportValue":"ecsr-dev-stateful:ExportsOutputRefSecrets`+pascal+`CarrierApiKey`)
 		}
+		if r.Type == "AWS::ElasticLoadBalancingV2::ListenerRule" {
+			b, _ := json.Marshal(r.Properties["Conditions"])
+			switch {
+			case strings.Contains(string(b), `"/api/`+catalog+`/*"`):
+				found["the catalog's listener rule before the api's"] = r.Properties["Priority"] == float64(8010)
+			case strings.Contains(string(b), `"/api/*"`):
+				found["the api's listener rule"] = r.Properties["Priority"] == float64(9010)
+			}
+		}
 		if strings.HasPrefix(id, "Job"+nightly+"Schedule") && r.Type == "AWS::Scheduler::Schedule" {
 			b, _ := json.Marshal(r.Properties)
 			found["the job's schedule running its task daily"] = r.Properties["ScheduleExpression"] == "cron(0 3 * * ? *)" &&
@@ -263,6 +277,7 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 		"task running ecsr shipping with its queue's URL", "ECS service", "billing's rds-db:connect as billing",
 		"FIFO queue ecsr-dev-" + ledger + ".fifo", "FIFO dead-letter queue", "secret carrier-api-key",
 		"task with ledger's URL and the secret from Secrets Manager", "shipping's sqs:SendMessage on ledger",
+		"the catalog's listener rule before the api's", "the api's listener rule",
 		"the job's schedule running its task daily", "the job's task running ecsr " + nightly + " with its secret"} {
 		if !found[want] {
 			t.Errorf("the dev stacks lack the new service's %s", want)
@@ -296,6 +311,17 @@ func TestNewServiceBuildsAndPasses(t *testing.T) {
 				t.Fatalf("%s never logged order %s:\n%s", service, order.ID, sys.Output.String())
 			}
 		}
+	}
+	// The edge routes /api/<catalog>/ to the web service, as the load balancer's rule does on AWS.
+	hello, err := http.Get(sys.URL + "/api/" + catalog + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer map[string]string
+	err = json.NewDecoder(hello.Body).Decode(&answer)
+	_ = hello.Body.Close()
+	if err != nil || hello.StatusCode != http.StatusOK || answer["service"] != catalog {
+		t.Errorf("GET /api/%s/hello through the edge = %d %v, %v; want the %s service's answer", catalog, hello.StatusCode, answer, err, catalog)
 	}
 	// make up runs the job on demand (make job), as its schedule would: it runs once and finishes.
 	job := exec.CommandContext(t.Context(), filepath.Join(bin, "devenv"), "-run-job", nightly, "-addr", strings.TrimPrefix(sys.URL, "http://"), "-bin", bin)
