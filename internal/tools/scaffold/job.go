@@ -49,26 +49,36 @@ func runJob(root string, o Options, m *manifest.Manifest) ([]string, error) {
 		return nil, err
 	}
 	writes[EcsrPath] = newEcsr
+	if err := render(root, d, writes, jobCmdTemplate, jobCmdTestTemplate, jobTemplate, jobTestTemplate); err != nil {
+		return nil, err
+	}
+	return write(root, writes)
+}
+
+// render renders the service's four Go files into writes: cmd/internal/<name>cmd/<name>cmd.go and its test from
+// cmd and cmdTest, internal/<name>/<name>.go and its test from code and codeTest, each gofmt-ed. A file that exists
+// is an error: the scaffold never overwrites.
+func render(root string, d data, writes map[string][]byte, cmd, cmdTest, code, codeTest *template.Template) error {
 	for path, tmpl := range map[string]*template.Template{
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      jobCmdTemplate,
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): jobCmdTestTemplate,
-		filepath.Join("internal", d.Name, d.Name+".go"):                      jobTemplate,
-		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 jobTestTemplate,
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmd,
+		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTest,
+		filepath.Join("internal", d.Name, d.Name+".go"):                      code,
+		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 codeTest,
 	} {
 		if _, err := os.Stat(filepath.Join(root, path)); err == nil {
-			return nil, fmt.Errorf("%s already exists; the scaffold never overwrites", path)
+			return fmt.Errorf("%s already exists; the scaffold never overwrites", path)
 		}
 		var b bytes.Buffer
 		if err := tmpl.Execute(&b, d); err != nil {
-			return nil, fmt.Errorf("render %s: %w", path, err)
+			return fmt.Errorf("render %s: %w", path, err)
 		}
 		src, err := format.Source(b.Bytes())
 		if err != nil {
-			return nil, fmt.Errorf("render %s: %w\n%s", path, err, b.String())
+			return fmt.Errorf("render %s: %w\n%s", path, err, b.String())
 		}
 		writes[path] = src
 	}
-	return write(root, writes)
+	return nil
 }
 
 // write writes every file of writes under root and returns their paths, sorted.
@@ -90,7 +100,7 @@ func write(root string, writes map[string][]byte) ([]string, error) {
 	return paths, nil
 }
 
-var jobManifestTemplate = template.Must(template.New("jobentry").Parse(`  - name: {{.Name}}
+var jobManifestTemplate = parse("jobentry", `  - name: {{.Name}}
     description: The {{.Name}} job (cmd/internal/{{.Name}}cmd, internal/{{.Name}}).
     command: {{.Name}}
     schedule: {{.Schedule}} # UTC; EventBridge Scheduler on AWS, make up locally
@@ -98,10 +108,10 @@ var jobManifestTemplate = template.Must(template.New("jobentry").Parse(`  - name
     secrets: [{{range $i, $x := .Secrets}}{{if $i}}, {{end}}{{$x.Name}}{{end}}] # Secrets Manager on AWS, .local/secrets/{{.Name}}/ locally
 {{- end}}
     drain_seconds: {{.Drain}}
-`))
+`)
 
-var jobCmdTemplate = template.Must(template.New("jobcmd").Parse(`// Package {{.Name}}cmd is the {{.Name}} job, run as ` + "`/app/ecsr {{.Name}}`" + ` by its schedule ({{.Schedule}},
-// infra/services.yaml: jobs) on AWS and by ` + "`make up`" + ` locally: internal/{{.Name}}'s Run, once, under the kit's
+var jobCmdTemplate = parse("jobcmd", `// Package {{.Name}}cmd is the {{.Name}} job, run as `+"`/app/ecsr {{.Name}}`"+` by its schedule ({{.Schedule}},
+// infra/services.yaml: jobs) on AWS and by `+"`make up`"+` locally: internal/{{.Name}}'s Run, once, under the kit's
 // boot.Job (configuration, logs, metrics, the exit code).
 package {{.Name}}cmd
 
@@ -142,9 +152,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		Env:      r,
 		Tracing:  tracing.ReadConfig(r),
 	}}
-{{- range .Secrets}}
-	s.deps.{{.Field}} = r.RequiredSecret(manifest.SecretEnv("{{.Name}}")) // infra/services.yaml: secrets
-{{- end}}
+{{- template "readSecrets" .}}
 	return s, r.Err()
 }
 
@@ -161,9 +169,9 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	return s.Job.Run(ctx, stdout)
 }
-`))
+`)
 
-var jobCmdTestTemplate = template.Must(template.New("jobcmdtest").Parse(`package {{.Name}}cmd
+var jobCmdTestTemplate = parse("jobcmdtest", `package {{.Name}}cmd
 
 import (
 	"testing"
@@ -174,20 +182,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 )
 
-// The {{.Name}} job reads every variable its task definition sets (manifest.Environment, from
-// infra/services.yaml) and requires no other: a misspelt name fails here rather than on a deploy.
-func TestReadsItsTaskEnvironment(t *testing.T) {
-	m, err := manifest.Load("../../../infra/services.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range boot.EnvironmentProblems(m, "{{.Name}}", func(getenv func(string) string) *config.Reader {
-		s, _ := readSettings(getenv)
-		return s.Env
-	}) {
-		t.Error(p)
-	}
-}
+{{template "envContractTest" .}}
 
 // The default of SHUTDOWN_TIMEOUT is the manifest's drain_seconds.
 func TestDefaultsFollowManifest(t *testing.T) {
@@ -200,9 +195,9 @@ func TestDefaultsFollowManifest(t *testing.T) {
 		t.Errorf("defaultShutdownTimeout = %s; infra/services.yaml says %s", got, want)
 	}
 }
-`))
+`)
 
-var jobTemplate = template.Must(template.New("job").Parse(`// Package {{.Name}} is what the {{.Name}} job does on each run ({{.Schedule}}). Run logs the run; replace its
+var jobTemplate = parse("job", `// Package {{.Name}} is what the {{.Name}} job does on each run ({{.Schedule}}). Run logs the run; replace its
 // body with the job's work.
 package {{.Name}}
 
@@ -219,11 +214,7 @@ import (
 // Deps is what the job uses.
 type Deps struct {
 	Log *slog.Logger
-{{- range .Secrets}}
-	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
-	// wherever it is printed or logged. Never log Reveal().
-	{{.Field}} config.Secret
-{{- end}}
+{{- template "secretFields" .}}
 }
 
 // Run does one run of the job. An error fails the run: the task exits 1, the kit logs "job failed" and counts
@@ -232,9 +223,9 @@ func Run(ctx context.Context, d Deps) error {
 	d.Log.InfoContext(ctx, "job ran", "at", time.Now().UTC().Format(time.RFC3339))
 	return nil
 }
-`))
+`)
 
-var jobTestTemplate = template.Must(template.New("jobtest").Parse(`package {{.Name}}_test
+var jobTestTemplate = parse("jobtest", `package {{.Name}}_test
 
 import (
 	"context"
@@ -253,8 +244,8 @@ func TestRun(t *testing.T) {
 	if err := {{.Name}}.Run(context.Background(), d); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
-	if !strings.Contains(out.String(), ` + "`" + `"msg":"job ran"` + "`" + `) {
+	if !strings.Contains(out.String(), `+"`"+`"msg":"job ran"`+"`"+`) {
 		t.Errorf("log %s lacks the run", out.String())
 	}
 }
-`))
+`)

@@ -10,13 +10,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"go/format"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"text/template"
 
 	"github.com/ecs-reworked/ecs-reworked/internal/events"
 	"github.com/ecs-reworked/ecs-reworked/internal/manifest"
@@ -166,24 +164,8 @@ func Run(root string, o Options) ([]string, error) {
 	case d.DB:
 		handler, handlerTest = handlerDBTemplate, handlerDBTestTemplate
 	}
-	for path, tmpl := range map[string]*template.Template{
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd.go"):      cmd,
-		filepath.Join("cmd", "internal", d.Name+"cmd", d.Name+"cmd_test.go"): cmdTest,
-		filepath.Join("internal", d.Name, d.Name+".go"):                      handler,
-		filepath.Join("internal", d.Name, d.Name+"_test.go"):                 handlerTest,
-	} {
-		if _, err := os.Stat(filepath.Join(root, path)); err == nil {
-			return nil, fmt.Errorf("%s already exists; the scaffold never overwrites", path)
-		}
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, d); err != nil {
-			return nil, fmt.Errorf("render %s: %w", path, err)
-		}
-		src, err := format.Source(b.Bytes())
-		if err != nil {
-			return nil, fmt.Errorf("render %s: %w\n%s", path, err, b.String())
-		}
-		writes[path] = src
+	if err := render(root, d, writes, cmd, cmdTest, handler, handlerTest); err != nil {
+		return nil, err
 	}
 
 	return write(root, writes)

@@ -2,8 +2,63 @@ package scaffold
 
 import "text/template"
 
-var cmdTemplate = template.Must(template.New("cmd").Parse(`// Package {{.Name}}cmd is the {{.Name}} command, run as ` + "`/app/ecsr {{.Name}}`" + ` in the image (cmd/ecsr) and by
-// ` + "`make up`" + `: a worker that handles the events of its queue, {{.Name}} (infra/services.yaml), with
+// shared are the pieces every kind's generated code has: the fields and the reading of its secrets, and the test
+// of its task environment.
+var shared = template.Must(template.New("shared").Parse(`
+{{- define "secretFields"}}
+{{- range .Secrets}}
+	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
+	// wherever it is printed or logged. Never log Reveal().
+	{{.Field}} config.Secret
+{{- end}}
+{{- end}}
+{{- define "readSecrets"}}
+{{- range .Secrets}}
+	s.deps.{{.Field}} = r.RequiredSecret(manifest.SecretEnv("{{.Name}}")) // infra/services.yaml: secrets
+{{- end}}
+{{- end}}
+{{- define "sendFields"}}{{- if .Sends}}
+	// Send sends a message to a queue directly (messaging.Sender.Send).
+	Send func(ctx context.Context, queueURL, group string, m messaging.Message) error
+{{- end}}
+{{- range .Sends}}
+	// {{.Field}}QueueURL is the URL of the {{.Name}} queue, which the service sends to (infra/services.yaml: sends).
+	{{.Field}}QueueURL string
+{{- end}}
+{{- end}}
+{{- define "serviceMain"}}// Main runs the service as a process does, with args the arguments after the command's name: it answers the
+// container health check (`+"`"+`/app/ecsr {{.Name}} -healthcheck`+"`"+`) or runs until SIGTERM or SIGINT, and returns the exit
+// code.
+func Main(args []string) int {
+	if code, ok := health.HealthcheckMain(args, os.Getenv, defaultAddr, os.Stderr); ok {
+		return code
+	}
+	return boot.Main("{{.Name}}", func(ctx context.Context) error { return Run(ctx, os.Getenv, os.Stdout) })
+}
+{{- end}}
+{{- define "envContractTest"}}// The {{.Name}} {{if eq .Kind "job"}}job{{else}}service{{end}} reads every variable its task definition sets (manifest.Environment, from
+// infra/services.yaml) and requires no other: a misspelt name fails here rather than on a deploy.
+func TestReadsItsTaskEnvironment(t *testing.T) {
+	m, err := manifest.Load("../../../infra/services.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range boot.EnvironmentProblems(m, "{{.Name}}", func(getenv func(string) string) *config.Reader {
+		s, _ := readSettings(getenv)
+		return s.Env
+	}) {
+		t.Error(p)
+	}
+}
+{{end}}`))
+
+// parse parses the template text named name, with the shared pieces.
+func parse(name, text string) *template.Template {
+	return template.Must(template.Must(shared.Clone()).New(name).Parse(text))
+}
+
+var cmdTemplate = parse("cmd", `// Package {{.Name}}cmd is the {{.Name}} command, run as `+"`/app/ecsr {{.Name}}`"+` in the image (cmd/ecsr) and by
+// `+"`make up`"+`: a worker that handles the events of its queue, {{.Name}} (infra/services.yaml), with
 // internal/{{.Name}}. The service kit (boot.Consumer) does the rest: configuration, logs, metrics, health on
 // HTTP_ADDR, {{if .DB}}the database as its own role, {{end}}the consumer and the drain within SHUTDOWN_TIMEOUT.
 package {{.Name}}cmd
@@ -29,15 +84,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
 )
 
-// Main runs the service as a process does, with args the arguments after the command's name: it answers the
-// container health check (` + "`/app/ecsr {{.Name}} -healthcheck`" + `) or runs until SIGTERM or SIGINT, and returns the exit
-// code.
-func Main(args []string) int {
-	if code, ok := health.HealthcheckMain(args, os.Getenv, defaultAddr, os.Stderr); ok {
-		return code
-	}
-	return boot.Main("{{.Name}}", func(ctx context.Context) error { return Run(ctx, os.Getenv, os.Stdout) })
-}
+{{template "serviceMain" .}}
 
 // Values from infra/services.yaml (a test keeps them equal): the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT,
 // and the visibility timeout of the queue consumed.
@@ -70,9 +117,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 {{- range .Sends}}
 	s.deps.{{.Field}}QueueURL = r.Required(manifest.QueueEnv("{{.Name}}")) // infra/services.yaml: sends
 {{- end}}
-{{- range .Secrets}}
-	s.deps.{{.Field}} = r.RequiredSecret(manifest.SecretEnv("{{.Name}}")) // infra/services.yaml: secrets
-{{- end}}
+{{- template "readSecrets" .}}
 	return s, r.Err()
 }
 
@@ -97,9 +142,9 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	return s.Run(ctx, stdout)
 }
-`))
+`)
 
-var cmdTestTemplate = template.Must(template.New("cmdtest").Parse(`package {{.Name}}cmd
+var cmdTestTemplate = parse("cmdtest", `package {{.Name}}cmd
 
 import (
 	"strconv"
@@ -111,20 +156,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 )
 
-// The {{.Name}} service reads every variable its task definition sets (manifest.Environment, from
-// infra/services.yaml) and requires no other: a misspelt name fails here rather than on a deploy.
-func TestReadsItsTaskEnvironment(t *testing.T) {
-	m, err := manifest.Load("../../../infra/services.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range boot.EnvironmentProblems(m, "{{.Name}}", func(getenv func(string) string) *config.Reader {
-		s, _ := readSettings(getenv)
-		return s.Env
-	}) {
-		t.Error(p)
-	}
-}
+{{template "envContractTest" .}}
 
 // The defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT and the queue's visibility timeout are the manifest's.
 func TestDefaultsFollowManifest(t *testing.T) {
@@ -144,9 +176,9 @@ func TestDefaultsFollowManifest(t *testing.T) {
 		t.Errorf("queueVisibility = %s; infra/services.yaml says %s", got, want)
 	}
 }
-`))
+`)
 
-var handlerTemplate = template.Must(template.New("handler").Parse(`// Package {{.Name}} is what the {{.Name}} service does with the {{if .FIFO}}messages other services send it{{else}}events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}){{end}}.
+var handlerTemplate = parse("handler", `// Package {{.Name}} is what the {{.Name}} service does with the {{if .FIFO}}messages other services send it{{else}}events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}){{end}}.
 // Handle logs each event{{if .Sends}} and sends it on{{end}}; replace its body with the service's work.
 package {{.Name}}
 
@@ -168,19 +200,8 @@ import (
 // Deps is what the service's handler uses beside the event.
 type Deps struct {
 	Log *slog.Logger
-{{- if .Sends}}
-	// Send sends a message to a queue directly (messaging.Sender.Send).
-	Send func(ctx context.Context, queueURL, group string, m messaging.Message) error
-{{- end}}
-{{- range .Sends}}
-	// {{.Field}}QueueURL is the URL of the {{.Name}} queue, which the service sends to (infra/services.yaml: sends).
-	{{.Field}}QueueURL string
-{{- end}}
-{{- range .Secrets}}
-	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
-	// wherever it is printed or logged. Never log Reveal().
-	{{.Field}} config.Secret
-{{- end}}
+{{- template "sendFields" .}}
+{{- template "secretFields" .}}
 }
 
 // Handle handles one event. An error leaves the message to be received again, and after the queue's
@@ -205,9 +226,9 @@ func Handle(ctx context.Context, d Deps, body []byte) error {
 {{- end}}
 	return nil
 }
-`))
+`)
 
-var handlerTestTemplate = template.Must(template.New("handlertest").Parse(`package {{.Name}}_test
+var handlerTestTemplate = parse("handlertest", `package {{.Name}}_test
 
 import (
 	"context"
@@ -254,7 +275,7 @@ func TestHandleLogsTheEvent(t *testing.T) {
 	if err := {{.Name}}.Handle(context.Background(), d, body); err != nil {
 		t.Fatalf("Handle() = %v", err)
 	}
-	for _, want := range []string{` + "`\"event_id\":\"` + e.ID + `\"`, `\"type\":\"order.fulfilled\"`, `\"order_id\":\"` + e.Subject + `\"`" + `} {
+	for _, want := range []string{`+"`\"event_id\":\"` + e.ID + `\"`, `\"type\":\"order.fulfilled\"`, `\"order_id\":\"` + e.Subject + `\"`"+`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("log %s lacks %s", out.String(), want)
 		}
@@ -268,9 +289,9 @@ func TestHandleLogsTheEvent(t *testing.T) {
 		t.Error("Handle(not an event) = nil; want an error, so the message goes to the dead-letter queue")
 	}
 }
-`))
+`)
 
-var handlerDBTemplate = template.Must(template.New("handlerdb").Parse(`// Package {{.Name}} is what the {{.Name}} service does with the events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}),
+var handlerDBTemplate = parse("handlerdb", `// Package {{.Name}} is what the {{.Name}} service does with the events it receives ({{range $i, $s := .Subscriptions}}{{if $i}}, {{end}}{{range $j, $t := $s.Types}}{{if $j}}, {{end}}{{$t}}{{end}} from {{$s.Topic}}{{end}}),
 // in its own schema, {{.Name}}. Handle records each event in the inbox and logs it; add the service's work to the
 // same transaction.
 package {{.Name}}
@@ -301,19 +322,8 @@ var InboxTable = pgx.Identifier{"{{.Name}}", "inbox"}
 // Deps is what the service's handler uses beside the event.
 type Deps struct {
 	Log *slog.Logger
-{{- if .Sends}}
-	// Send sends a message to a queue directly (messaging.Sender.Send).
-	Send func(ctx context.Context, queueURL, group string, m messaging.Message) error
-{{- end}}
-{{- range .Sends}}
-	// {{.Field}}QueueURL is the URL of the {{.Name}} queue, which the service sends to (infra/services.yaml: sends).
-	{{.Field}}QueueURL string
-{{- end}}
-{{- range .Secrets}}
-	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
-	// wherever it is printed or logged. Never log Reveal().
-	{{.Field}} config.Secret
-{{- end}}
+{{- template "sendFields" .}}
+{{- template "secretFields" .}}
 }
 
 // Service handles the events, connected as the service's own role.
@@ -366,9 +376,9 @@ func (s *Service) Handle(ctx context.Context, body []byte) error {
 {{- end}}
 	return nil
 }
-`))
+`)
 
-var handlerDBTestTemplate = template.Must(template.New("handlerdbtest").Parse(`package {{.Name}}_test
+var handlerDBTestTemplate = parse("handlerdbtest", `package {{.Name}}_test
 
 import (
 	"context"
@@ -436,7 +446,7 @@ func TestHandleOnce(t *testing.T) {
 		t.Errorf("sent %q; want %q on each delivery (the queue deduplicates by the event's id)", sent, want)
 	}
 {{- end}}
-	for _, want := range []string{` + "`\"event_id\":\"` + e.ID + `\"`, `\"order_id\":\"` + e.Subject + `\"`, `\"first\":true`, `\"first\":false`" + `} {
+	for _, want := range []string{`+"`\"event_id\":\"` + e.ID + `\"`, `\"order_id\":\"` + e.Subject + `\"`, `\"first\":true`, `\"first\":false`"+`} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("log %s lacks %s", out.String(), want)
 		}
@@ -445,4 +455,4 @@ func TestHandleOnce(t *testing.T) {
 		t.Error("Handle(not an event) = nil; want an error, so the message goes to the dead-letter queue")
 	}
 }
-`))
+`)

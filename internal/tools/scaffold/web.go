@@ -1,9 +1,7 @@
 package scaffold
 
-import "text/template"
-
-var webCmdTemplate = template.Must(template.New("webcmd").Parse(`// Package {{.Name}}cmd is the {{.Name}} web service, run as ` + "`/app/ecsr {{.Name}}`" + ` in the image (cmd/ecsr) and by
-// ` + "`make up`" + `: internal/{{.Name}}'s routes under /api/{{.Name}}/ (its path_pattern in infra/services.yaml), behind the
+var webCmdTemplate = parse("webcmd", `// Package {{.Name}}cmd is the {{.Name}} web service, run as `+"`/app/ecsr {{.Name}}`"+` in the image (cmd/ecsr) and by
+// `+"`make up`"+`: internal/{{.Name}}'s routes under /api/{{.Name}}/ (its path_pattern in infra/services.yaml), behind the
 // load balancer on AWS and the local edge in make up. The service kit (boot.Web) does the rest: configuration,
 // logs, metrics, traces, /healthz and /readyz on HTTP_ADDR, {{if .DB}}the database as its own role, {{end}}and the drain
 // within SHUTDOWN_TIMEOUT.
@@ -26,15 +24,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/{{.Name}}"
 )
 
-// Main runs the service as a process does, with args the arguments after the command's name: it answers the
-// container health check (` + "`/app/ecsr {{.Name}} -healthcheck`" + `) or runs until SIGTERM or SIGINT, and returns the exit
-// code.
-func Main(args []string) int {
-	if code, ok := health.HealthcheckMain(args, os.Getenv, defaultAddr, os.Stderr); ok {
-		return code
-	}
-	return boot.Main("{{.Name}}", func(ctx context.Context) error { return Run(ctx, os.Getenv, os.Stdout) })
-}
+{{template "serviceMain" .}}
 
 // Values from infra/services.yaml (a test keeps them equal): the defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT.
 const (
@@ -57,9 +47,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		Env:      r,
 		Tracing:  tracing.ReadConfig(r),
 	}}
-{{- range .Secrets}}
-	s.deps.{{.Field}} = r.RequiredSecret(manifest.SecretEnv("{{.Name}}")) // infra/services.yaml: secrets
-{{- end}}
+{{- template "readSecrets" .}}
 	return s, r.Err()
 }
 
@@ -81,9 +69,9 @@ func Run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	return s.Web.Run(ctx, stdout)
 }
-`))
+`)
 
-var webCmdTestTemplate = template.Must(template.New("webcmdtest").Parse(`package {{.Name}}cmd
+var webCmdTestTemplate = parse("webcmdtest", `package {{.Name}}cmd
 
 import (
 	"strconv"
@@ -95,20 +83,7 @@ import (
 	"github.com/ecs-reworked/ecs-reworked/internal/platform/config"
 )
 
-// The {{.Name}} service reads every variable its task definition sets (manifest.Environment, from
-// infra/services.yaml) and requires no other: a misspelt name fails here rather than on a deploy.
-func TestReadsItsTaskEnvironment(t *testing.T) {
-	m, err := manifest.Load("../../../infra/services.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range boot.EnvironmentProblems(m, "{{.Name}}", func(getenv func(string) string) *config.Reader {
-		s, _ := readSettings(getenv)
-		return s.Env
-	}) {
-		t.Error(p)
-	}
-}
+{{template "envContractTest" .}}
 
 // The defaults of HTTP_ADDR and SHUTDOWN_TIMEOUT are the manifest's.
 func TestDefaultsFollowManifest(t *testing.T) {
@@ -124,9 +99,9 @@ func TestDefaultsFollowManifest(t *testing.T) {
 		t.Errorf("defaultShutdownTimeout = %s; infra/services.yaml says %s", got, want)
 	}
 }
-`))
+`)
 
-var webTemplate = template.Must(template.New("web").Parse(`// Package {{.Name}} is the {{.Name}} web service's API, under /api/{{.Name}}/ (its path_pattern in
+var webTemplate = parse("web", `// Package {{.Name}} is the {{.Name}} web service's API, under /api/{{.Name}}/ (its path_pattern in
 // infra/services.yaml). Register adds GET /api/{{.Name}}/hello; add the service's routes beside it.
 package {{.Name}}
 
@@ -156,11 +131,7 @@ type Deps struct {
 	// Pool connects as the service's own role, to its own schema, {{.Name}}.
 	Pool *pgxpool.Pool
 {{- end}}
-{{- range .Secrets}}
-	// {{.Field}} is the secret {{.Name}} (infra/services.yaml: secrets): Reveal() gives its value; it is masked
-	// wherever it is printed or logged. Never log Reveal().
-	{{.Field}} config.Secret
-{{- end}}
+{{- template "secretFields" .}}
 }
 
 // Register registers the service's routes on mux.
@@ -180,9 +151,9 @@ func Register(mux *http.ServeMux, d Deps) {
 		_ = json.NewEncoder(w).Encode(answer)
 	})
 }
-`))
+`)
 
-var webTestTemplate = template.Must(template.New("webtest").Parse(`package {{.Name}}_test
+var webTestTemplate = parse("webtest", `package {{.Name}}_test
 
 import (
 	"encoding/json"
@@ -225,4 +196,4 @@ func TestHello(t *testing.T) {
 	}
 {{- end}}
 }
-`))
+`)
