@@ -27,7 +27,7 @@ var shared = template.Must(template.New("shared").Parse(`
 {{- end}}
 {{- end}}
 {{- define "serviceMain"}}// Main runs the service as a process does, with args the arguments after the command's name: it answers the
-// container health check (`+"`"+`/app/ecsr {{.Name}} -healthcheck`+"`"+`) or runs until SIGTERM or SIGINT, and returns the exit
+// container health check (` + "`" + `/app/ecsr {{.Name}} -healthcheck` + "`" + `) or runs until SIGTERM or SIGINT, and returns the exit
 // code.
 func Main(args []string) int {
 	if code, ok := health.HealthcheckMain(args, os.Getenv, defaultAddr, os.Stderr); ok {
