@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -81,4 +83,19 @@ func TestJobsRunOnScheduleAndOnDemand(t *testing.T) {
 	}
 	r.stop() // stops the running slow job with SIGTERM
 	waitForOutput(t, &buf, "job slow finished", 1)
+}
+
+// docs/configuration.md names make up's secrets directory and override variables as the code makes them.
+func TestSecretsDocsNameTheCode(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	for _, want := range []string{"`" + cfg.secrets + "/<service>/<secret>`", "`" + secretOverride("shipping", "carrier-api-key") + "`",
+		"SECRET_<SERVICE>_<SECRET>", "make job NAME=<job>"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("docs/configuration.md does not say %s", want)
+		}
+	}
 }

@@ -51,6 +51,11 @@ type Secrets struct {
 	ByService map[string]map[string]awssecretsmanager.Secret
 }
 
+// OutputName is the stateful stack's output that holds the ARN of service's secret: "ShippingCarrierApiKeySecretArn".
+func OutputName(service, secret string) string {
+	return ids.Pascal(service) + ids.Pascal(secret) + "SecretArn"
+}
+
 // Key is how an operator names a secret: "<service>/<secret>" (docs/runbook.md, "Secrets").
 func Key(service, secret string) string { return service + "/" + secret }
 
@@ -59,7 +64,7 @@ func Key(service, secret string) string { return service + "/" + secret }
 // reads it. CloudFormation names the secret: an explicit name would be taken for the 7 to 30 days a deleted
 // secret waits for deletion, and a redeploy after a deletion would fail
 // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html). The secret's
-// description and the stack output <Service><Secret>SecretArn name it.
+// description and the stack output OutputName name it.
 func New(scope constructs.Construct, id string, props Props) *Secrets {
 	if err := props.Validate(); err != nil {
 		panic(err)
@@ -86,7 +91,7 @@ func New(scope constructs.Construct, id string, props Props) *Secrets {
 				Reason: jsii.String("A service's own secret (an API key of another system, a signing key) is issued by that system; " +
 					"an operator rotates it there and puts the new value (docs/runbook.md, Secrets)."),
 			}}, jsii.Bool(false))
-			awscdk.NewCfnOutput(awscdk.Stack_Of(c), jsii.String(cid+"SecretArn"), &awscdk.CfnOutputProps{
+			awscdk.NewCfnOutput(awscdk.Stack_Of(c), jsii.String(OutputName(ms.Name, name)), &awscdk.CfnOutputProps{
 				Value:       secret.SecretArn(),
 				Description: jsii.String("Secret " + Key(ms.Name, name)),
 			})

@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -45,8 +46,16 @@ func TestOneSecretPerServiceSecret(t *testing.T) {
 		}
 	}
 	outputs, _ := tpl["Outputs"].(map[string]any)
-	if _, ok := outputs["ShippingCarrierApiKeySecretArn"]; !ok {
-		t.Errorf("outputs %v lack ShippingCarrierApiKeySecretArn", outputs)
+	if _, ok := outputs[secrets.OutputName("shipping", "carrier-api-key")]; !ok {
+		t.Errorf("outputs %v lack %s", outputs, secrets.OutputName("shipping", "carrier-api-key"))
+	}
+	// The runbook's example queries that output by its name.
+	runbook, err := os.ReadFile("../../../docs/runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(runbook), "OutputKey=='"+secrets.OutputName("shipping", "carrier-api-key")+"'") {
+		t.Errorf("docs/runbook.md does not query the output %s", secrets.OutputName("shipping", "carrier-api-key"))
 	}
 	if f := constructtest.NagFindings(t, stack); len(f) > 0 {
 		t.Errorf("cdk-nag: %s", strings.Join(f, "\n"))
