@@ -86,6 +86,7 @@ var kinds = map[string]struct{ kind, title string }{
 	"AWS::SNS::Topic":                           {"messaging", "SNS topic"},
 	"AWS::SQS::Queue":                           {"messaging", "SQS queue"},
 	"AWS::Lambda::Function":                     {"compute", "Lambda function"},
+	"AWS::Scheduler::Schedule":                  {"observability", "EventBridge Scheduler"},
 }
 
 // colours are the fill colours by kind.
@@ -247,8 +248,17 @@ func (g *graph) rules() {
 				td := g.show(k)
 				n := g.nodes[td]
 				n.label = "ECS one-off task\\n" + containerName(r) + " (run before deploys)"
+				if expr, ok := g.scheduleOf(k); ok { // a scheduled job's task
+					n.label = "ECS scheduled task\\n" + containerName(r) + "\\n" + expr
+				}
 				g.nodes[td] = n
 				g.container(k, td)
+			}
+		case "AWS::Scheduler::Schedule":
+			target, _ := p["Target"].(map[string]any)
+			ecs, _ := target["EcsParameters"].(map[string]any)
+			for _, td := range g.refs(k.stack, ecs["TaskDefinitionArn"]) {
+				g.add(g.show(k), g.show(td), "runs", false)
 			}
 		case "AWS::SNS::Subscription":
 			label := "subscription"
@@ -304,6 +314,22 @@ func (g *graph) container(td key, from string) {
 			}
 		}
 	}
+}
+
+// scheduleOf returns the expression of the EventBridge Scheduler schedule that runs task definition td, if one does.
+func (g *graph) scheduleOf(td key) (string, bool) {
+	for k, r := range g.resources {
+		if r.Type != "AWS::Scheduler::Schedule" {
+			continue
+		}
+		target, _ := r.Properties["Target"].(map[string]any)
+		ecs, _ := target["EcsParameters"].(map[string]any)
+		if slices.Contains(g.refs(k.stack, ecs["TaskDefinitionArn"]), td) {
+			expr, _ := r.Properties["ScheduleExpression"].(string)
+			return expr, true
+		}
+	}
+	return "", false
 }
 
 // taskMay reports whether the task role of task definition td is allowed action on resource k by one of the

@@ -42,6 +42,10 @@ func TestDOT(t *testing.T) {
 	      {"Name": "T", "Value": {"Fn::ImportValue": "ecsr-x-stateful:Topic"}},
 	      {"Name": "LOG_LEVEL", "Value": "info"}]}]}},
 	    "ServiceworkerService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "ServiceworkerTask"}}},
+	    "JobTask": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Name": "nightly"}]}},
+	    "JobSchedule": {"Type": "AWS::Scheduler::Schedule", "Properties": {"ScheduleExpression": "cron(0 3 * * ? *)",
+	      "Target": {"EcsParameters": {"TaskDefinitionArn": {"Ref": "JobTask"}}}}},
+	    "JobPolicy": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": []}}},
 	    "Role": {"Type": "AWS::IAM::Role"},
 	    "RolePolicy": {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": [
 	      {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"], "Resource": {"Fn::ImportValue": "ecsr-x-stateful:QueueArn"}},
@@ -59,6 +63,8 @@ func TestDOT(t *testing.T) {
 		`"ecsr-x-stateful/MessagingFulfillmentQueue7B3664FF" -> "ecsr-x-stateless/ServiceworkerService" [label="consumes"];`,
 		`"ecsr-x-stateless/ServiceworkerService" -> "ecsr-x-stateful/MessagingOrderEventsTopic5DB736FD" [label="publishes"];`,
 		`"ecsr-x-stateless/ServiceworkerService" -> "ecsr-x-stateful/MessagingLedgerQueue72A2C1DB" [label="sends"];`,
+		`[label="ECS scheduled task\nnightly\ncron(0 3 * * ? *)"`,
+		`"ecsr-x-stateless/JobSchedule" -> "ecsr-x-stateless/JobTask" [label="runs"];`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("DOT() lacks %s\n%s", want, got)
