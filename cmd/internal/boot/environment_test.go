@@ -40,3 +40,35 @@ func TestEnvironmentProblemsNameTheFileAndKey(t *testing.T) {
 		t.Errorf("an unknown command: problems %q", got)
 	}
 }
+
+// A secret the code requires but the manifest does not declare, and one declared but never read, each name the
+// file and key; a job is checked the same way, under jobs.
+func TestEnvironmentProblemsOfSecretsAndJobs(t *testing.T) {
+	m := &manifest.Manifest{
+		Services: []manifest.Service{{Name: "shipping", Command: "shipping", Port: 8082, DrainSeconds: 30}},
+		Jobs:     []manifest.Job{{Name: "nightly", Command: "nightly", DrainSeconds: 30, Secrets: []string{"report-key"}}},
+	}
+	reads := func(secret string) func(func(string) string) *config.Reader {
+		return func(getenv func(string) string) *config.Reader {
+			r := config.NewReader(getenv)
+			boot.ReadSettingsWithoutDatabase(r, ":8082", 0)
+			tracing.ReadConfig(r)
+			if secret != "" {
+				r.RequiredSecret(secret)
+			}
+			return r
+		}
+	}
+	got := strings.Join(boot.EnvironmentProblems(m, "shipping", reads("CARRIER_API_KEY")), "\n")
+	if want := "infra/services.yaml: services.shipping: the shipping service requires CARRIER_API_KEY, which its task definition " +
+		"does not set: fix the name in the code, or declare the topic (publishes), queue (consumes, sends) or secret (secrets) it stands for"; !strings.Contains(got, want) {
+		t.Errorf("an undeclared secret: problems\n%s\nwant %q", got, want)
+	}
+	if got := boot.EnvironmentProblems(m, "nightly", reads("REPORT_KEY")); len(got) != 0 {
+		t.Errorf("a job reading its declared secret: problems %q; want none", got)
+	}
+	got = strings.Join(boot.EnvironmentProblems(m, "nightly", reads("")), "\n")
+	if want := "infra/services.yaml: jobs.nightly.secrets (report-key): the task definition sets REPORT_KEY, which the nightly job never reads"; !strings.Contains(got, want) {
+		t.Errorf("a declared secret never read: problems\n%s\nwant %q", got, want)
+	}
+}
