@@ -314,14 +314,14 @@ func (s *system) start(ctx context.Context, cfg config, m *manifest.Manifest) er
 	if len(routes) == 0 {
 		return errors.New("the manifest declares no web service for the edge to route /api/* to")
 	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
-	}
 	// The scheduled jobs, on their schedules, and on demand through the edge (make job NAME=<name>).
 	s.jobs, err = newJobRunner(s.out, filepath.Join(cfg.binDir, "ecsr"), m.Jobs, func(j manifest.Service) ([]string, error) { return environment(j) })
 	if err != nil {
 		return err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (choose another with ADDR=host:port): %w", cfg.addr, err)
 	}
 	s.jobs.start()
 	s.edge = newEdgeServer(s.jobs.handler(withTraces(newEdge(routes, cfg.webDir), s.traces)))
