@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -88,6 +89,20 @@ func addSizing(text, path string, d data) (string, error) {
 	}
 	out := append(append(append([]string{}, lines[:end]...), b.String()), lines[end:]...)
 	return strings.Join(out, ""), nil
+}
+
+// registerCommand puts cmd/ecsr/main.go with the service's command registered (addCommand) into writes.
+func registerCommand(root string, d data, writes map[string][]byte) error {
+	src, err := os.ReadFile(filepath.Join(root, EcsrPath))
+	if err != nil {
+		return err
+	}
+	out, err := addCommand(string(src), d)
+	if err != nil {
+		return err
+	}
+	writes[EcsrPath] = out
+	return nil
 }
 
 // addCommand registers the service's command in the image's one binary: its import, its usage line and its

@@ -40,15 +40,9 @@ func runJob(root string, o Options, m *manifest.Manifest) ([]string, error) {
 	}
 	writes[ManifestPath] = []byte(out)
 
-	ecsr, err := os.ReadFile(filepath.Join(root, EcsrPath))
-	if err != nil {
+	if err := registerCommand(root, d, writes); err != nil {
 		return nil, err
 	}
-	newEcsr, err := addCommand(string(ecsr), d)
-	if err != nil {
-		return nil, err
-	}
-	writes[EcsrPath] = newEcsr
 	if err := render(root, d, writes, jobCmdTemplate, jobCmdTestTemplate, jobTemplate, jobTestTemplate); err != nil {
 		return nil, err
 	}

@@ -126,15 +126,9 @@ func Run(root string, o Options) ([]string, error) {
 		writes[rel] = []byte(out)
 	}
 
-	ecsr, err := os.ReadFile(filepath.Join(root, EcsrPath))
-	if err != nil {
+	if err := registerCommand(root, d, writes); err != nil {
 		return nil, err
 	}
-	newEcsr, err := addCommand(string(ecsr), d)
-	if err != nil {
-		return nil, err
-	}
-	writes[EcsrPath] = newEcsr
 
 	if o.DB {
 		migration, err := nextMigration(filepath.Join(root, MigrationsDir), d.Name)
